@@ -1,0 +1,1 @@
+"""Detection pre/post-processing, decoding, NMS and scale-branch assignment."""

@@ -1,0 +1,36 @@
+"""Name → detector factory. Imports are lazy so listing names loads no weights."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from core.detect.protocol import Detector
+
+DEFAULT_DETECTOR = "centerface"
+
+
+def _centerface(**kwargs) -> Detector:
+    from core.detect.centerface import CenterFaceDetector
+
+    return CenterFaceDetector(**kwargs)
+
+
+def _ssd(**kwargs) -> Detector:
+    from core.detect.ssd import SsdDetector
+
+    return SsdDetector(**kwargs)
+
+
+DETECTORS: dict[str, Callable[..., Detector]] = {
+    "centerface": _centerface,
+    "ssd": _ssd,
+}
+
+
+def create_detector(name: str = DEFAULT_DETECTOR, **kwargs) -> Detector:
+    """Build the named detector (loads its bundled weights)."""
+    try:
+        factory = DETECTORS[name]
+    except KeyError:
+        raise ValueError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}") from None
+    return factory(**kwargs)

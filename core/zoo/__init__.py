@@ -1,0 +1,1 @@
+"""Model zoo: bundled weight files, their loaders and the converters that made them."""
