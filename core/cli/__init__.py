@@ -1,0 +1,40 @@
+"""Command-line interface: ``python main.py <command> ...``.
+
+Each sub-command lives in its own module under ``core/cli/`` exposing
+``add_arguments(parser)`` and ``run(args) -> int`` (the process exit code).
+Commands never call ``sys.exit`` themselves and print results to stdout (JSON
+where asked); diagnostics go through ``logging`` to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+
+log = logging.getLogger(__name__)
+
+# command name -> (module under core.cli, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "detect": ("core.cli.detect", "detect faces in images and folders"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="facescope", description="FaceScope engine command line")
+    parser.add_argument("--log-level", default="WARNING", help="logging level (DEBUG, INFO, WARNING ...)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(command_parser)
+        command_parser.set_defaults(_module=module)
+    return parser
+
+
+def run_cli(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
+                        format="%(levelname)s %(name)s: %(message)s")
+    return int(args._module.run(args))
