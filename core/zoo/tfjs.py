@@ -46,8 +46,8 @@ class TfjsTensor:
             return self.values
         real = self.values.astype(np.float64) * self.scale + self.minimum
         if self.dtype == "int32":
-            return np.round(real).astype(np.int32)
-        return real.astype(np.float32)
+            return np.asarray(np.round(real), dtype=np.int32)
+        return np.asarray(real, dtype=np.float32)
 
 
 def read_manifest(manifest_path: Path) -> dict[str, TfjsTensor]:
