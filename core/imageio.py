@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,10 +25,28 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
 
+# Our own, configurable pixel limit (checked from the header in load_image)
+# replaces Pillow's fixed one, which would refuse large-but-allowed images.
+Image.MAX_IMAGE_PIXELS = None
+
 DEFAULT_MAX_PIXELS = 100_000_000  # 100 MP
 SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "WEBP", "TIFF", "GIF", "PPM"})
 IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm", ".pnm"}
+    {
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".png",
+        ".bmp",
+        ".dib",
+        ".webp",
+        ".tif",
+        ".tiff",
+        ".gif",
+        ".ppm",
+        ".pgm",
+        ".pnm",
+    }
 )
 
 ImageSource = str | os.PathLike | bytes | bytearray | memoryview
@@ -84,14 +101,11 @@ def _open(source: ImageSource, name: str) -> Image.Image:
             raise ImageLoadError(name, "permission denied")
         fp = path
     try:
-        with warnings.catch_warnings():
-            # Our own pixel limit replaces Pillow's DecompressionBombWarning.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(fp)  # type: ignore[arg-type]
+        image = Image.open(fp)  # type: ignore[arg-type]
     except UnidentifiedImageError:
-        raise ImageLoadError(name, "not a recognised image format (corrupt file or wrong extension?)") from None
-    except Image.DecompressionBombError as exc:
-        raise ImageLoadError(name, f"image too large: {exc}") from None
+        raise ImageLoadError(
+            name, "not a recognised image format (corrupt file or wrong extension?)"
+        ) from None
     except PermissionError:
         raise ImageLoadError(name, "permission denied") from None
     except OSError as exc:
@@ -149,7 +163,9 @@ def _to_rgb_array(image: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
 
 
-def load_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int | None = None) -> np.ndarray:
+def load_image(
+    source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int | None = None
+) -> np.ndarray:
     """Load an image as RGB ``uint8`` of shape ``(H, W, 3)``.
 
     source: a path or the encoded bytes.
@@ -170,7 +186,8 @@ def load_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS, max_si
             raise ImageLoadError(name, f"invalid image size {width}x{height}")
         if width * height > max_pixels:
             raise ImageLoadError(
-                name, f"image has {width}x{height} = {width * height / 1e6:.1f} MP, over the limit of {max_pixels / 1e6:.1f} MP"
+                name,
+                f"image has {width}x{height} = {width * height / 1e6:.1f} MP, over the limit of {max_pixels / 1e6:.1f} MP",
             )
         if max_side is not None and image.format == "JPEG" and max(width, height) > max_side:
             image.draft("RGB", (max_side, max_side))  # decode at 1/2, 1/4 or 1/8 scale

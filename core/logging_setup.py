@@ -27,7 +27,9 @@ def setup_logging(level: int = logging.INFO, log_dir: Path | None = None) -> Pat
             root.removeHandler(handler)
             handler.close()
     console = logging.StreamHandler()
-    file_handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
+    file_handler = logging.handlers.RotatingFileHandler(
+        log_file, maxBytes=1_000_000, backupCount=5, encoding="utf-8"
+    )
     for handler in (console, file_handler):
         handler.setFormatter(logging.Formatter(_FORMAT))
         handler._facescope = True  # type: ignore[attr-defined]

@@ -52,7 +52,9 @@ class Detection:
             "box": [round(v, 2) for v in self.box],
             "score": round(self.score, 5),
             "branch": self.branch,
-            "landmarks": None if self.landmarks is None else [[round(x, 2), round(y, 2)] for x, y in self.landmarks],
+            "landmarks": None
+            if self.landmarks is None
+            else [[round(x, 2), round(y, 2)] for x, y in self.landmarks],
         }
 
 

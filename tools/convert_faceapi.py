@@ -31,16 +31,33 @@ from core.zoo.weights import save_weights  # noqa: E402
 
 PACKAGE = "@vladmandic/face-api@1.7.15"
 PACKAGE_SHA256 = "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031"
-REGENERATE = "npm pack @vladmandic/face-api@1.7.15 && python tools/convert_faceapi.py vladmandic-face-api-1.7.15.tgz"
+REGENERATE = (
+    "npm pack @vladmandic/face-api@1.7.15 && python tools/convert_faceapi.py vladmandic-face-api-1.7.15.tgz"
+)
 
 # model file stem -> (what it is, training data as documented by face-api.js)
 MODELS: dict[str, tuple[str, str]] = {
     "ssd_mobilenetv1_model": ("SSD MobileNetV1 face detector, 512 input", "WIDER FACE"),
-    "tiny_face_detector_model": ("Tiny face detector (Tiny-YOLOv2 style, depthwise separable)", "custom set of ~14k face images (face-api.js)"),
-    "face_landmark_68_model": ("68-point landmark net (densenet-like)", "~35k face images labelled with 68 landmarks (face-api.js)"),
-    "face_landmark_68_tiny_model": ("68-point landmark net, tiny", "~35k face images labelled with 68 landmarks (face-api.js)"),
-    "face_recognition_model": ("ResNet-34-like 128-d face descriptor, ported from dlib", "dlib face recognition training set (~3M faces)"),
-    "age_gender_model": ("Age regression and gender classification on a shared Xception-tiny trunk", "UTK, FGNET, Chalearn, Wiki, IMDB*, CACD*, MegaAge, MegaAge-Asian (face-api.js)"),
+    "tiny_face_detector_model": (
+        "Tiny face detector (Tiny-YOLOv2 style, depthwise separable)",
+        "custom set of ~14k face images (face-api.js)",
+    ),
+    "face_landmark_68_model": (
+        "68-point landmark net (densenet-like)",
+        "~35k face images labelled with 68 landmarks (face-api.js)",
+    ),
+    "face_landmark_68_tiny_model": (
+        "68-point landmark net, tiny",
+        "~35k face images labelled with 68 landmarks (face-api.js)",
+    ),
+    "face_recognition_model": (
+        "ResNet-34-like 128-d face descriptor, ported from dlib",
+        "dlib face recognition training set (~3M faces)",
+    ),
+    "age_gender_model": (
+        "Age regression and gender classification on a shared Xception-tiny trunk",
+        "UTK, FGNET, Chalearn, Wiki, IMDB*, CACD*, MegaAge, MegaAge-Asian (face-api.js)",
+    ),
     "face_expression_model": ("7-class facial expression classifier", "face-api.js expression set"),
 }
 
@@ -73,7 +90,11 @@ def convert(tgz: Path, out_dir: Path) -> None:
                 out,
                 tensors=tensors,
                 quantized=quantized,
-                meta={"source": f"{PACKAGE} model/{stem}.bin", "layout": "tfjs (NHWC / HWIO)", "description": description},
+                meta={
+                    "source": f"{PACKAGE} model/{stem}.bin",
+                    "layout": "tfjs (NHWC / HWIO)",
+                    "description": description,
+                },
                 sidecar={
                     "source_package": PACKAGE,
                     "source_package_sha256": PACKAGE_SHA256,

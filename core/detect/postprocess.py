@@ -14,7 +14,9 @@ from core.detect.scale_ranges import BRANCH_NAMES, scale_range_of
 from core.types import Detection, DetectionResult
 
 
-def nms(boxes: np.ndarray | torch.Tensor, scores: np.ndarray | torch.Tensor, iou_threshold: float) -> np.ndarray:
+def nms(
+    boxes: np.ndarray | torch.Tensor, scores: np.ndarray | torch.Tensor, iou_threshold: float
+) -> np.ndarray:
     """Indices of the boxes kept by greedy NMS, by descending score.
 
     boxes: ``(N, 4)`` x1 y1 x2 y2; scores: ``(N,)``.

@@ -64,7 +64,9 @@ def read_manifest(manifest_path: Path) -> dict[str, TfjsTensor]:
             quant = entry.get("quantization")
             if quant:
                 if quant["dtype"] != "uint8":
-                    raise ValueError(f"{manifest_path}: {entry['name']}: unsupported quantisation {quant['dtype']}")
+                    raise ValueError(
+                        f"{manifest_path}: {entry['name']}: unsupported quantisation {quant['dtype']}"
+                    )
                 values = np.frombuffer(data, dtype=np.uint8, count=count, offset=offset)
                 offset += count
                 scale, minimum = float(quant["scale"]), float(quant["min"])
@@ -73,7 +75,11 @@ def read_manifest(manifest_path: Path) -> dict[str, TfjsTensor]:
                 values = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
                 offset += 4 * count
                 scale = minimum = None
-            tensors[entry["name"]] = TfjsTensor(entry["name"], shape, entry["dtype"], values.reshape(shape).copy(), scale, minimum)
+            tensors[entry["name"]] = TfjsTensor(
+                entry["name"], shape, entry["dtype"], values.reshape(shape).copy(), scale, minimum
+            )
         if offset != len(data):
-            raise ValueError(f"{manifest_path}: manifest covers {offset} bytes, weight files hold {len(data)}")
+            raise ValueError(
+                f"{manifest_path}: manifest covers {offset} bytes, weight files hold {len(data)}"
+            )
     return tensors

@@ -24,6 +24,7 @@ half-written file gives a clear error naming the file and that command.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -85,7 +86,9 @@ def resolve(name_or_path: str | os.PathLike) -> Path:
     return MODELS_DIR / f"{name_or_path}.pt"
 
 
-def load_weights(name_or_path: str | os.PathLike, verify: bool = True) -> tuple[dict[str, torch.Tensor], dict]:
+def load_weights(
+    name_or_path: str | os.PathLike, verify: bool = True
+) -> tuple[dict[str, torch.Tensor], dict]:
     """Load a bundled weights file as float32 tensors.
 
     Returns ``(tensors, meta)``. Raises :class:`WeightsError` when the file is
@@ -99,7 +102,11 @@ def load_weights(name_or_path: str | os.PathLike, verify: bool = True) -> tuple[
     if verify and sidecar.get("sha256"):
         actual = sha256_of(path)
         if actual != sidecar["sha256"]:
-            raise WeightsError(path, f"sha256 mismatch (file {actual[:12]}…, expected {sidecar['sha256'][:12]}…): corrupt or modified", regenerate)
+            raise WeightsError(
+                path,
+                f"sha256 mismatch (file {actual[:12]}…, expected {sidecar['sha256'][:12]}…): corrupt or modified",
+                regenerate,
+            )
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged zip
@@ -136,10 +143,14 @@ def save_weights(
             for k, (q, s, m) in (quantized or {}).items()
         },
     }
+    # Serialise in memory: torch.save names the zip's root folder after the file it
+    # writes to, so saving straight to a random tmp name made every run's bytes (and sha256) differ.
+    buffer = io.BytesIO()
+    torch.save(blob, buffer)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        torch.save(blob, tmp)
+        Path(tmp).write_bytes(buffer.getvalue())
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; weights are meant to be shared
         os.replace(tmp, path)
     finally:

@@ -1,0 +1,1 @@
+"""FaceScope workbench (PySide6). Views only: all computation goes through core/ in workers."""

@@ -1,0 +1,5 @@
+import sys
+
+from app.application import run_gui
+
+sys.exit(run_gui(sys.argv[1:]))

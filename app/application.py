@@ -1,0 +1,62 @@
+"""Starting the workbench: QApplication, logging, the main window, first images."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from core.logging_setup import setup_logging
+
+log = logging.getLogger(__name__)
+PROCESS_START = time.perf_counter()
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="facescope", description="FaceScope workbench")
+    parser.add_argument("paths", nargs="*", help="images or folders to open (default: the bundled samples)")
+    parser.add_argument(
+        "--settings", type=Path, help="settings file (INI); default: the user's config folder"
+    )
+    parser.add_argument(
+        "--no-samples", action="store_true", help="start empty instead of opening the samples"
+    )
+    parser.add_argument(
+        "--quit-after-paint", action="store_true", help=argparse.SUPPRESS
+    )  # startup benchmark
+    return parser.parse_args(argv)
+
+
+def run_gui(argv: list[str]) -> int:
+    args = parse_args(argv)
+    setup_logging()
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow
+    from app.settings import Settings
+    from core.paths import SAMPLES_DIR
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("FaceScope")
+    app.setOrganizationName("FaceScope")
+    window = MainWindow(Settings(args.settings) if args.settings else None)
+    window.show()
+    log.info("window shown %.0f ms after process start", (time.perf_counter() - PROCESS_START) * 1000)
+    if args.quit_after_paint:
+
+        def report_paint() -> None:
+            sys.stdout.write(f"first_paint_ms {(time.perf_counter() - PROCESS_START) * 1000:.1f}\n")
+            sys.stdout.flush()
+            QTimer.singleShot(0, window.close)
+
+        window.view.painted.connect(report_paint)
+        sys.stdout.write(f"window_shown_ms {(time.perf_counter() - PROCESS_START) * 1000:.1f}\n")
+        sys.stdout.flush()
+    if args.paths:
+        window.open_paths([Path(p) for p in args.paths])
+    elif not args.no_samples:
+        window.open_folder(SAMPLES_DIR)
+    return app.exec()

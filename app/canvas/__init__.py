@@ -1,0 +1,1 @@
+"""Image view and the overlays drawn on it."""

@@ -1,0 +1,340 @@
+"""The main window: menus, file list, canvas, docks. Thin: it wires parts together."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QRectF, Qt, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QListView, QMainWindow, QMessageBox, QWidget
+
+from app.canvas.image_view import ImageView
+from app.context import Workbench
+from app.dialogs.error_dialog import ErrorDialog
+from app.dialogs.shortcuts import ShortcutsDialog
+from app.file_list import FileListModel
+from app.image_store import ImageStore, LoadedImage
+from app.panels import PANELS
+from app.panels.base import Panel
+from app.settings import SHORTCUTS, Settings
+from app.worker import JobRunner
+from core.files import expand_inputs, list_images
+from core.imageio import is_image_path
+from core.paths import user_data_dir
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    """FaceScope's workbench window.
+
+    settings: where persistent state lives (tests pass one in ``tmp_path``).
+    """
+
+    def __init__(self, settings: Settings | None = None, runner: JobRunner | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("FaceScope")
+        self.setObjectName("main_window")
+        self.setAcceptDrops(True)
+        self.resize(1400, 900)
+        self.settings = settings or Settings()
+        self.runner = runner or JobRunner(max_threads=2, parent=self)
+        self.runner.error.connect(self.on_job_error)
+        self.view = ImageView(self)
+        self.setCentralWidget(self.view)
+        self.images = ImageStore(self.runner, parent=self)
+        self.images.loaded.connect(self._on_image_loaded)
+        self.workbench = Workbench(self.runner, self.settings, self.view, self.images)
+        self.workbench.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.error_dialog = ErrorDialog(self)
+        self.file_model = FileListModel(self)
+        self.current_row = -1
+        self._shown_at: float | None = None
+        self.actions: dict[str, QAction] = {}
+        self._build_file_dock()
+        self._build_status_bar()
+        self.panels: list[Panel] = []
+        self._build_panels()
+        self._build_menus()
+        self.apply_shortcuts()
+        self.view.zoom_changed.connect(self._update_zoom_label)
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+
+    # --- construction -------------------------------------------------------
+    def _build_file_dock(self) -> None:
+        self.file_view = QListView()
+        self.file_view.setObjectName("file_list")
+        self.file_view.setModel(self.file_model)
+        self.file_view.setUniformItemSizes(True)  # keeps 50,000-row lists fast
+        self.file_view.clicked.connect(lambda index: self.show_row(index.row()))
+        self.file_view.activated.connect(lambda index: self.show_row(index.row()))
+        dock = QDockWidget("Files", self)
+        dock.setObjectName("dock_files")
+        dock.setWidget(self.file_view)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.file_dock = dock
+
+    def _build_status_bar(self) -> None:
+        self.position_label = QLabel()
+        self.size_label = QLabel()
+        self.timing_label = QLabel()
+        self.zoom_label = QLabel()
+        self.jobs_label = QLabel()
+        for label in (
+            self.position_label,
+            self.size_label,
+            self.timing_label,
+            self.zoom_label,
+            self.jobs_label,
+        ):
+            self.statusBar().addPermanentWidget(label)
+        self.runner.busy_changed.connect(
+            lambda n: self.jobs_label.setText(f"{n} job(s) running" if n else "")
+        )
+
+    def _build_panels(self) -> None:
+        self.panel_docks: dict[str, QDockWidget] = {}
+        for panel_class in PANELS:
+            panel = panel_class(self.workbench)
+            dock = QDockWidget(panel.title, self)
+            dock.setObjectName(f"dock_{panel.object_name}")
+            dock.setWidget(panel)
+            self.addDockWidget(panel.area, dock)
+            self.panels.append(panel)
+            self.panel_docks[panel.object_name] = dock
+
+    def _action(self, key: str, slot, text: str | None = None) -> QAction:
+        spec = next((s for s in SHORTCUTS if s.key == key), None)
+        action = QAction(text or (spec.text if spec else key), self)
+        action.setObjectName(f"action_{key}")
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work even when the menu bar is hidden
+        self.actions[key] = action
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self._action("open_images", self.choose_images))
+        file_menu.addAction(self._action("open_folder", self.choose_folder))
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("open_samples", self.open_samples, "Open bundled samples"))
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("quit", self.close))
+        view_menu = bar.addMenu("&View")
+        for key, slot in (
+            ("zoom_in", self.view.zoom_in),
+            ("zoom_out", self.view.zoom_out),
+            ("zoom_fit", self.view.fit),
+            ("zoom_actual", self.view.actual_size),
+        ):
+            view_menu.addAction(self._action(key, slot))
+        view_menu.addSeparator()
+        view_menu.addAction(self.file_dock.toggleViewAction())
+        for dock in self.panel_docks.values():
+            view_menu.addAction(dock.toggleViewAction())
+        go_menu = bar.addMenu("&Go")
+        go_menu.addAction(self._action("next_image", self.next_image))
+        go_menu.addAction(self._action("previous_image", self.previous_image))
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self._action("shortcuts", self.show_shortcuts))
+        help_menu.addAction(self._action("open_log_folder", self.open_log_folder, "Open log folder"))
+        help_menu.addAction(self._action("about", self.show_about, "About FaceScope"))
+
+    def apply_shortcuts(self) -> None:
+        for spec in SHORTCUTS:
+            action = self.actions.get(spec.key)
+            if action is not None:
+                action.setShortcut(QKeySequence(self.settings.shortcut(spec.key)))
+
+    # --- opening ------------------------------------------------------------
+    def choose_images(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(
+            self,
+            "Open images",
+            "",
+            "Images (*.jpg *.jpeg *.png *.bmp *.webp *.tif *.tiff *.gif *.ppm *.pgm);;All files (*)",
+        )
+        if files:
+            self.open_paths([Path(f) for f in files])
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open folder")
+        if folder:
+            self.open_folder(Path(folder))
+
+    def open_samples(self) -> None:
+        from core.paths import SAMPLES_DIR
+
+        self.open_folder(SAMPLES_DIR)
+
+    def open_folder(self, folder: Path) -> None:
+        """List a folder (names only, nothing decoded) and show its first image."""
+        start = time.perf_counter()
+        try:
+            paths = list_images(folder)
+        except OSError as exc:
+            self.report_error("Cannot open folder", f"{folder}: {exc.strerror or exc}")
+            return
+        self.settings.add_recent_path(folder)
+        self._set_list(paths, root=Path(folder))
+        self.workbench.status.emit(
+            f"{len(paths)} images in {folder} (listed in {(time.perf_counter() - start) * 1000:.0f} ms)"
+        )
+
+    def open_paths(self, paths: list[Path]) -> None:
+        """Open files and/or folders (folders expand to their images)."""
+        paths = [Path(p) for p in paths]
+        if len(paths) == 1 and paths[0].is_dir():
+            self.open_folder(paths[0])
+            return
+        files = expand_inputs(paths)
+        for path in paths:
+            self.settings.add_recent_path(path)
+        self._set_list(files, root=None)
+
+    def _set_list(self, paths: list[Path], root: Path | None) -> None:
+        self.file_model.set_paths(paths, root)
+        self.current_row = -1
+        if paths:
+            self.show_row(0)
+        else:
+            self.view.show_message("No images here.")
+            self.workbench.set_current(None)
+        self._update_position()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.recent_paths():
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_paths([Path(p)]))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none)").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", self.settings.clear_recent)
+
+    # --- navigation ---------------------------------------------------------
+    @property
+    def current_path(self) -> Path | None:
+        return self.file_model.path_at(self.current_row)
+
+    def show_row(self, row: int) -> None:
+        path = self.file_model.path_at(row)
+        if path is None:
+            return
+        self.current_row = row
+        self.file_view.setCurrentIndex(self.file_model.index(row))
+        self._update_position()
+        self._shown_at = time.perf_counter()
+        loaded = self.images.request(path)
+        if loaded is not None:
+            self._display(loaded)
+        else:
+            self.size_label.setText("decoding…")
+        self.images.prefetch(self.file_model.path_at(row + 1))
+
+    def next_image(self) -> None:
+        if self.current_row + 1 < self.file_model.rowCount():
+            self.show_row(self.current_row + 1)
+
+    def previous_image(self) -> None:
+        if self.current_row > 0:
+            self.show_row(self.current_row - 1)
+
+    def _on_image_loaded(self, loaded: LoadedImage) -> None:
+        if loaded.error is not None:
+            self.file_model.set_error(loaded.path, loaded.error.reason)
+        if loaded.path == self.current_path:
+            self._display(loaded)
+
+    def _display(self, loaded: LoadedImage) -> None:
+        if loaded.error is not None or loaded.qimage is None:
+            reason = loaded.error.reason if loaded.error else "no image data"
+            self.view.show_message(f"Cannot show {loaded.path.name}\n\n{reason}")
+            self.size_label.setText("unreadable")
+            self.timing_label.setText("")
+            self.workbench.status.emit(f"{loaded.path.name}: {reason}")
+            self.workbench.set_current(None)
+            return
+        self.view.set_image(loaded.qimage)
+        width, height = loaded.qimage.width(), loaded.qimage.height()
+        self.size_label.setText(f"{width}×{height}")
+        self.timing_label.setText(f"decode {loaded.decode_ms:.0f} ms")
+        self.workbench.set_current(loaded)
+
+    def _update_position(self) -> None:
+        total = self.file_model.rowCount()
+        name = self.current_path.name if self.current_path else ""
+        self.position_label.setText(f"{self.current_row + 1}/{total}  {name}" if total else "")
+
+    def _update_zoom_label(self, zoom: float) -> None:
+        self.zoom_label.setText(f"{zoom * 100:.0f} %")
+
+    # --- errors -------------------------------------------------------------
+    def on_job_error(self, name: str, exc: object, details: str) -> None:
+        """The one handler every failed job ends in: status bar, dialog, log."""
+        self.report_error(f"{name} failed", str(exc) or type(exc).__name__, details)
+
+    def report_error(self, title: str, message: str, details: str = "") -> None:
+        log.error("%s: %s", title, message)
+        self.statusBar().showMessage(f"{title}: {message}", 15000)
+        self.error_dialog.add_error(title, message, details)
+
+    # --- dialogs ------------------------------------------------------------
+    def show_shortcuts(self) -> None:
+        dialog = ShortcutsDialog(self.settings, self)
+        if dialog.exec():
+            self.apply_shortcuts()
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About FaceScope",
+            "<b>FaceScope</b> — a workbench for face analysis research.<br>"
+            "ScaleFace-style detection per scale branch, DREAM pose-robust recognition, "
+            "LMLE imbalanced attributes, WIDER FACE evaluation.<br>"
+            "Bundled models: see resources/models/NOTICE.md.",
+        )
+
+    def open_log_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(user_data_dir() / "logs")))
+
+    def zoom_to_box(self, box: tuple[float, float, float, float]) -> None:
+        x1, y1, x2, y2 = box
+        self.view.zoom_to_rect(QRectF(x1, y1, x2 - x1, y2 - y1))
+
+    # --- drag and drop ------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        paths = [p for p in paths if p.is_dir() or is_image_path(p) or p.is_file()]
+        if paths:
+            self.open_paths(paths)
+            event.acceptProposedAction()
+
+    # --- shutdown -----------------------------------------------------------
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        for panel in self.panels:
+            panel.shutdown()
+        self.runner.shutdown(timeout_s=10.0)
+        self.error_dialog.close()
+        self.settings.set_value("window/geometry", self.saveGeometry())
+        self.settings.set_value("window/state", self.saveState())
+        self.settings.sync()
+        super().closeEvent(event)
+
+    def panel(self, object_name: str) -> QWidget | None:
+        return next((p for p in self.panels if p.object_name == object_name), None)

@@ -1,0 +1,8 @@
+"""Feature panels, one module each; the main window docks every class in PANELS."""
+
+from __future__ import annotations
+
+from app.panels.base import Panel
+from app.panels.detection import DetectionPanel
+
+PANELS: tuple[type[Panel], ...] = (DetectionPanel,)

@@ -1,0 +1,29 @@
+"""Base class of the dockable feature panels."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+
+from app.context import Workbench
+
+
+class Panel(QWidget):
+    """A feature panel (Detection, Annotation, Evaluation, ...).
+
+    Subclasses set ``title``/``object_name``, build widgets in ``__init__`` and
+    react to :meth:`Workbench.image_changed`. Heavy work goes through
+    ``workbench.runner``; a panel never blocks the GUI thread.
+    """
+
+    title = "Panel"
+    object_name = "panel"
+    area = Qt.DockWidgetArea.RightDockWidgetArea
+
+    def __init__(self, workbench: Workbench, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workbench = workbench
+        self.setObjectName(self.object_name)
+
+    def shutdown(self) -> None:
+        """Called before the window closes (cancel own jobs, drop caches)."""

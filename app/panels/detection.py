@@ -1,0 +1,245 @@
+"""Detection panel: run a detector on the current image, view faces per scale branch."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QRect, QRectF, Qt
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+)
+
+from app.canvas.overlays import BRANCH_COLORS, FaceOverlay
+from app.context import Workbench
+from app.image_store import LoadedImage
+from app.panels.base import Panel
+from core.detect.protocol import Detector
+from core.detect.registry import DEFAULT_DETECTOR, DETECTORS, create_detector
+from core.detect.scale_ranges import BRANCH_NAMES, SCALE_RANGES
+from core.types import DetectionResult
+
+# The detector runs with a low threshold once; the slider filters what is shown.
+RUN_MIN_SCORE = 0.2
+ICON_SIZE = 48
+
+
+class DetectorCache:
+    """Detectors built on first use in a worker (loading weights is slow) and reused."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._detectors: dict[str, Detector] = {}
+
+    def get(self, name: str) -> Detector:
+        with self._lock:
+            if name not in self._detectors:
+                self._detectors[name] = create_detector(name)
+            return self._detectors[name]
+
+
+def _range_text(branch: str) -> str:
+    low, high = SCALE_RANGES[branch]
+    return f"{low:.0f}–{high:.0f} px" if high != float("inf") else f"≥{low:.0f} px"
+
+
+class DetectionPanel(Panel):
+    title = "Detection"
+    object_name = "detection"
+
+    def __init__(self, workbench: Workbench, parent=None) -> None:
+        super().__init__(workbench, parent)
+        self.detectors = DetectorCache()
+        self.results: dict[tuple[Path, str], DetectionResult] = {}
+        self.overlay = FaceOverlay(workbench.view.scene())
+        self.shown: DetectionResult | None = None
+        self._running: set[tuple[Path, str]] = set()
+        self._build()
+        workbench.image_changed.connect(self.on_image_changed)
+
+    # --- widgets ------------------------------------------------------------
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.model_box = QComboBox()
+        self.model_box.addItems(list(DETECTORS))
+        self.model_box.setCurrentText(DEFAULT_DETECTOR)
+        self.model_box.currentTextChanged.connect(lambda _: self.on_image_changed(self.workbench.current))
+        self.run_button = QPushButton("Detect")
+        self.run_button.clicked.connect(self.run_detection)
+        row.addWidget(QLabel("Model"))
+        row.addWidget(self.model_box, 1)
+        row.addWidget(self.run_button)
+        layout.addLayout(row)
+        self.auto_box = QCheckBox("Detect automatically on every image")
+        self.auto_box.setChecked(bool(self.workbench.settings.value("detection/auto", True, bool)))
+        self.auto_box.toggled.connect(lambda on: self.workbench.settings.set_value("detection/auto", on))
+        layout.addWidget(self.auto_box)
+
+        self.branch_group = QGroupBox("Branches")
+        branch_layout = QVBoxLayout(self.branch_group)
+        self.branch_boxes: dict[str, QCheckBox] = {}
+        for name in BRANCH_NAMES:
+            box = QCheckBox()
+            color = BRANCH_COLORS[name]
+            box.setStyleSheet(f"QCheckBox {{ color: rgb({color.red()},{color.green()},{color.blue()}); }}")
+            box.setChecked(True)
+            box.toggled.connect(self._refresh_overlay)
+            branch_layout.addWidget(box)
+            self.branch_boxes[name] = box
+        layout.addWidget(self.branch_group)
+
+        slider_row = QHBoxLayout()
+        self.score_slider = QSlider(Qt.Orientation.Horizontal)
+        self.score_slider.setRange(int(RUN_MIN_SCORE * 100), 100)
+        self.score_slider.setValue(
+            int(float(self.workbench.settings.value("detection/min_score", 0.5)) * 100)
+        )
+        self.score_slider.valueChanged.connect(self._refresh_overlay)
+        self.score_label = QLabel()
+        slider_row.addWidget(QLabel("Min score"))
+        slider_row.addWidget(self.score_slider, 1)
+        slider_row.addWidget(self.score_label)
+        layout.addLayout(slider_row)
+        self.landmark_box = QCheckBox("Show landmarks")
+        self.landmark_box.setChecked(True)
+        self.landmark_box.toggled.connect(self._refresh_overlay)
+        layout.addWidget(self.landmark_box)
+
+        self.face_list = QListWidget()
+        self.face_list.setIconSize(QPixmap(ICON_SIZE, ICON_SIZE).size())
+        self.face_list.itemDoubleClicked.connect(self._zoom_to_item)
+        layout.addWidget(self.face_list, 1)
+        self.summary = QLabel("No detections yet.")
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+        self._update_branch_labels()
+
+    @property
+    def model_name(self) -> str:
+        return self.model_box.currentText()
+
+    # --- running ------------------------------------------------------------
+    def on_image_changed(self, loaded: LoadedImage | None) -> None:
+        self.overlay.clear()
+        self.face_list.clear()
+        self.shown = None
+        if loaded is None or loaded.image is None:
+            self.summary.setText("No image.")
+            self._update_branch_labels()
+            return
+        cached = self.results.get((loaded.path, self.model_name))
+        if cached is not None:
+            self.show_result(cached)
+        elif self.auto_box.isChecked():
+            self.run_detection()
+        else:
+            self.summary.setText("Press Detect (Ctrl+R).")
+
+    def run_detection(self) -> None:
+        loaded = self.workbench.current
+        if loaded is None or loaded.image is None:
+            return
+        key = (loaded.path, self.model_name)
+        if key in self._running:
+            return
+        self._running.add(key)
+        self.summary.setText(f"Detecting with {self.model_name}…")
+        name, image = self.model_name, loaded.image
+
+        def job() -> DetectionResult:
+            return self.detectors.get(name).detect(image, min_score=RUN_MIN_SCORE)
+
+        self.workbench.runner.submit(
+            job,
+            name=f"detect ({name}) {loaded.path.name}",
+            on_result=lambda result, k=key: self._on_result(k, result),
+            on_error=lambda exc: self.summary.setText(f"Detection failed: {exc}"),
+            on_finished=lambda k=key: self._running.discard(k),
+        )
+
+    def _on_result(self, key: tuple[Path, str], result: DetectionResult) -> None:
+        self.results[key] = result
+        current = self.workbench.current
+        if current is not None and (current.path, self.model_name) == key:
+            self.show_result(result)
+
+    # --- display ------------------------------------------------------------
+    def show_result(self, result: DetectionResult) -> None:
+        self.shown = result
+        self.overlay.set_faces(result.faces)
+        self._refresh_overlay()
+        timing = ", ".join(f"{k} {v:.0f}" for k, v in result.timings_ms.items())
+        self.workbench.status.emit(
+            f"{result.model}: {len(result.faces)} faces ≥ {RUN_MIN_SCORE} ({timing} ms)"
+        )
+
+    def _update_branch_labels(self) -> None:
+        kind = (
+            "Scale ranges"
+            if self.shown is not None and self.shown.branch_kind == "scale_range"
+            else "Branches"
+        )
+        self.branch_group.setTitle(kind)
+        min_score = self.score_slider.value() / 100
+        for name, box in self.branch_boxes.items():
+            count = 0
+            if self.shown is not None:
+                count = sum(1 for f in self.shown.branches.get(name, []) if f.score >= min_score)
+            box.setText(f"{name} ({_range_text(name)}): {count}")
+
+    def _refresh_overlay(self) -> None:
+        min_score = self.score_slider.value() / 100
+        self.score_label.setText(f"{min_score:.2f}")
+        self.workbench.settings.set_value("detection/min_score", min_score)
+        self.overlay.visible_branches = {n for n, b in self.branch_boxes.items() if b.isChecked()}
+        self.overlay.min_score = min_score
+        self.overlay.show_landmarks = self.landmark_box.isChecked()
+        self.overlay.refresh()
+        self._update_branch_labels()
+        self._fill_face_list()
+
+    def _fill_face_list(self) -> None:
+        self.face_list.clear()
+        loaded = self.workbench.current
+        faces = self.overlay.visible_faces()
+        qimage = loaded.qimage if loaded is not None else None
+        for index, face in enumerate(faces):
+            x1, y1, x2, y2 = face.box
+            text = f"#{index + 1}  {face.score:.3f}  {face.branch}  {x2 - x1:.0f}×{y2 - y1:.0f} px"
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, face.box)
+            if qimage is not None:
+                item.setIcon(self._crop_icon(qimage, face.box))
+            self.face_list.addItem(item)
+        if self.shown is not None:
+            self.summary.setText(f"{len(faces)} of {len(self.shown.faces)} faces shown ({self.shown.model}).")
+
+    @staticmethod
+    def _crop_icon(qimage: QImage, box: tuple[float, float, float, float]) -> QIcon:
+        x1, y1, x2, y2 = (int(round(v)) for v in box)
+        rect = QRect(x1, y1, max(1, x2 - x1), max(1, y2 - y1)).intersected(qimage.rect())
+        crop = qimage.copy(rect).scaled(
+            ICON_SIZE,
+            ICON_SIZE,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+        return QIcon(QPixmap.fromImage(crop))
+
+    def _zoom_to_item(self, item: QListWidgetItem) -> None:
+        x1, y1, x2, y2 = item.data(Qt.ItemDataRole.UserRole)
+        self.workbench.view.zoom_to_rect(QRectF(x1, y1, x2 - x1, y2 - y1))
+
+    def shutdown(self) -> None:
+        self.overlay.clear()
