@@ -21,10 +21,14 @@ def js_round(x: float) -> int:
     return math.floor(x + 0.5)
 
 
-def _legacy_axis(in_size: int, out_size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _legacy_axis(
+    in_size: int, out_size: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Source indices (low, high) and fractions for one axis of the legacy TF resize."""
     scale = in_size / out_size
-    src = torch.arange(out_size, dtype=torch.float32, device=device) * torch.tensor(scale, dtype=torch.float32)
+    src = torch.arange(out_size, dtype=torch.float32, device=device) * torch.tensor(
+        scale, dtype=torch.float32
+    )
     low = torch.floor(src)
     frac = src - low
     low_i = low.to(torch.int64).clamp(max=in_size - 1)
