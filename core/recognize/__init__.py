@@ -1,0 +1,1 @@
+"""Per-face recognition stages: crops, landmarks, descriptors, attributes (alignment, yaw, verification later)."""

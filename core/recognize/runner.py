@@ -1,0 +1,109 @@
+"""Shared plumbing of the per-face model wrappers: weights, device, batching, inference mode.
+
+Each wrapper (landmarker, embedder, age/gender, expression) owns one face-api
+network. It loads the bundled weights once (``core.zoo.weights``, which
+raises ``WeightsError`` naming the file and its regenerate command), puts the
+network on :func:`core.device.default_device`, and runs all faces of an
+image as one batch (in chunks of :attr:`FaceModelRunner.max_batch`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.device import default_device
+from core.recognize.crops import CropRect, crop_image, normalize, to_batch_tensor
+from core.zoo.weights import load_weights
+
+log = logging.getLogger(__name__)
+
+Outputs = torch.Tensor | tuple[torch.Tensor, ...]
+
+
+def as_image(image: np.ndarray) -> np.ndarray:
+    """Check an RGB ``uint8`` ``(H, W, 3)`` image (as :func:`core.imageio.load_image` returns)."""
+    arr = np.asarray(image)
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise ValueError(f"expected an RGB (H, W, 3) image, got shape {arr.shape}")
+    return arr
+
+
+def as_landmarks(landmarks68: np.ndarray | Sequence) -> np.ndarray:
+    """``(N, 68, 2)`` float64 from an array or a list of per-face ``(68, 2)`` point lists."""
+    arr = np.asarray(landmarks68, dtype=np.float64)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.size == 0:
+        return np.zeros((0, 68, 2), dtype=np.float64)
+    if arr.ndim != 3 or arr.shape[1:] != (68, 2):
+        raise ValueError(f"expected (N, 68, 2) landmarks, got shape {arr.shape}")
+    return arr
+
+
+class FaceModelRunner:
+    """Base of the per-face wrappers.
+
+    Subclasses set :attr:`weights_name` and :attr:`input_size` and implement
+    :meth:`build` (tensors -> ``nn.Module`` taking a normalised
+    ``(N, 3, S, S)`` batch). ``model`` may be passed in to share or inject a
+    network; ``device=None`` means :func:`core.device.default_device`.
+    """
+
+    weights_name: str = ""
+    input_size: int = 112
+    max_batch: int = 32
+
+    def __init__(self, model: nn.Module | None = None, device: torch.device | str | None = None):
+        self.device = torch.device(device) if device is not None else default_device()
+        if model is None:
+            tensors, _meta = load_weights(self.weights_name)
+            model = self.build(tensors)
+        self.model = model.to(self.device).eval()
+
+    def build(self, tensors: dict[str, torch.Tensor]) -> nn.Module:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward_batch(self, batch: torch.Tensor) -> Outputs:
+        """Run the network on a ``(N, 3, S, S)`` float32 0..255 batch; outputs on the CPU.
+
+        Normalisation happens here; chunks of :attr:`max_batch` are
+        concatenated. ``N == 0`` is allowed only where the subclass handles it.
+        """
+        chunks: list[Outputs] = []
+        with torch.inference_mode():
+            for start in range(0, batch.shape[0], self.max_batch):
+                part = normalize(batch[start : start + self.max_batch].to(self.device))
+                out = self.model(part)
+                chunks.append(tuple(o.cpu() for o in out) if isinstance(out, tuple) else out.cpu())
+        if isinstance(chunks[0], tuple):
+            return tuple(torch.cat(parts) for parts in zip(*chunks, strict=True))
+        return torch.cat(chunks)  # type: ignore[arg-type]
+
+    def forward_crops(self, crops: Sequence[np.ndarray]) -> Outputs:
+        """Centered-pad + legacy-resize each ``(h, w, 3)`` crop to the net size, then :meth:`forward_batch`."""
+        return self.forward_batch(to_batch_tensor(crops, self.input_size))
+
+    def forward_rects(
+        self, image: np.ndarray, rects: Sequence[CropRect]
+    ) -> tuple[Outputs | None, np.ndarray]:
+        """Run the non-empty rects of ``image``; returns (outputs for them, boolean mask of those run).
+
+        Empty rects (a box outside the image) are skipped and logged; the
+        caller fills their results with NaN.
+        """
+        valid = np.array([not r.is_empty for r in rects], dtype=bool)
+        if not valid.all():
+            log.warning(
+                "%s: %d face crop(s) empty after clipping to the image; results are NaN",
+                type(self).__name__,
+                int((~valid).sum()),
+            )
+        crops = [crop_image(image, r) for r, ok in zip(rects, valid, strict=True) if ok]
+        if not crops:
+            return None, valid
+        return self.forward_crops(crops), valid
