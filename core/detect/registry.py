@@ -21,9 +21,16 @@ def _ssd(**kwargs) -> Detector:
     return SsdDetector(**kwargs)
 
 
+def _tiny(**kwargs) -> Detector:
+    from core.detect.tiny import TinyFaceDetector
+
+    return TinyFaceDetector(**kwargs)
+
+
 DETECTORS: dict[str, Callable[..., Detector]] = {
     "centerface": _centerface,
     "ssd": _ssd,
+    "tiny": _tiny,
 }
 
 

@@ -1,0 +1,443 @@
+"""face-api detector ports: SSD MobileNetV1 and the tiny face detector.
+
+Parity tests read the node references in ``../shared/data/faceapi_ref/ref``
+(marked ``shared_data``; skipped with a reason when ../shared is absent).
+The rest runs on the bundled weights and the in-repo sample photos.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from core.detect.faceapi_input import ReshapedDims, detector_batch
+from core.detect.postprocess import nms
+from core.detect.protocol import Detector
+from core.detect.registry import create_detector
+from core.detect.ssd import SsdDetector, decode_boxes, layer_groups
+from core.detect.tiny import TinyFaceDetector
+from core.imageio import load_image
+from core.models.ssd_mobilenet import NUM_ANCHORS, PREDICTION_LAYERS, SsdMobileNetV1
+from core.models.tf_ops import pad_to_square, resize_bilinear_legacy
+from core.models.tiny_face_detector import TinyFaceDetectorNet
+from core.paths import MODELS_DIR, REPO_ROOT, SHARED_DIR
+from core.zoo.weights import WeightsError, load_weights
+
+SAMPLES = REPO_ROOT / "tests" / "data" / "faceapi_demo"
+REF = SHARED_DIR / "data" / "faceapi_ref" / "ref"
+IMAGES = [f"sample{i}" for i in range(1, 7)]
+
+
+@pytest.fixture(scope="module")
+def ssd() -> SsdDetector:
+    return SsdDetector(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def tiny416() -> TinyFaceDetector:
+    return TinyFaceDetector(device="cpu", input_size=416)
+
+
+@pytest.fixture(scope="module")
+def tiny608() -> TinyFaceDetector:
+    return TinyFaceDetector(device="cpu", input_size=608)
+
+
+@pytest.fixture(scope="module")
+def sample1() -> np.ndarray:
+    return load_image(SAMPLES / "sample1.jpg")
+
+
+# ---------------------------------------------------------------- no ../shared needed
+
+
+def test_ssd_network_shapes():
+    tensors, _ = load_weights("faceapi_ssd_mobilenetv1")
+    model = SsdMobileNetV1.from_tfjs(tensors)
+    assert model.anchors.shape == (NUM_ANCHORS, 4) == (5118, 4)
+    taps: dict[str, torch.Tensor] = {}
+    with torch.inference_mode():
+        boxes, logits = model(torch.zeros(1, 3, 512, 512), taps)
+    assert len(boxes) == len(logits) == 6
+    for (_, n, fm), b, c in zip(PREDICTION_LAYERS, boxes, logits, strict=True):
+        assert b.shape == (1, fm * fm * n, 4) and c.shape == (1, fm * fm * n, 3)
+    assert sum(b.shape[1] for b in boxes) == 5118
+    assert taps["mobilenetv1/conv_11/pointwise"].shape == (1, 512, 32, 32)
+    assert taps["prediction_layer/conv_7"].shape == (1, 128, 1, 1)
+
+
+def test_ssd_loader_rejects_bad_shapes():
+    tensors, _ = load_weights("faceapi_ssd_mobilenetv1")
+    broken = dict(tensors)
+    broken["Prediction/BoxPredictor_3/ClassPredictor/biases"] = torch.zeros(7)
+    with pytest.raises(ValueError, match="class_heads.3.bias"):
+        SsdMobileNetV1.from_tfjs(broken)
+    del broken["Output/extra_dim"]
+    with pytest.raises(KeyError):
+        SsdMobileNetV1.from_tfjs(broken)
+
+
+@pytest.mark.parametrize("size", [416, 608])
+def test_tiny_network_shapes(size):
+    tensors, _ = load_weights("faceapi_tiny_face_detector")
+    model = TinyFaceDetectorNet.from_tfjs(tensors)
+    taps: dict[str, torch.Tensor] = {}
+    with torch.inference_mode():
+        out = model(torch.zeros(1, 3, size, size), taps)
+    s = size // 32
+    assert out.shape == (1, 25, s, s)
+    assert taps["conv0"].shape[-1] == size - 2  # VALID first conv
+    assert taps["maxpool1"].shape[-1] == -(-(size - 2) // 4)  # SAME pools round up (207 -> 104)
+    assert taps["maxpool5"].shape[-1] == s  # the last pool has stride 1
+
+
+@pytest.mark.parametrize(
+    ("h", "w", "size"),
+    [(1280, 1920, 512), (1920, 1280, 512), (300, 512, 512), (77, 77, 608), (416, 416, 416), (481, 640, 416)],
+)
+def test_detector_batch_equals_pad_then_legacy_resize(h, w, size):
+    image = np.random.default_rng(h * w).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    image.setflags(write=False)  # load_image returns read-only arrays
+    fast = detector_batch(image, size)
+    x = torch.from_numpy(image.copy()).permute(2, 0, 1)[None].float()
+    slow = resize_bilinear_legacy(pad_to_square(x, centered=False), (size, size))
+    assert fast.shape == (1, 3, size, size)
+    assert torch.equal(fast, slow)
+
+
+def test_reshaped_dims_round_half_up():
+    assert ReshapedDims.of(1920, 1280, 512) == ReshapedDims(512, 341)
+    assert ReshapedDims.of(1280, 1920, 512) == ReshapedDims(341, 512)
+    # 341 * 512/1024 = 170.5: JS Math.round gives 171, Python round() 170
+    assert ReshapedDims.of(1024, 341, 512) == ReshapedDims(512, 171)
+
+
+def test_decode_boxes_matches_hand_computation():
+    anchors = torch.tensor([[0.1, 0.2, 0.3, 0.6]])
+    enc = torch.tensor([[10.0, -5.0, 5.0 * np.log(2.0), 0.0]])  # ty tx th tw
+    out = decode_boxes(enc, anchors)[0].tolist()
+    # centre (0.2, 0.4) size (0.2, 0.4): cy' = 0.2 + 0.2 = 0.4, cx' = 0.4 - 0.2 = 0.2, h doubled
+    assert out == pytest.approx([0.4 - 0.2, 0.2 - 0.2, 0.4 + 0.2, 0.2 + 0.2], abs=1e-6)
+
+
+def _faceapi_ssd_nms(boxes: np.ndarray, scores: np.ndarray, max_out: int, iou_thr: float, score_thr: float):
+    """face-api's ssdMobilenetv1/nonMaxSuppression.ts, transcribed (float64, yxyx boxes)."""
+
+    def iou(i, j):
+        a, b = boxes[i], boxes[j]
+        ya0, xa0, ya1, xa1 = min(a[0], a[2]), min(a[1], a[3]), max(a[0], a[2]), max(a[1], a[3])
+        yb0, xb0, yb1, xb1 = min(b[0], b[2]), min(b[1], b[3]), max(b[0], b[2]), max(b[1], b[3])
+        area_a, area_b = (ya1 - ya0) * (xa1 - xa0), (yb1 - yb0) * (xb1 - xb0)
+        if area_a <= 0 or area_b <= 0:
+            return 0.0
+        inter = max(min(ya1, yb1) - max(ya0, yb0), 0.0) * max(min(xa1, xb1) - max(xa0, xb0), 0.0)
+        return inter / (area_a + area_b - inter)
+
+    out_size = min(max_out, len(boxes))
+    cands = sorted(((s, i) for i, s in enumerate(scores) if s > score_thr), key=lambda c: -c[0])
+    selected: list[int] = []
+    for score, idx in cands:
+        if len(selected) >= out_size:
+            break
+        cur = score
+        for j in reversed(selected):
+            v = iou(idx, j)
+            if v == 0.0:
+                continue
+            cur *= 1 if v <= iou_thr else 0
+            if cur <= score_thr:
+                break
+        if cur == score:
+            selected.append(idx)
+    return selected
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_torchvision_nms_selects_what_faceapi_selects(seed):
+    rng = np.random.default_rng(seed)
+    n = 300
+    centre = rng.uniform(0, 1, (n, 2))
+    size = rng.uniform(0.02, 0.3, (n, 2))
+    yxyx = np.concatenate([centre - size / 2, centre + size / 2], axis=1).astype(np.float32)
+    scores = rng.uniform(0, 1, n).astype(np.float32)
+    max_out = 10 if seed == 0 else 100  # seed 0 exercises the maxResults cut
+    expected = _faceapi_ssd_nms(yxyx.astype(np.float64), scores.astype(np.float64), max_out, 0.5, 0.2)
+    cand = np.nonzero(scores > 0.2)[0]
+    keep = nms(yxyx[cand][:, [1, 0, 3, 2]], scores[cand], 0.5)[:max_out]
+    assert cand[keep].tolist() == expected
+
+
+def test_layer_groups_rule(ssd):
+    nominal = ssd.nominal_sizes
+    assert nominal * 512 == pytest.approx([81.3, 184.6, 261.7, 338.6, 415.5, 488.5], abs=0.1)
+    assert layer_groups(nominal, 640, 480) == ("medium",) + ("large",) * 5
+    assert layer_groups(nominal, 416, 416) == ("medium",) + ("large",) * 5
+    assert layer_groups(nominal, 200, 150) == ("small", "medium", "medium", "medium", "large", "large")
+    assert layer_groups(nominal, 1920, 1280) == ("large",) * 6
+    assert layer_groups(nominal, 100, 100) == ("small", "small", "medium", "medium", "medium", "medium")
+
+
+def test_ssd_detects_sample_faces_with_branches(ssd, sample1):
+    assert isinstance(ssd, Detector)
+    found = ssd.locate(sample1, 0.2)
+    result = ssd.detect(sample1, 0.2)
+    h, w = sample1.shape[:2]
+    assert len(result.faces) == len(found.boxes) == 3
+    assert result.branch_kind == "branch" and result.model == "ssd"
+    assert set(result.branches) == {"small", "medium", "large"}
+    assert set(result.timings_ms) == {"preprocess", "forward", "postprocess"}
+    for face, layer in zip(result.faces, found.layers, strict=True):
+        x1, y1, x2, y2 = face.box
+        assert 0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h
+        assert face.branch == found.groups[layer]
+        assert 100 < face.height < 400 and face.score > 0.9
+    assert sum(len(v) for v in result.branches.values()) == 3
+    # the default threshold is face-api's minConfidence 0.5
+    assert all(f.score > 0.5 for f in ssd.detect(sample1).faces)
+
+
+def test_ssd_small_image_uses_small_branch(ssd, sample1):
+    small = np.ascontiguousarray(sample1[::8, ::8])  # 240x160: faces ~25-30 px
+    found = ssd.locate(small, 0.2)
+    result = ssd.detect(small, 0.2)
+    assert found.groups[0] == "small"
+    assert len(result.faces) >= 1
+    assert {f.branch for f in result.faces} <= {"small", "medium"}
+
+
+@pytest.mark.parametrize("value", [0, 128, 255])
+def test_blank_image_has_no_faces(ssd, tiny416, value):
+    blank = np.full((480, 640, 3), value, dtype=np.uint8)
+    assert ssd.detect(blank).faces == []
+    assert tiny416.detect(blank).faces == []
+
+
+def test_tiny_detects_sample_faces(tiny416, sample1):
+    result = tiny416.detect(sample1, 0.3)
+    assert isinstance(tiny416, Detector)
+    assert result.branch_kind == "scale_range" and result.model == "tiny"
+    assert len(result.faces) == 3
+    for face in result.faces:
+        assert face.branch == "large"  # ~250-300 px boxes
+        x1, y1, x2, y2 = face.box
+        assert 0 <= x1 < x2 <= sample1.shape[1] and 0 <= y1 < y2 <= sample1.shape[0]
+
+
+def test_bad_input_is_a_value_error(ssd, tiny416):
+    for det in (ssd, tiny416):
+        with pytest.raises(ValueError):
+            det.detect(np.zeros((10, 10), dtype=np.uint8))
+        with pytest.raises(ValueError):
+            det.detect(np.zeros((0, 10, 3), dtype=np.uint8))
+    with pytest.raises(ValueError):
+        TinyFaceDetector(device="cpu", input_size=400)
+
+
+def test_registry_builds_both(monkeypatch):
+    det = create_detector("tiny", device="cpu", input_size=608)
+    assert det.name == "tiny" and det.input_size == 608
+    assert create_detector("ssd", device="cpu").name == "ssd"
+
+
+@pytest.mark.parametrize("name", ["faceapi_ssd_mobilenetv1", "faceapi_tiny_face_detector"])
+def test_corrupt_weights_raise_weights_error(tmp_path, name):
+    src = MODELS_DIR / f"{name}.pt"
+    dst = tmp_path / f"{name}.pt"
+    shutil.copy(src, dst)
+    shutil.copy(src.with_suffix(".json"), dst.with_suffix(".json"))
+    data = bytearray(dst.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    dst.write_bytes(bytes(data))
+    cls = SsdDetector if "ssd" in name else TinyFaceDetector
+    with pytest.raises(WeightsError) as err:
+        cls(weights=str(dst), device="cpu")
+    assert str(dst) in str(err.value) and "convert_faceapi" in str(err.value)
+    dst.unlink()
+    with pytest.raises(WeightsError, match="missing"):
+        cls(weights=str(dst), device="cpu")
+
+
+# ---------------------------------------------------------------- parity with node face-api
+
+
+def _ref(name: str) -> dict:
+    return json.loads((REF / name).read_text(encoding="utf-8"))
+
+
+def _xyxy(dets: list[dict]) -> np.ndarray:
+    return np.array(
+        [
+            [
+                d["box"]["x"],
+                d["box"]["y"],
+                d["box"]["x"] + d["box"]["width"],
+                d["box"]["y"] + d["box"]["height"],
+            ]
+            for d in dets
+        ]
+    )
+
+
+def _load_checked(name: str) -> tuple[np.ndarray, dict]:
+    """The Pillow-decoded sample and its reference, after checking the decoded-pixel md5."""
+    ref = _ref(f"images_pil/{name}.json")
+    image = load_image(SAMPLES / f"{name}.jpg")
+    md5 = hashlib.md5(image.tobytes()).hexdigest()
+    assert md5 == ref["md5_rgb"], (
+        f"{name}: decoded pixels differ from the reference's (Pillow/libjpeg-turbo version?)"
+    )
+    return image, ref
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("name", IMAGES)
+def test_decoded_pixels_match_reference(name):
+    _load_checked(name)
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("name", IMAGES)
+def test_ssd_parity(ssd, name):
+    image, ref = _load_checked(name)
+    found = ssd.locate(image, min_score=0.2)
+    dims = ref["ssd"]["reshaped_dims"]
+    assert (found.reshaped.width, found.reshaped.height) == (dims["width"], dims["height"])
+    expected = ref["ssd"]["detections"]
+    assert len(found.boxes) == len(expected)
+    np.testing.assert_allclose(found.boxes, _xyxy(expected), rtol=0, atol=1.0)
+    np.testing.assert_allclose(found.scores, [d["score"] for d in expected], rtol=0, atol=1e-3)
+    # measured: 1.6e-4 px and 1.5e-6; a much larger error means a real regression
+    assert np.abs(found.boxes - _xyxy(expected)).max() < 0.01
+
+
+@pytest.mark.shared_data
+def test_ssd_raw_anchors_sample1(ssd):
+    image, _ = _load_checked("sample1")
+    raw = _ref("ssd_raw_sample1_pil.json")
+    found = ssd.locate(image, min_score=0.2)
+    assert found.anchor_indices.tolist() == [p["anchor_index"] for p in raw["nms_picks"]]
+    x = ssd.preprocess(image)
+    with torch.inference_mode():
+        enc, logits = ssd.model(x)
+    enc, logits = torch.cat(enc, 1)[0], torch.cat(logits, 1)[0]
+    decoded = decode_boxes(enc, ssd.anchors)
+    for top in raw["top40_by_score"]:
+        i = top["anchor_index"]
+        np.testing.assert_allclose(logits[i].tolist(), top["class_logits"], atol=1e-3)
+        np.testing.assert_allclose(enc[i].tolist(), top["box_encoding_ty_tx_th_tw"], atol=1e-3)
+        np.testing.assert_allclose(ssd.anchors[i].tolist(), top["anchor_ymin_xmin_ymax_xmax"], atol=1e-7)
+        np.testing.assert_allclose(decoded[i].tolist(), top["decoded_ymin_xmin_ymax_xmax"], atol=1e-5)
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("size", [416, 608])
+@pytest.mark.parametrize("name", IMAGES)
+def test_tiny_parity(tiny416, tiny608, name, size):
+    det = tiny416 if size == 416 else tiny608
+    image, ref = _load_checked(name)
+    expected = ref["tiny_face_detector"][f"input{size}"]["detections"]
+    result = det.detect(image, min_score=0.3)
+    assert len(result.faces) == len(expected)
+    np.testing.assert_allclose([f.box for f in result.faces], _xyxy(expected), rtol=0, atol=1.0)
+    np.testing.assert_allclose(
+        [f.score for f in result.faces], [d["score"] for d in expected], rtol=0, atol=1e-3
+    )
+
+
+def _assert_stats(name: str, value: torch.Tensor, ref: dict, atol: float) -> None:
+    """Compare an NHWC-ordered tensor with a ``layer_stats`` entry of the references.
+
+    Each entry holds shape, mean/std/min/max/absmean over all values, ``first8``
+    (flat NHWC values 0..7), ``samples`` ([flat index, value] pairs) and, for 4-D
+    maps, ``center`` (channels 0..7 at pixel (H/2, W/2)), at 8 significant digits.
+    """
+    assert list(value.shape) == ref["shape"], name
+    flat = value.reshape(-1).to(torch.float64)
+    got = {
+        "mean": flat.mean().item(),
+        "std": flat.std(unbiased=False).item(),  # the references use the population std
+        "min": flat.min().item(),
+        "max": flat.max().item(),
+        "absmean": flat.abs().mean().item(),
+    }
+    for key, val in got.items():
+        assert val == pytest.approx(ref[key], abs=atol), f"{name}.{key}"
+    np.testing.assert_allclose(flat[:8].tolist(), ref["first8"], atol=atol, err_msg=f"{name}.first8")
+    idx = [i for i, _ in ref["samples"]]
+    np.testing.assert_allclose(
+        flat[idx].tolist(), [v for _, v in ref["samples"]], atol=atol, err_msg=f"{name}.samples"
+    )
+    if "center" in ref and value.dim() == 4:
+        c = ref["center"]
+        got_c = value[0, c["y"], c["x"]].reshape(-1)[: len(c["c0_8"])].tolist()
+        np.testing.assert_allclose(got_c, c["c0_8"], atol=atol, err_msg=f"{name}.center")
+
+
+@pytest.mark.shared_data
+def test_ssd_layers(ssd):
+    ref = _ref("layers_ssd.json")
+    image = load_image(REF / "det_input.png")
+    assert hashlib.md5(image.tobytes()).hexdigest() == ref["md5_rgb"]
+    stats = ref["layer_stats"]
+    batch = detector_batch(image, 512)
+    x = ssd.preprocess(image)
+    taps: dict[str, torch.Tensor] = {}
+    with torch.inference_mode():
+        enc, logits = ssd.model(x, taps)
+    nhwc = {k: v.permute(0, 2, 3, 1) for k, v in taps.items()}
+    nhwc["batch_tensor_512"] = batch.permute(0, 2, 3, 1)
+    nhwc["input_normalized"] = x.permute(0, 2, 3, 1)
+    for i in range(6):
+        nhwc[f"box_predictor_{i}/box_encoding"] = enc[i].reshape(1, -1, 1, 4)
+        nhwc[f"box_predictor_{i}/class_logits"] = logits[i]
+    enc_all, logits_all = torch.cat(enc, 1), torch.cat(logits, 1)
+    nhwc["raw_box_encodings"] = enc_all.reshape(1, -1, 1, 4)
+    nhwc["raw_class_logits"] = logits_all
+    nhwc["decoded_boxes"] = decode_boxes(enc_all[0], ssd.anchors)
+    nhwc["scores"] = torch.sigmoid(logits_all[0, :, 1])
+    assert set(stats) == set(nhwc), "every recorded layer is checked"
+    for name, entry in stats.items():
+        # measured worst: 1.8e-5 absolute (8-digit references, float32 noise)
+        _assert_stats(name, nhwc[name], entry, atol=1e-4)
+    for top in ref["top20_by_score"]:
+        i = top["anchor_index"]
+        assert nhwc["scores"][i].item() == pytest.approx(top["score"], abs=1e-5)
+        np.testing.assert_allclose(nhwc["decoded_boxes"][i].tolist(), top["decoded"], atol=1e-5)
+    result = ssd.detect(image, min_score=0.2)
+    np.testing.assert_allclose([f.box for f in result.faces], _xyxy(ref["detections"]), atol=1e-2)
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("size", [416, 608])
+def test_tiny_layers(tiny416, tiny608, size):
+    det = tiny416 if size == 416 else tiny608
+    ref = _ref("layers_tiny_face_detector.json")
+    run = ref["runs"][f"input{size}"]
+    image = load_image(REF / "det_input.png")
+    assert hashlib.md5(image.tobytes()).hexdigest() == ref["md5_rgb"]
+    x = det.preprocess(image)
+    taps: dict[str, torch.Tensor] = {}
+    with torch.inference_mode():
+        out = det.model(x, taps)
+    nhwc = {k: v.permute(0, 2, 3, 1) for k, v in taps.items()}
+    nhwc["batch_tensor"] = detector_batch(image, size).permute(0, 2, 3, 1)
+    nhwc["input_normalized"] = x.permute(0, 2, 3, 1)
+    nhwc["conv8_raw_output"] = out.permute(0, 2, 3, 1)
+    assert set(run["layer_stats"]) == set(nhwc), "every recorded layer is checked"
+    for name, entry in run["layer_stats"].items():
+        _assert_stats(name, nhwc[name], entry, atol=1e-4)  # measured worst 2.2e-5
+    raw = nhwc["conv8_raw_output"][0]
+    for cell in run["top15_cells"]:
+        a = cell["anchor"]
+        got = raw[cell["row"], cell["col"], 5 * a : 5 * a + 5].tolist()
+        np.testing.assert_allclose(got, cell["raw_tx_ty_tw_th_conf"], atol=1e-4)
+    result = det.detect(image, min_score=run["options"]["scoreThreshold"])
+    np.testing.assert_allclose([f.box for f in result.faces], _xyxy(run["detections"]), atol=1e-2)
+    np.testing.assert_allclose(
+        [f.score for f in result.faces], [d["score"] for d in run["detections"]], atol=1e-5
+    )
