@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from core.models.tf_ops import pad_same
+from core.models.tf_ops import pad_same, same_padding
 
 
 class TfjsReader:
@@ -118,5 +118,14 @@ class SeparableConv(nn.Module):
 
 
 def max_pool_same(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
-    """TF ``maxPool(x, k, s, 'same')``: padded cells never win (pad with -inf, bottom/right first)."""
+    """TF ``maxPool(x, k, s, 'same')``: padded cells never win (-inf padding, bottom/right first).
+
+    When TF pads only after the data (even sizes with k=3, s=2), PyTorch's
+    ``ceil_mode`` windows are the same windows, clipped at the border; that
+    avoids materialising a padded copy.
+    """
+    pads_h = same_padding(x.shape[-2], kernel, stride)
+    pads_w = same_padding(x.shape[-1], kernel, stride)
+    if pads_h[0] == 0 and pads_w[0] == 0 and pads_h[1] < kernel and pads_w[1] < kernel:
+        return nn.functional.max_pool2d(x, kernel, stride, ceil_mode=True)
     return nn.functional.max_pool2d(pad_same(x, kernel, stride, value=float("-inf")), kernel, stride)

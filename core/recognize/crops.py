@@ -164,10 +164,10 @@ def to_batch_tensor(
     """
     out = torch.empty((len(crops), 3, size, size), dtype=torch.float32, device=device)
     for i, crop in enumerate(crops):
-        arr = np.ascontiguousarray(crop)
+        arr = np.array(crop, dtype=np.float32)  # a writable float copy of the (small) crop
         if arr.ndim != 3 or arr.shape[2] != 3 or arr.shape[0] == 0 or arr.shape[1] == 0:
             raise ValueError(f"crop {i} must be a non-empty (h, w, 3) array, got shape {arr.shape}")
-        t = torch.from_numpy(arr).to(device=device, dtype=torch.float32).permute(2, 0, 1).unsqueeze(0)
+        t = torch.from_numpy(arr).to(device).permute(2, 0, 1).unsqueeze(0)
         out[i] = resize_bilinear_legacy(pad_to_square(t, centered=True), (size, size))[0]
     return out
 

@@ -18,6 +18,7 @@ exactly as face-api's ``withFaceLandmarks()``:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -72,11 +73,15 @@ class Landmarker(FaceModelRunner):
     input_size = FaceLandmark68Net.INPUT_SIZE
 
     def __init__(
-        self, tiny: bool = False, model: nn.Module | None = None, device: torch.device | str | None = None
+        self,
+        tiny: bool = False,
+        model: nn.Module | None = None,
+        device: torch.device | str | None = None,
+        weights: str | os.PathLike | None = None,
     ):
         self.tiny = tiny
         self.weights_name = "faceapi_face_landmark_68_tiny" if tiny else "faceapi_face_landmark_68"
-        super().__init__(model, device)
+        super().__init__(model, device, weights)
 
     def build(self, tensors: dict[str, torch.Tensor]) -> nn.Module:
         return FaceLandmark68Net.from_tfjs(tensors, tiny=self.tiny)

@@ -10,6 +10,7 @@ image as one batch (in chunks of :attr:`FaceModelRunner.max_batch`).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -51,19 +52,28 @@ class FaceModelRunner:
     Subclasses set :attr:`weights_name` and :attr:`input_size` and implement
     :meth:`build` (tensors -> ``nn.Module`` taking a normalised
     ``(N, 3, S, S)`` batch). ``model`` may be passed in to share or inject a
-    network; ``device=None`` means :func:`core.device.default_device`.
+    network; ``weights`` overrides the bundled file (a name or a ``.pt``
+    path); ``device=None`` means :func:`core.device.default_device`.
+    Raises ``core.zoo.weights.WeightsError`` for a missing or corrupt file.
     """
 
     weights_name: str = ""
     input_size: int = 112
     max_batch: int = 32
 
-    def __init__(self, model: nn.Module | None = None, device: torch.device | str | None = None):
+    def __init__(
+        self,
+        model: nn.Module | None = None,
+        device: torch.device | str | None = None,
+        weights: str | os.PathLike | None = None,
+    ):
         self.device = torch.device(device) if device is not None else default_device()
         if model is None:
-            tensors, _meta = load_weights(self.weights_name)
+            tensors, _meta = load_weights(weights if weights is not None else self.weights_name)
             model = self.build(tensors)
-        self.model = model.to(self.device).eval()
+        # channels_last: oneDNN (CPU) and cuDNN run these depthwise/separable nets faster in NHWC,
+        # and max-pooling avoids layout reorders (measured 1.1-2.5x per model on CPU).
+        self.model = model.to(self.device, memory_format=torch.channels_last).eval()
 
     def build(self, tensors: dict[str, torch.Tensor]) -> nn.Module:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -78,6 +88,7 @@ class FaceModelRunner:
         with torch.inference_mode():
             for start in range(0, batch.shape[0], self.max_batch):
                 part = normalize(batch[start : start + self.max_batch].to(self.device))
+                part = part.contiguous(memory_format=torch.channels_last)
                 out = self.model(part)
                 chunks.append(tuple(o.cpu() for o in out) if isinstance(out, tuple) else out.cpu())
         if isinstance(chunks[0], tuple):
