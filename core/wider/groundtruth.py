@@ -23,6 +23,9 @@ from core.wider.predictions import image_key
 
 log = logging.getLogger(__name__)
 
+# pseudo-setting keeping every annotated face (invalid ones included); not an official setting
+ALL_FACES = "all_faces"
+
 
 @dataclass(frozen=True)
 class WiderGroundTruth:
@@ -82,7 +85,7 @@ class WiderGroundTruth:
         return slice(int(self.offsets[image]), int(self.offsets[image + 1]))
 
     def all_faces_mask(self) -> np.ndarray:
-        """Every annotated face (a pseudo-setting ``"all"``: invalid faces included)."""
+        """Every annotated face (a pseudo-setting ``"all_faces"``: invalid faces included)."""
         return ~self.placeholder
 
 
@@ -137,7 +140,7 @@ def from_labels(
 
     keep: ``{image name: {setting: [1-based indices]}}`` or the path of such a
         JSON file. Without keep lists there are no easy/medium/hard settings
-        (use the ``"all"`` pseudo-setting). Images absent from the keep lists
+        (use the ``"all_faces"`` pseudo-setting). Images absent from the keep lists
         keep no face in any setting; keep entries for unknown images are an error.
     """
     if not isinstance(labels, LabelArrays):
@@ -223,5 +226,7 @@ def load_ground_truth(path: str | os.PathLike) -> WiderGroundTruth:
     keep_files = sorted(path.parent.glob("*keep*.json"))
     keep = keep_files[0] if keep_files else None
     if keep is None:
-        log.warning("%s: no keep lists (*keep*.json) beside the labels; only the 'all' setting", path)
+        log.warning(
+            "%s: no keep lists (*keep*.json) beside the labels; only the 'all_faces' pseudo-setting", path
+        )
     return from_labels(path, keep, source=str(path))
