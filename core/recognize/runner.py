@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -44,6 +45,26 @@ def as_landmarks(landmarks68: np.ndarray | Sequence) -> np.ndarray:
     if arr.ndim != 3 or arr.shape[1:] != (68, 2):
         raise ValueError(f"expected (N, 68, 2) landmarks, got shape {arr.shape}")
     return arr
+
+
+@contextmanager
+def _full_fp32(device: torch.device) -> Iterator[None]:
+    """Keep cuDNN convolutions in full float32 on CUDA (PyTorch allows TF32 there by default).
+
+    TF32 keeps 10 mantissa bits (relative error ~1e-3 per product), which
+    risks the 1e-3 descriptor tolerance against face-api; the nets are small,
+    so full precision costs little. (Not yet measured on a GPU: no device was
+    available when this was written.) The previous setting is restored.
+    """
+    if device.type != "cuda":
+        yield
+        return
+    previous = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32 = previous
 
 
 class FaceModelRunner:
@@ -85,7 +106,7 @@ class FaceModelRunner:
         concatenated. ``N == 0`` is allowed only where the subclass handles it.
         """
         chunks: list[Outputs] = []
-        with torch.inference_mode():
+        with torch.inference_mode(), _full_fp32(self.device):
             for start in range(0, batch.shape[0], self.max_batch):
                 part = normalize(batch[start : start + self.max_batch].to(self.device))
                 part = part.contiguous(memory_format=torch.channels_last)
