@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="write the results as JSON to this file")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
     lm, emb = Landmarker(device="cpu"), Embedder(device="cpu")
     runners = {
@@ -134,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{ref if ref else float('nan'):12.2f} {ratio:>14s}"
         )
     print("face-api: tfjs 4.22 WASM SIMD, 1 thread, node 20, 2-vCPU AMD EPYC (ref/timing.json)")
+    if hasattr(os, "getloadavg"):
+        print(
+            f"load average at start {load_start:.1f}, at end {os.getloadavg()[0]:.1f} (other jobs skew timings)"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps({"threads": args.threads, "rows": rows}, indent=2) + "\n")
     return 0

@@ -63,9 +63,11 @@ def clip_at_image_borders(
 ) -> CropRect:
     """face-api ``Box.clipAtImageBorders``: clip, then floor each of x, y, w, h.
 
-    A box entirely outside the image gives a rect with ``width`` or
-    ``height`` <= 0 (:attr:`CropRect.is_empty`).
+    A box entirely outside the image, or non-finite input, gives a rect with
+    ``width`` or ``height`` <= 0 (:attr:`CropRect.is_empty`).
     """
+    if not all(math.isfinite(v) for v in (x, y, width, height)):
+        return CropRect(0, 0, 0, 0)  # e.g. NaN landmarks of a face whose landmark crop was empty
     right, bottom = x + width, y + height
     cx, cy = max(x, 0.0), max(y, 0.0)
     cw = min(right - cx, img_w - cx)
@@ -127,6 +129,8 @@ def dlib_rect(
     apply it. No rotation or warping.
     """
     pts = np.asarray(landmarks, dtype=np.float64)
+    if not np.isfinite(pts).all():
+        return 0, 0, 0, 0  # an empty rect: the face is skipped downstream
     left_eye, right_eye, mouth = (_centre(pts[s].tolist()) for s in (_LEFT_EYE, _RIGHT_EYE, _MOUTH))
     eye_to_mouth = (_distance(mouth, left_eye) + _distance(mouth, right_eye)) / 2
     size = math.floor(eye_to_mouth / _DLIB_REL_SCALE)

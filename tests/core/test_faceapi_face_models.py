@@ -216,6 +216,9 @@ def test_empty_crops_give_nan_not_a_crash(nets, sample1):
     assert nets["ag"].predict(sample1, far)[0].gender == "unknown"
     assert nets["ex"].predict(sample1, far)[0].dominant == "unknown"
     assert nets["emb"].embed(sample1, np.zeros((0, 68, 2))).shape == (0, 128)
+    # NaN landmarks (from an empty landmark crop) flow through as NaN, not an exception
+    assert np.isnan(nets["emb"].embed(sample1, pts)[0]).all()
+    assert nets["ag"].predict(sample1, pts)[0].gender == "unknown"
 
 
 def test_embed_crops_matches_embed(nets, sample1):
