@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QColor
 
 from app.canvas.image_view import ImageView
 from app.image_store import ImageStore, LoadedImage
@@ -16,10 +20,23 @@ class Workbench(QObject):
     image_changed(object): the new current :class:`LoadedImage`, or ``None``
         while nothing (or an unreadable file) is shown.
     status(str): a short message for the status bar.
+
+    File-list hooks (a panel that owns a list of images, e.g. the annotation editor):
+    list_requested(object, object): ``(paths, root)`` a panel asks the file list to show.
+    row_requested(int): a panel asks to show that row of the file list.
+    row_changed(int, object): the file list moved to ``(row, path)`` (before decoding).
+    rows_changed(object): rows (``list[int]``, or ``None`` for all) whose
+        :attr:`row_decorator` text changed.
+    row_decorator: ``None``, or ``fn(row, path) -> (text, QColor | None) | None``
+        that overrides a row's display text and colour.
     """
 
     image_changed = Signal(object)
     status = Signal(str)
+    list_requested = Signal(object, object)
+    row_requested = Signal(int)
+    row_changed = Signal(int, object)
+    rows_changed = Signal(object)
 
     def __init__(self, runner: JobRunner, settings: Settings, view: ImageView, images: ImageStore) -> None:
         super().__init__()
@@ -28,6 +45,7 @@ class Workbench(QObject):
         self.view = view
         self.images = images
         self.current: LoadedImage | None = None
+        self.row_decorator: Callable[[int, Path], tuple[str, QColor | None] | None] | None = None
 
     def set_current(self, loaded: LoadedImage | None) -> None:
         self.current = loaded

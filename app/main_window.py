@@ -20,7 +20,7 @@ from app.panels import PANELS
 from app.panels.base import Panel
 from app.settings import SHORTCUTS, Settings
 from app.worker import JobRunner
-from core.files import expand_inputs, list_images
+from core.files import expand_inputs, list_image_names
 from core.imageio import is_image_path
 from core.paths import user_data_dir
 
@@ -50,6 +50,9 @@ class MainWindow(QMainWindow):
         self.workbench.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.error_dialog = ErrorDialog(self)
         self.file_model = FileListModel(self)
+        self.workbench.list_requested.connect(self._show_requested_list)
+        self.workbench.row_requested.connect(self.show_row)
+        self.workbench.rows_changed.connect(self._refresh_decorations)
         self.current_row = -1
         self._shown_at: float | None = None
         self.actions: dict[str, QAction] = {}
@@ -155,6 +158,12 @@ class MainWindow(QMainWindow):
             action = self.actions.get(spec.key)
             if action is not None:
                 action.setShortcut(QKeySequence(self.settings.shortcut(spec.key)))
+        for panel in self.panels:
+            panel.apply_shortcuts()
+
+    def _refresh_decorations(self, rows: list[int] | None) -> None:
+        self.file_model.decorator = self.workbench.row_decorator
+        self.file_model.refresh_rows(rows)
 
     # --- opening ------------------------------------------------------------
     def choose_images(self) -> None:
@@ -181,14 +190,15 @@ class MainWindow(QMainWindow):
         """List a folder (names only, nothing decoded) and show its first image."""
         start = time.perf_counter()
         try:
-            paths = list_images(folder)
+            names = list_image_names(folder)
         except OSError as exc:
             self.report_error("Cannot open folder", f"{folder}: {exc.strerror or exc}")
             return
         self.settings.add_recent_path(folder)
-        self._set_list(paths, root=Path(folder))
+        self.file_model.set_names(Path(folder), names)
+        self._after_list_change()
         self.workbench.status.emit(
-            f"{len(paths)} images in {folder} (listed in {(time.perf_counter() - start) * 1000:.0f} ms)"
+            f"{len(names)} images in {folder} (listed in {(time.perf_counter() - start) * 1000:.0f} ms)"
         )
 
     def open_paths(self, paths: list[Path]) -> None:
@@ -200,12 +210,17 @@ class MainWindow(QMainWindow):
         files = expand_inputs(paths)
         for path in paths:
             self.settings.add_recent_path(path)
-        self._set_list(files, root=None)
+        self.file_model.set_paths(files)
+        self._after_list_change()
 
-    def _set_list(self, paths: list[Path], root: Path | None) -> None:
-        self.file_model.set_paths(paths, root)
+    def _show_requested_list(self, paths, root) -> None:
+        """A panel (e.g. the annotation editor) asks the file list to show its images."""
+        self.file_model.set_paths(list(paths), root)
+        self._after_list_change()
+
+    def _after_list_change(self) -> None:
         self.current_row = -1
-        if paths:
+        if self.file_model.rowCount():
             self.show_row(0)
         else:
             self.view.show_message("No images here.")
@@ -234,6 +249,7 @@ class MainWindow(QMainWindow):
             return
         self.current_row = row
         self.file_view.setCurrentIndex(self.file_model.index(row))
+        self.workbench.row_changed.emit(row, path)
         self._update_position()
         self._shown_at = time.perf_counter()
         loaded = self.images.request(path)

@@ -18,35 +18,44 @@ def natural_key(text: str) -> tuple:
 
 
 def list_images(folder: str | os.PathLike, recursive: bool = False) -> list[Path]:
-    """Image files in ``folder`` (by suffix only: nothing is opened), naturally sorted.
+    """Image files in ``folder`` (by suffix only: nothing is opened), naturally sorted."""
+    root = Path(folder)
+    return [root / name for name in list_image_names(folder, recursive)]
 
-    Uses ``os.scandir`` so a folder of 50,000 files lists in a fraction of a
-    second. Hidden files (``.name``) are skipped. Unreadable sub-folders are
+
+def list_image_names(folder: str | os.PathLike, recursive: bool = False) -> list[str]:
+    """Paths of the image files under ``folder``, relative to it ("/"-separated), naturally sorted.
+
+    Uses ``os.scandir`` and returns strings (building 50,000 ``Path`` objects
+    costs more than the listing itself), so huge folders list in a fraction of
+    a second. Hidden files (``.name``) are skipped; unreadable sub-folders are
     skipped, not fatal.
     """
     root = Path(folder)
-    found: list[Path] = []
-    stack = [root]
+    found: list[tuple[tuple, str]] = []  # (sort key, relative name)
+    stack = [(str(root), "")]
     while stack:
-        current = stack.pop()
+        current, prefix = stack.pop()
         try:
             with os.scandir(current) as entries:
                 for entry in entries:
-                    if entry.name.startswith("."):
+                    name = entry.name
+                    if name.startswith("."):
                         continue
                     try:
                         if entry.is_dir(follow_symlinks=False):
                             if recursive:
-                                stack.append(Path(entry.path))
-                        elif os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES:
-                            found.append(Path(entry.path))
+                                stack.append((entry.path, prefix + name + "/"))
+                        elif os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES:
+                            relative = prefix + name
+                            found.append((natural_key(relative), relative))
                     except OSError:
                         continue
         except OSError:
-            if current == root:
+            if current == str(root):
                 raise
-    found.sort(key=lambda p: natural_key(str(p.relative_to(root))))
-    return found
+    found.sort(key=lambda item: item[0])
+    return [relative for _, relative in found]
 
 
 def expand_inputs(paths: Iterable[str | os.PathLike], recursive: bool = False) -> list[Path]:

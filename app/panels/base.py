@@ -25,5 +25,8 @@ class Panel(QWidget):
         self.workbench = workbench
         self.setObjectName(self.object_name)
 
+    def apply_shortcuts(self) -> None:
+        """Re-read this panel's remappable shortcuts from settings (after the shortcuts dialog)."""
+
     def shutdown(self) -> None:
         """Called before the window closes (cancel own jobs, drop caches)."""

@@ -92,16 +92,14 @@ def test_corrupt_file_shows_error_in_place_and_navigation_continues(qtbot, windo
     assert window.view.message_text == ""
 
 
-def test_large_folder_opens_fast(qtbot, window, tmp_path):
+def test_large_folder_opens_lazily(qtbot, window, tmp_path):
+    # Timing lives in bench/browse.py; here: 50,000 rows, and only the shown file is decoded.
     folder = tmp_path / "many"
     folder.mkdir()
     for i in range(50_000):
-        (folder / f"f{i:05d}.jpg").touch()  # empty files: listing must not open them
-    start = time.perf_counter()
+        (folder / f"f{i:05d}.jpg").touch()  # empty files: an error appears only for the one opened
     window.open_folder(folder)
-    elapsed = time.perf_counter() - start
     assert window.file_model.rowCount() == 50_000
-    assert elapsed < 1.0, f"opening a 50,000-file folder took {elapsed:.2f} s"
     qtbot.waitUntil(lambda: "Cannot show f00000.jpg" in window.view.message_text, timeout=5000)
 
 

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import time
-
 from core.files import expand_inputs, list_images, natural_key
 
 
@@ -22,11 +20,11 @@ def test_expand_inputs_keeps_files_and_dedupes(tmp_path):
     assert [p.name for p in result] == ["b.jpg", "a.jpg"]
 
 
-def test_fifty_thousand_files_list_quickly(tmp_path):
+def test_fifty_thousand_empty_files_are_listed_without_opening_them(tmp_path):
+    # Speed is measured by bench/browse.py; here: all listed, in natural order, none opened (they are empty).
     for i in range(50_000):
-        (tmp_path / f"frame_{i:05d}.jpg").touch()
-    start = time.perf_counter()
+        (tmp_path / f"frame_{i}.jpg").touch()
     paths = list_images(tmp_path)
-    elapsed = time.perf_counter() - start
     assert len(paths) == 50_000
-    assert elapsed < 1.0, f"listing 50,000 files took {elapsed:.2f} s"
+    assert [p.name for p in paths[:3]] == ["frame_0.jpg", "frame_1.jpg", "frame_2.jpg"]
+    assert paths[-1].name == "frame_49999.jpg"

@@ -1,0 +1,79 @@
+"""Browsing speed: listing and opening a 50,000-file folder, switching images.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/browse.py
+
+Targets (issue 2): a folder of 50,000 files opens in under 1 s (names only,
+nothing decoded).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from core.files import list_images  # noqa: E402
+from core.paths import SAMPLES_DIR  # noqa: E402
+
+TARGET_OPEN_S = 1.0
+
+
+def main() -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow
+    from app.settings import Settings
+
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "many"
+        folder.mkdir()
+        for i in range(50_000):
+            (folder / f"frame_{i:05d}.jpg").touch()
+        listing = []
+        for _ in range(5):
+            start = time.perf_counter()
+            list_images(folder)
+            listing.append(time.perf_counter() - start)
+        settings = Settings(Path(tmp) / "settings.ini")
+        settings.set_value("detection/auto", False)
+        window = MainWindow(settings)
+        window.show()
+        opening = []
+        for _ in range(5):
+            start = time.perf_counter()
+            window.open_folder(folder)
+            app.processEvents()
+            opening.append(time.perf_counter() - start)
+        window.open_folder(SAMPLES_DIR)
+        switches = []
+        for row in range(1, window.file_model.rowCount()):
+            start = time.perf_counter()
+            window.show_row(row)
+            while window.workbench.current is None or window.workbench.current.path != window.current_path:
+                app.processEvents()
+            app.processEvents()
+            switches.append(time.perf_counter() - start)
+        window.close()
+    print("browsing (2-core CPU, offscreen Qt)")
+    print(f"list 50,000 names               median {statistics.median(listing) * 1000:7.0f} ms")
+    open_s = statistics.median(opening)
+    print(
+        f"open 50,000-file folder in GUI  median {open_s * 1000:7.0f} ms  "
+        f"({'meets' if open_s < TARGET_OPEN_S else 'MISSES'} the {TARGET_OPEN_S:.0f} s target)"
+    )
+    print(
+        f"switch image (bundled samples, with prefetch) median {statistics.median(switches) * 1000:5.0f} ms, "
+        f"max {max(switches) * 1000:.0f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
