@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 # command name -> (module under core.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "detect": ("core.cli.detect", "detect faces in images and folders"),
+    "train": ("core.cli.train", "train a model (scaleface ...); torchrun for multi-GPU"),
     "wider-eval": ("core.cli.wider_eval", "evaluate a WIDER FACE prediction folder (official protocol)"),
 }
 

@@ -1,0 +1,139 @@
+"""``python main.py train <task> --data DIR --out RUN_DIR [options]``: train a registered task.
+
+Every task takes the same options. ``--config FILE`` is a TOML file with
+``[train]`` and ``[task]`` sections; ``--set key=value`` (repeatable) and the
+explicit flags override it, in that order. Progress goes to the log (stderr)
+every ``log_every`` steps; the final summary is printed as JSON on stdout.
+Ctrl-C or SIGTERM stops after the current step with a checkpoint, and
+``--resume`` continues exactly from it.
+
+Multi-GPU / multi-node: ``torchrun --nproc_per_node N main.py train ...``
+(every process runs this command; rank 0 writes the run folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from dataclasses import asdict
+
+from core.train.registry import TASKS
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("task", help=f"training task: {', '.join(sorted(TASKS))}")
+    parser.add_argument("--data", default=None, help="dataset root (e.g. the WIDER FACE folder)")
+    parser.add_argument("--out", required=True, help="run folder (last.pt, metrics.jsonl)")
+    parser.add_argument("--config", default=None, help="TOML file with [train] and [task] sections")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override an option, e.g. train.lr=0.02 or task.backbone=mobilenet_v2",
+    )
+    parser.add_argument("--max-steps", type=int, default=None, help="optimiser steps to train for")
+    parser.add_argument("--batch-size", type=int, default=None, help="images per process and step")
+    parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
+    parser.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--num-workers", type=int, default=None, help="data loader worker processes")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
+
+
+def _flag_overrides(args: argparse.Namespace) -> list[str]:
+    flags = {
+        "max_steps": args.max_steps,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "num_workers": args.num_workers,
+        "seed": args.seed,
+    }
+    out = [f"train.{k}={v}" for k, v in flags.items() if v is not None]
+    if args.device is not None:
+        out.append(f'train.device="{args.device}"')
+    return out
+
+
+class _StopFlag:
+    """SIGINT/SIGTERM set a flag the loop checks between steps (main thread only)."""
+
+    def __init__(self) -> None:
+        self.stop = False
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> _StopFlag:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.stop:  # a second Ctrl-C: stop now, without waiting for the step to finish
+            raise KeyboardInterrupt
+        log.warning("signal %d: stopping after this step (checkpoint follows); again to abort", signum)
+        self.stop = True
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _describe(record: dict) -> str:
+    losses = " ".join(f"{k}={v:.4f}" for k, v in record.get("losses", {}).items())
+    eta = record.get("eta_s")
+    eta_text = f" eta={eta / 60:.1f}min" if eta is not None else ""
+    return (
+        f"step {record['step']} loss={record['loss']:.4f} ({losses}) lr={record['lr']:.3g} "
+        f"{record['images_per_s']:.1f} img/s{eta_text}"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.train.checkpoint import CheckpointError
+    from core.train.config import ConfigError, build_config
+    from core.train.loop import NonFiniteLossError, TrainError, train
+    from core.train.registry import create_task
+
+    try:
+        task = create_task(args.task)
+        config = build_config(
+            task.config_cls,
+            file=args.config,
+            overrides=[*args.overrides, *_flag_overrides(args)],
+            train_defaults=getattr(task, "train_defaults", None),
+        )
+    except (ValueError, ConfigError) as exc:
+        log.error("%s", exc)
+        return 2
+    log_every = max(1, config.train.log_every or 1)
+    gen = train(task, config, run_dir=args.out, data_dir=args.data, resume=args.resume)
+    with _StopFlag() as flag:
+        while True:
+            try:
+                record = next(gen)
+            except StopIteration as stop:
+                summary = stop.value
+                break
+            except (TrainError, CheckpointError, NonFiniteLossError, ConfigError) as exc:
+                log.error("training stopped: %s", exc)
+                return 1
+            if record["event"] == "step" and record["step"] % log_every == 0:
+                log.info("%s", _describe(record))
+            elif record["event"] in ("checkpoint", "eval"):
+                log.info("%s: %s", record["event"], {k: v for k, v in record.items() if k != "event"})
+            if flag.stop:
+                gen.close()  # writes the cancel checkpoint
+                log.warning("stopped at step %d; continue with --resume", record["step"])
+                return 130
+    if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 prints the summary
+        sys.stdout.write(json.dumps(asdict(summary)) + "\n")
+    return 0

@@ -1,0 +1,13 @@
+"""Training engine shared by ScaleFace, DREAM and LMLE (see docs/adr/0007).
+
+* :mod:`core.train.loop` — ``train(task, config, run_dir=...)``, the training
+  loop as a generator of metrics dicts, :class:`NonFiniteLossError`;
+* :mod:`core.train.config` — typed configuration from TOML + ``key=value`` overrides;
+* :mod:`core.train.task` — the task contract and the registry of tasks by name;
+* :mod:`core.train.checkpoint` / :mod:`core.train.state` — resumable checkpoints;
+* :mod:`core.train.sampler` — deterministic, resumable, rank-sharded batching;
+* :mod:`core.train.distributed` — torchrun / DistributedDataParallel set-up.
+
+Submodules are imported directly; this file imports nothing so that listing
+tasks stays cheap.
+"""

@@ -1,0 +1,133 @@
+"""Training checkpoints: everything needed to continue a run bit-exactly.
+
+A checkpoint (``RUN_DIR/last.pt``) is a dict of plain types and tensors only,
+so it loads with ``torch.load(..., weights_only=True)``:
+
+* ``format``/``version``, ``task`` (registry name), ``config`` (plain dict of
+  the :class:`~core.train.config.RunConfig`);
+* ``step`` (optimiser steps done), ``epoch`` and ``batch_in_epoch`` (the
+  sampler position: batches of ``epoch`` already consumed);
+* ``model`` (state dict, never DDP-prefixed), ``optimizer``, ``scheduler``,
+  ``scaler`` (AMP GradScaler, ``{}`` when unused);
+* ``rng``: one entry per rank, each with the torch CPU state (uint8 tensor),
+  the CUDA states (list of tensors), NumPy's MT19937 state and ``random``'s
+  state, stored as int64 tensors and plain numbers;
+* ``world_size`` the run used, ``torch_version``.
+
+Writes are atomic (temporary file in the same folder, fsync, ``os.replace``):
+a crash while saving leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+FORMAT = "facescope-train-checkpoint"
+VERSION = 1
+CHECKPOINT_NAME = "last.pt"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, unreadable or from another task; the message names the file."""
+
+
+def capture_rng_state() -> dict[str, Any]:
+    """The torch (CPU and CUDA), NumPy and ``random`` global states as tensors/plain types."""
+    np_state = np.random.get_state(legacy=False)
+    version, internal, gauss = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": list(torch.cuda.get_rng_state_all()) if torch.cuda.is_initialized() else [],
+        "numpy": {
+            "key": torch.from_numpy(np_state["state"]["key"].astype(np.int64)),
+            "pos": int(np_state["state"]["pos"]),
+            "has_gauss": int(np_state["has_gauss"]),
+            "gauss": float(np_state["gauss"]),
+        },
+        "random": {
+            "version": int(version),
+            "internal": torch.tensor(internal, dtype=torch.int64),
+            "gauss": None if gauss is None else float(gauss),
+        },
+    }
+
+
+def restore_rng_state(state: dict[str, Any]) -> None:
+    """Inverse of :func:`capture_rng_state` (CUDA states only when CUDA is in use)."""
+    torch.set_rng_state(state["torch"].to(torch.uint8).cpu())
+    if state.get("cuda") and torch.cuda.is_available():
+        cuda_states = [s.to(torch.uint8).cpu() for s in state["cuda"]]
+        if len(cuda_states) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda_states)
+        else:
+            log.warning(
+                "checkpoint has %d CUDA RNG states for %d devices; not restored",
+                len(cuda_states),
+                torch.cuda.device_count(),
+            )
+    np_state = state["numpy"]
+    np.random.set_state(
+        {
+            "bit_generator": "MT19937",
+            "state": {"key": np_state["key"].numpy().astype(np.uint32), "pos": int(np_state["pos"])},
+            "has_gauss": int(np_state["has_gauss"]),
+            "gauss": float(np_state["gauss"]),
+        }
+    )
+    py = state["random"]
+    random.setstate((int(py["version"]), tuple(int(v) for v in py["internal"].tolist()), py["gauss"]))
+
+
+def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
+    """Write ``payload`` (plus format/version tags) to ``path`` atomically."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    data = {"format": FORMAT, "version": VERSION, "torch_version": str(torch.__version__), **payload}
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(data, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    return target
+
+
+def load_checkpoint(path: str | os.PathLike, *, task: str | None = None) -> dict[str, Any]:
+    """Read a checkpoint with ``weights_only=True`` onto the CPU.
+
+    ``task``: when given, the checkpoint must have been written by that task.
+    Raises :class:`CheckpointError` naming the file.
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise CheckpointError(f"no checkpoint at {source}")
+    try:
+        data = torch.load(source, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - unpickling errors come in many types
+        raise CheckpointError(f"cannot read checkpoint {source}: {exc}") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{source} is not a FaceScope training checkpoint")
+    if int(data.get("version", -1)) > VERSION:
+        raise CheckpointError(
+            f"{source} has checkpoint version {data.get('version')}; this FaceScope reads ≤ {VERSION}"
+        )
+    if task is not None and data.get("task") != task:
+        raise CheckpointError(f"{source} was written by task {data.get('task')!r}, not {task!r}")
+    return data

@@ -1,0 +1,31 @@
+"""Training tasks by name, imported lazily so listing them loads no model code."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+# task name -> "module:factory"; DREAM and LMLE add their own line here.
+TASKS: dict[str, str] = {
+    "scaleface": "core.train.tasks.scaleface:ScaleFaceTask",
+}
+
+
+def register_task(name: str, factory: str | Callable[[], Any]) -> None:
+    """Register a task factory (``"module:attr"`` string or callable) under ``name``."""
+    TASKS[name] = factory  # type: ignore[assignment]
+
+
+def create_task(name: str) -> Any:
+    """Instantiate a registered task; ``ValueError`` lists the known names."""
+    try:
+        factory = TASKS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown training task {name!r}; choose one of {', '.join(sorted(TASKS))}"
+        ) from None
+    if isinstance(factory, str):
+        module_name, _, attr = factory.partition(":")
+        factory = getattr(importlib.import_module(module_name), attr)
+    return factory()

@@ -1,0 +1,1 @@
+"""Training tasks registered in :data:`core.train.task.TASKS` (one module each)."""
