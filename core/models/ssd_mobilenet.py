@@ -76,18 +76,45 @@ class TfConv(nn.Module):
     Stride-1 layers use PyTorch's symmetric padding (identical to SAME for odd
     kernels); stride-2 layers pad explicitly so that the extra cell goes to
     the bottom/right as in TF.
+
+    Stride-2 *depthwise* layers instead store their 3×3 kernel in the
+    bottom-right of a zero 4×4 kernel and use symmetric padding 1: output
+    ``i`` then reads ``x[2i-1 .. 2i+2]`` with weight 0 on ``x[2i-1]``, which is
+    exactly SAME's ``x[2i .. 2i+2]`` with the (0, 1) padding of an even input,
+    without a padded copy of the (channels-last) map (≈4 % of the forward;
+    outputs bit-identical in tests). An odd input, where SAME pads (1, 1),
+    falls back to the explicit padding.
     """
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int, groups: int = 1, relu6: bool = True):
         super().__init__()
         self.kernel, self.stride, self.relu6 = kernel, stride, relu6
-        pad = kernel // 2 if stride == 1 else 0
-        self.conv = nn.Conv2d(cin, cout, kernel, stride, padding=pad, groups=groups, bias=True)
+        self.shifted = stride == 2 and kernel == 3 and groups == cin > 1
+        if self.shifted:
+            self.conv = nn.Conv2d(cin, cout, 4, 2, padding=1, groups=groups, bias=True)
+        else:
+            pad = kernel // 2 if stride == 1 else 0
+            self.conv = nn.Conv2d(cin, cout, kernel, stride, padding=pad, groups=groups, bias=True)
+
+    def tf_weight(self, w: torch.Tensor) -> torch.Tensor:
+        """PyTorch-layout ``(cout, cin/groups, k, k)`` kernel → this layer's stored kernel."""
+        if not self.shifted:
+            return w
+        out = torch.zeros(w.shape[0], w.shape[1], 4, 4, dtype=w.dtype)
+        out[:, :, 1:, 1:] = w
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.stride != 1:
-            x = pad_same(x, self.kernel, self.stride)
-        x = self.conv(x)
+        if self.shifted:
+            if x.shape[-1] % 2 == 0 and x.shape[-2] % 2 == 0:
+                x = self.conv(x)
+            else:
+                w = self.conv.weight[:, :, 1:, 1:]
+                x = F.conv2d(pad_same(x, 3, 2), w, self.conv.bias, 2, 0, 1, self.conv.groups)
+        else:
+            if self.stride != 1:
+                x = pad_same(x, self.kernel, self.stride)
+            x = self.conv(x)
         return F.relu6(x, inplace=True) if self.relu6 else x
 
 
@@ -170,7 +197,8 @@ class SsdMobileNetV1(nn.Module):
                 for k in ("gamma", "beta", "moving_mean", "moving_variance")
             )
             scale = gamma / torch.sqrt(var + BN_EPS)
-            state[f"depthwise.{i - 1}.conv.weight"] = (w64 * scale.view(-1, 1, 1, 1)).to(torch.float32)
+            folded = (w64 * scale.view(-1, 1, 1, 1)).to(torch.float32)
+            state[f"depthwise.{i - 1}.conv.weight"] = model.depthwise[i - 1].tf_weight(folded)
             state[f"depthwise.{i - 1}.conv.bias"] = (beta - mean * scale).to(torch.float32)
             pw = mb.format(i, "pointwise")
             state[f"pointwise.{i - 1}.conv.weight"] = _hwio(tensors[pw + "/weights"])

@@ -108,5 +108,11 @@ class TinyFaceDetectorNet(nn.Module):
 
 
 def _max_pool_same(x: torch.Tensor, stride: int) -> torch.Tensor:
-    """2×2 max-pool with TF ``SAME`` padding (bottom/right, -inf so padding never wins)."""
+    """2×2 max-pool with TF ``SAME`` padding (bottom/right, -inf so padding never wins).
+
+    For stride 2, ``ceil_mode`` is the same thing (PyTorch's last window keeps
+    only in-bounds cells) without a padded copy, which is slow in channels-last.
+    """
+    if stride == 2:
+        return F.max_pool2d(x, 2, 2, ceil_mode=True)
     return F.max_pool2d(pad_same(x, 2, stride, value=float("-inf")), 2, stride)

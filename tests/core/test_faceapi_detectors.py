@@ -18,7 +18,7 @@ import torch
 from core.detect.faceapi_input import ReshapedDims, detector_batch
 from core.detect.postprocess import nms
 from core.detect.protocol import Detector
-from core.detect.registry import create_detector
+from core.detect.registry import DETECTORS, create_detector
 from core.detect.ssd import SsdDetector, decode_boxes, layer_groups
 from core.detect.tiny import TinyFaceDetector
 from core.imageio import load_image
@@ -48,17 +48,32 @@ def tiny608() -> TinyFaceDetector:
     return TinyFaceDetector(device="cpu", input_size=608)
 
 
+_DECODED: dict[str, np.ndarray] = {}
+
+
+def _sample(name: str) -> np.ndarray:
+    """Decoded demo photo, decoded once per test session (1920 px JPEGs)."""
+    if name not in _DECODED:
+        _DECODED[name] = load_image(SAMPLES / f"{name}.jpg")
+    return _DECODED[name]
+
+
 @pytest.fixture(scope="module")
 def sample1() -> np.ndarray:
-    return load_image(SAMPLES / "sample1.jpg")
+    return _sample("sample1")
+
+
+@pytest.fixture(scope="module")
+def ssd_sample1(ssd, sample1):
+    """SSD on sample1 at the references' threshold 0.2 (shared by several tests)."""
+    return ssd.locate(sample1, min_score=0.2)
 
 
 # ---------------------------------------------------------------- no ../shared needed
 
 
-def test_ssd_network_shapes():
-    tensors, _ = load_weights("faceapi_ssd_mobilenetv1")
-    model = SsdMobileNetV1.from_tfjs(tensors)
+def test_ssd_network_shapes(ssd):
+    model = ssd.model
     assert model.anchors.shape == (NUM_ANCHORS, 4) == (5118, 4)
     taps: dict[str, torch.Tensor] = {}
     with torch.inference_mode():
@@ -82,10 +97,17 @@ def test_ssd_loader_rejects_bad_shapes():
         SsdMobileNetV1.from_tfjs(broken)
 
 
-@pytest.mark.parametrize("size", [416, 608])
-def test_tiny_network_shapes(size):
+def test_tiny_loader_rejects_bad_shapes():
     tensors, _ = load_weights("faceapi_tiny_face_detector")
-    model = TinyFaceDetectorNet.from_tfjs(tensors)
+    broken = dict(tensors)
+    broken["conv3/bias"] = torch.zeros(3)
+    with pytest.raises(ValueError, match="blocks.2.pointwise.bias"):
+        TinyFaceDetectorNet.from_tfjs(broken)
+
+
+@pytest.mark.parametrize("size", [416, 608])
+def test_tiny_network_shapes(tiny416, tiny608, size):
+    model = (tiny416 if size == 416 else tiny608).model
     taps: dict[str, torch.Tensor] = {}
     with torch.inference_mode():
         out = model(torch.zeros(1, 3, size, size), taps)
@@ -160,7 +182,7 @@ def _faceapi_ssd_nms(boxes: np.ndarray, scores: np.ndarray, max_out: int, iou_th
 @pytest.mark.parametrize("seed", range(5))
 def test_torchvision_nms_selects_what_faceapi_selects(seed):
     rng = np.random.default_rng(seed)
-    n = 300
+    n = 150
     centre = rng.uniform(0, 1, (n, 2))
     size = rng.uniform(0.02, 0.3, (n, 2))
     yxyx = np.concatenate([centre - size / 2, centre + size / 2], axis=1).astype(np.float32)
@@ -182,9 +204,9 @@ def test_layer_groups_rule(ssd):
     assert layer_groups(nominal, 100, 100) == ("small", "small", "medium", "medium", "medium", "medium")
 
 
-def test_ssd_detects_sample_faces_with_branches(ssd, sample1):
+def test_ssd_detects_sample_faces_with_branches(ssd, sample1, ssd_sample1):
     assert isinstance(ssd, Detector)
-    found = ssd.locate(sample1, 0.2)
+    found = ssd_sample1
     result = ssd.detect(sample1, 0.2)
     h, w = sample1.shape[:2]
     assert len(result.faces) == len(found.boxes) == 3
@@ -197,8 +219,7 @@ def test_ssd_detects_sample_faces_with_branches(ssd, sample1):
         assert face.branch == found.groups[layer]
         assert 100 < face.height < 400 and face.score > 0.9
     assert sum(len(v) for v in result.branches.values()) == 3
-    # the default threshold is face-api's minConfidence 0.5
-    assert all(f.score > 0.5 for f in ssd.detect(sample1).faces)
+    assert ssd.min_score == 0.5  # face-api's default minConfidence
 
 
 def test_ssd_small_image_uses_small_branch(ssd, sample1):
@@ -238,10 +259,10 @@ def test_bad_input_is_a_value_error(ssd, tiny416):
         TinyFaceDetector(device="cpu", input_size=400)
 
 
-def test_registry_builds_both(monkeypatch):
+def test_registry_knows_both():
     det = create_detector("tiny", device="cpu", input_size=608)
-    assert det.name == "tiny" and det.input_size == 608
-    assert create_detector("ssd", device="cpu").name == "ssd"
+    assert det.name == "tiny" and det.input_size == 608 and det.min_score == 0.5
+    assert {"ssd", "tiny"} <= set(DETECTORS)
 
 
 @pytest.mark.parametrize("name", ["faceapi_ssd_mobilenetv1", "faceapi_tiny_face_detector"])
@@ -286,7 +307,7 @@ def _xyxy(dets: list[dict]) -> np.ndarray:
 def _load_checked(name: str) -> tuple[np.ndarray, dict]:
     """The Pillow-decoded sample and its reference, after checking the decoded-pixel md5."""
     ref = _ref(f"images_pil/{name}.json")
-    image = load_image(SAMPLES / f"{name}.jpg")
+    image = _sample(name)
     md5 = hashlib.md5(image.tobytes()).hexdigest()
     assert md5 == ref["md5_rgb"], (
         f"{name}: decoded pixels differ from the reference's (Pillow/libjpeg-turbo version?)"
@@ -302,9 +323,9 @@ def test_decoded_pixels_match_reference(name):
 
 @pytest.mark.shared_data
 @pytest.mark.parametrize("name", IMAGES)
-def test_ssd_parity(ssd, name):
+def test_ssd_parity(ssd, ssd_sample1, name):
     image, ref = _load_checked(name)
-    found = ssd.locate(image, min_score=0.2)
+    found = ssd_sample1 if name == "sample1" else ssd.locate(image, min_score=0.2)
     dims = ref["ssd"]["reshaped_dims"]
     assert (found.reshaped.width, found.reshaped.height) == (dims["width"], dims["height"])
     expected = ref["ssd"]["detections"]
@@ -316,10 +337,10 @@ def test_ssd_parity(ssd, name):
 
 
 @pytest.mark.shared_data
-def test_ssd_raw_anchors_sample1(ssd):
+def test_ssd_raw_anchors_sample1(ssd, ssd_sample1):
     image, _ = _load_checked("sample1")
     raw = _ref("ssd_raw_sample1_pil.json")
-    found = ssd.locate(image, min_score=0.2)
+    found = ssd_sample1
     assert found.anchor_indices.tolist() == [p["anchor_index"] for p in raw["nms_picks"]]
     x = ssd.preprocess(image)
     with torch.inference_mode():
