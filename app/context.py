@@ -24,6 +24,7 @@ class Workbench(QObject):
     File-list hooks (a panel that owns a list of images, e.g. the annotation editor):
     list_requested(object, object): ``(paths, root)`` a panel asks the file list to show.
     row_requested(int): a panel asks to show that row of the file list.
+    list_changed(): the file list was replaced (by whoever asked).
     row_changed(int, object): the file list moved to ``(row, path)`` (before decoding).
     rows_changed(object): rows (``list[int]``, or ``None`` for all) whose
         :attr:`row_decorator` text changed.
@@ -35,6 +36,7 @@ class Workbench(QObject):
     status = Signal(str)
     list_requested = Signal(object, object)
     row_requested = Signal(int)
+    list_changed = Signal()
     row_changed = Signal(int, object)
     rows_changed = Signal(object)
 

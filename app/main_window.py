@@ -109,9 +109,19 @@ class MainWindow(QMainWindow):
             dock = QDockWidget(panel.title, self)
             dock.setObjectName(f"dock_{panel.object_name}")
             dock.setWidget(panel)
+            same_area = [
+                d for p, d in zip(self.panels, self.panel_docks.values(), strict=True) if p.area == panel.area
+            ]
             self.addDockWidget(panel.area, dock)
+            if same_area:  # panels sharing a side become tabs rather than squeezing each other
+                self.tabifyDockWidget(same_area[0], dock)
+            dock.setVisible(panel.start_visible)
             self.panels.append(panel)
             self.panel_docks[panel.object_name] = dock
+        for panel in self.panels:  # the first panel of each side is the tab in front
+            if panel.start_visible:
+                self.panel_docks[panel.object_name].raise_()
+                break
 
     def _action(self, key: str, slot, text: str | None = None) -> QAction:
         spec = next((s for s in SHORTCUTS if s.key == key), None)
@@ -220,6 +230,7 @@ class MainWindow(QMainWindow):
 
     def _after_list_change(self) -> None:
         self.current_row = -1
+        self.workbench.list_changed.emit()
         if self.file_model.rowCount():
             self.show_row(0)
         else:

@@ -19,6 +19,8 @@ class Panel(QWidget):
     title = "Panel"
     object_name = "panel"
     area = Qt.DockWidgetArea.RightDockWidgetArea
+    # Shown on first start (later starts restore the user's layout); hidden ones are in the View menu.
+    start_visible = True
 
     def __init__(self, workbench: Workbench, parent: QWidget | None = None) -> None:
         super().__init__(parent)
