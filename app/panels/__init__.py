@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from app.panels.annotation import AnnotationPanel
 from app.panels.base import Panel
 from app.panels.detection import DetectionPanel
 
-PANELS: tuple[type[Panel], ...] = (DetectionPanel,)
+PANELS: tuple[type[Panel], ...] = (DetectionPanel, AnnotationPanel)

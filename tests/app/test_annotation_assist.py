@@ -1,0 +1,91 @@
+"""Annotation editor: pre-label suggestions (accept, reject, accept above a score) and COCO round trip."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from core.annotate.faces import face_to_row
+from core.types import Detection, DetectionResult
+from tests.app.annotation_helpers import open_split, rows, screen
+from tests.core.annotate.wider_fixture import make_split
+
+
+class FakeDetector:
+    name = "fake"
+    branch_kind = "scale_range"
+
+    def detect(self, image, min_score=None):
+        faces = [
+            Detection((21, 29, 60, 80), 0.99, "medium"),  # duplicate of labelled face 0: not suggested
+            Detection((250, 150, 270, 175), 0.9, "small"),
+            Detection((150, 150, 230, 230), 0.7, "medium"),
+            Detection((10, 150, 30, 170), 0.55, "small"),
+        ]
+        return DetectionResult(faces, {}, "fake", (image.shape[1], image.shape[0]), "scale_range")
+
+
+class FakeCache:
+    def get(self, name):
+        return FakeDetector()
+
+
+def _suggest(qtbot, panel):
+    panel.prelabel.detectors = FakeCache()
+    panel.prelabel_current()
+    qtbot.waitUntil(lambda: len(panel.editor.canvas.suggestion_items) == 3, timeout=5000)
+
+
+def test_accept_and_reject_suggestions(qtbot, window, tmp_path):
+    label_path, images_root = make_split(tmp_path)
+    panel = open_split(qtbot, window, label_path, images_root)
+    _suggest(qtbot, panel)
+    pens = {item.pen().style() for item in panel.editor.canvas.suggestion_items}
+    assert pens == {Qt.PenStyle.DashLine}
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_Return)  # nothing selected: the best suggestion
+    assert rows(panel)[3] == [250, 150, 20, 25, 0, 0, 0, 0, 0, 0]
+    assert len(panel.editor.canvas.suggestion_items) == 2
+    qtbot.keyClick(window.view, Qt.Key.Key_Backspace)  # reject the next best (0.7)
+    assert [s.score for s in panel.editor.suggestions[0]] == [0.55]
+    panel.editor.undo()  # the rejected one comes back
+    assert len(panel.editor.suggestions[0]) == 2
+    panel.editor.undo()  # and the accepted one
+    assert len(rows(panel)) == 3 and len(panel.editor.suggestions[0]) == 3
+
+
+def test_accept_all_above_a_score_and_double_click(qtbot, window, tmp_path):
+    label_path, images_root = make_split(tmp_path)
+    panel = open_split(qtbot, window, label_path, images_root)
+    _suggest(qtbot, panel)
+    panel.score_box.setValue(0.6)
+    panel.accept_above()
+    assert len(rows(panel)) == 5 and [s.score for s in panel.editor.suggestions[0]] == [0.55]
+    assert panel.editor.undo_stack.count() == 1
+    QTest.mouseDClick(
+        window.view.viewport(),
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+        screen(window, 20, 160),
+    )
+    assert len(rows(panel)) == 6 and panel.editor.suggestions[0] == []
+
+
+def test_coco_export_then_import_equals_the_original(qtbot, window, tmp_path):
+    label_path, images_root = make_split(tmp_path)
+    panel = open_split(qtbot, window, label_path, images_root)
+    original = [[face_to_row(f) for f in im.faces] for im in panel.editor.split.images]
+    out = tmp_path / "export.coco.json"
+    job = panel.export_coco(out)
+    qtbot.waitUntil(lambda: job.is_done and out.exists(), timeout=5000)
+    assert len(json.loads(out.read_text(encoding="utf-8"))["annotations"]) == 6
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window.view, Qt.Key.Key_Delete)
+    assert rows(panel) == []
+    assert panel.import_coco(out) == 1
+    assert [[face_to_row(f) for f in im.faces] for im in panel.editor.split.images] == original
+    panel.editor.undo()  # the import is one step
+    assert rows(panel) == []
