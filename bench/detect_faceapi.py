@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -182,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             for set_name, set_dir in SETS.items():
                 if set_dir.is_dir():
                     entry[set_name] = recall(det, set_dir, (det.min_score, 0.05))
+        entry["loadavg_after"] = os.getloadavg()
         report["models"][name] = entry
         print(f"== {name}", json.dumps(entry, indent=1), flush=True)
     if args.json:

@@ -337,22 +337,25 @@ def test_ssd_parity(ssd, ssd_sample1, name):
 
 
 @pytest.mark.shared_data
-def test_ssd_raw_anchors_sample1(ssd, ssd_sample1):
+def test_ssd_raw_sample1(ssd, ssd_sample1):
+    """Every layer on a real 1920x1280 photo (3.75x legacy downscale), the top anchors and NMS picks."""
     image, _ = _load_checked("sample1")
     raw = _ref("ssd_raw_sample1_pil.json")
     found = ssd_sample1
     assert found.anchor_indices.tolist() == [p["anchor_index"] for p in raw["nms_picks"]]
-    x = ssd.preprocess(image)
-    with torch.inference_mode():
-        enc, logits = ssd.model(x)
-    enc, logits = torch.cat(enc, 1)[0], torch.cat(logits, 1)[0]
-    decoded = decode_boxes(enc, ssd.anchors)
+    assert found.reshaped.height == raw["reshaped_dims"]["height"]
+    nhwc, enc, logits = _ssd_taps(ssd, image)
+    assert set(raw["layer_stats"]) == set(nhwc), "every recorded layer is checked"
+    for name, entry in raw["layer_stats"].items():
+        _assert_stats(name, nhwc[name], entry, atol=1e-4)
     for top in raw["top40_by_score"]:
         i = top["anchor_index"]
-        np.testing.assert_allclose(logits[i].tolist(), top["class_logits"], atol=1e-3)
-        np.testing.assert_allclose(enc[i].tolist(), top["box_encoding_ty_tx_th_tw"], atol=1e-3)
+        np.testing.assert_allclose(logits[i].tolist(), top["class_logits"], atol=1e-4)
+        np.testing.assert_allclose(enc[i].tolist(), top["box_encoding_ty_tx_th_tw"], atol=1e-4)
         np.testing.assert_allclose(ssd.anchors[i].tolist(), top["anchor_ymin_xmin_ymax_xmax"], atol=1e-7)
-        np.testing.assert_allclose(decoded[i].tolist(), top["decoded_ymin_xmin_ymax_xmax"], atol=1e-5)
+        np.testing.assert_allclose(
+            nhwc["decoded_boxes"][i].tolist(), top["decoded_ymin_xmin_ymax_xmax"], atol=1e-5
+        )
 
 
 @pytest.mark.shared_data
@@ -399,19 +402,17 @@ def _assert_stats(name: str, value: torch.Tensor, ref: dict, atol: float) -> Non
         np.testing.assert_allclose(got_c, c["c0_8"], atol=atol, err_msg=f"{name}.center")
 
 
-@pytest.mark.shared_data
-def test_ssd_layers(ssd):
-    ref = _ref("layers_ssd.json")
-    image = load_image(REF / "det_input.png")
-    assert hashlib.md5(image.tobytes()).hexdigest() == ref["md5_rgb"]
-    stats = ref["layer_stats"]
-    batch = detector_batch(image, 512)
+def _ssd_taps(
+    ssd: SsdDetector, image: np.ndarray
+) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+    """Every SSD tensor the references summarise, NHWC-ordered under their names,
+    plus the concatenated encodings ``(5118, 4)`` and logits ``(5118, 3)``."""
     x = ssd.preprocess(image)
     taps: dict[str, torch.Tensor] = {}
     with torch.inference_mode():
         enc, logits = ssd.model(x, taps)
     nhwc = {k: v.permute(0, 2, 3, 1) for k, v in taps.items()}
-    nhwc["batch_tensor_512"] = batch.permute(0, 2, 3, 1)
+    nhwc["batch_tensor_512"] = detector_batch(image, 512).permute(0, 2, 3, 1)
     nhwc["input_normalized"] = x.permute(0, 2, 3, 1)
     for i in range(6):
         nhwc[f"box_predictor_{i}/box_encoding"] = enc[i].reshape(1, -1, 1, 4)
@@ -421,6 +422,17 @@ def test_ssd_layers(ssd):
     nhwc["raw_class_logits"] = logits_all
     nhwc["decoded_boxes"] = decode_boxes(enc_all[0], ssd.anchors)
     nhwc["scores"] = torch.sigmoid(logits_all[0, :, 1])
+    return nhwc, enc_all[0], logits_all[0]
+
+
+@pytest.mark.shared_data
+def test_ssd_layers(ssd):
+    """The decoder-independent PNG input: every layer, the top anchors and the detections."""
+    ref = _ref("layers_ssd.json")
+    image = load_image(REF / "det_input.png")
+    assert hashlib.md5(image.tobytes()).hexdigest() == ref["md5_rgb"]
+    stats = ref["layer_stats"]
+    nhwc, _, _ = _ssd_taps(ssd, image)
     assert set(stats) == set(nhwc), "every recorded layer is checked"
     for name, entry in stats.items():
         # measured worst: 1.8e-5 absolute (8-digit references, float32 noise)
