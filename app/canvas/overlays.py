@@ -89,6 +89,10 @@ class FaceOverlay:
                 if child.data(0) == "label":
                     child.setVisible(self.show_labels)
 
+    def faces(self) -> list[Detection]:
+        """All faces drawn, in the order given to :meth:`set_faces`."""
+        return [face for face, _, _ in self._groups]
+
     def visible_faces(self) -> list[Detection]:
         return [face for face, group, _ in self._groups if group.isVisible()]
 

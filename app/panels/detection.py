@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QRect, QRectF, Qt
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
@@ -27,7 +28,8 @@ from app.panels.base import Panel
 from core.detect.protocol import Detector
 from core.detect.registry import DEFAULT_DETECTOR, DETECTORS, create_detector
 from core.detect.scale_ranges import BRANCH_NAMES, SCALE_RANGES
-from core.types import DetectionResult
+from core.recognize.analyze import FaceAnalysis, FaceAnalyzer
+from core.types import Detection, DetectionResult
 
 # The detector runs with a low threshold once; the slider filters what is shown.
 RUN_MIN_SCORE = 0.2
@@ -61,6 +63,10 @@ class DetectionPanel(Panel):
         super().__init__(workbench, parent)
         self.detectors = DetectorCache()
         self.results: dict[tuple[Path, str], DetectionResult] = {}
+        self.analyzer = FaceAnalyzer()
+        # (path, model) -> {index in result.faces: analysis}; filled for the faces shown
+        self.analyses: dict[tuple[Path, str], dict[int, FaceAnalysis]] = {}
+        self._analyzing: set[tuple[Path, str]] = set()
         self.overlay = FaceOverlay(workbench.view.scene())
         self.shown: DetectionResult | None = None
         self._running: set[tuple[Path, str]] = set()
@@ -106,6 +112,7 @@ class DetectionPanel(Panel):
             int(float(self.workbench.settings.value("detection/min_score", 0.5)) * 100)
         )
         self.score_slider.valueChanged.connect(self._refresh_overlay)
+        self.score_slider.valueChanged.connect(lambda _: self._analyze_shown())
         self.score_label = QLabel()
         slider_row.addWidget(QLabel("Min score"))
         slider_row.addWidget(self.score_slider, 1)
@@ -114,7 +121,17 @@ class DetectionPanel(Panel):
         self.landmark_box = QCheckBox("Show landmarks")
         self.landmark_box.setChecked(True)
         self.landmark_box.toggled.connect(self._refresh_overlay)
-        layout.addWidget(self.landmark_box)
+        self.landmark_kind = QComboBox()
+        self.landmark_kind.addItems(["detector's points", "68 points (face-api)"])
+        self.landmark_kind.currentIndexChanged.connect(lambda _: self._redraw())
+        landmark_row = QHBoxLayout()
+        landmark_row.addWidget(self.landmark_box)
+        landmark_row.addWidget(self.landmark_kind, 1)
+        layout.addLayout(landmark_row)
+        self.analysis_box = QCheckBox("Age, gender and 68 landmarks for shown faces")
+        self.analysis_box.setChecked(bool(self.workbench.settings.value("detection/analysis", True, bool)))
+        self.analysis_box.toggled.connect(self._on_analysis_toggled)
+        layout.addWidget(self.analysis_box)
 
         self.face_list = QListWidget()
         self.face_list.setIconSize(QPixmap(ICON_SIZE, ICON_SIZE).size())
@@ -177,11 +194,71 @@ class DetectionPanel(Panel):
     # --- display ------------------------------------------------------------
     def show_result(self, result: DetectionResult) -> None:
         self.shown = result
-        self.overlay.set_faces(result.faces)
-        self._refresh_overlay()
+        self._redraw()
+        self._analyze_shown()
         timing = ", ".join(f"{k} {v:.0f}" for k, v in result.timings_ms.items())
         self.workbench.status.emit(
             f"{result.model}: {len(result.faces)} faces ≥ {RUN_MIN_SCORE} ({timing} ms)"
+        )
+
+    def _shown_key(self) -> tuple[Path, str] | None:
+        current = self.workbench.current
+        if self.shown is None or current is None:
+            return None
+        return (current.path, self.shown.model)
+
+    def _display_faces(self) -> list[Detection]:
+        """The result's faces, with 68 landmarks swapped in where asked and available."""
+        assert self.shown is not None
+        analyses = self.analyses.get(self._shown_key() or ("", ""), {})
+        if self.landmark_kind.currentIndex() == 0 or not analyses:
+            return list(self.shown.faces)
+        faces = []
+        for index, face in enumerate(self.shown.faces):
+            analysis = analyses.get(index)
+            if analysis is not None and np.isfinite(analysis.landmarks68).all():
+                face = Detection(face.box, face.score, face.branch, tuple(map(tuple, analysis.landmarks68)))
+            faces.append(face)
+        return faces
+
+    def _redraw(self) -> None:
+        if self.shown is None:
+            return
+        self.overlay.set_faces(self._display_faces())
+        self._refresh_overlay()
+
+    def _on_analysis_toggled(self, on: bool) -> None:
+        self.workbench.settings.set_value("detection/analysis", on)
+        if on:
+            self._analyze_shown()
+
+    def _analyze_shown(self) -> None:
+        """Run landmarks + age/gender on the faces above the score slider not analysed yet."""
+        key = self._shown_key()
+        loaded = self.workbench.current
+        if not self.analysis_box.isChecked() or key is None or loaded is None or key in self._analyzing:
+            return
+        done = self.analyses.setdefault(key, {})
+        min_score = self.score_slider.value() / 100
+        todo = [i for i, f in enumerate(self.shown.faces) if f.score >= min_score and i not in done]
+        if not todo:
+            return
+        faces = [self.shown.faces[i] for i in todo]
+        image = loaded.image
+        self._analyzing.add(key)
+
+        def store(results: list[FaceAnalysis]) -> None:
+            done.update(zip(todo, results, strict=True))
+            if self._shown_key() == key:
+                self._redraw()
+
+        self.workbench.runner.submit(
+            self.analyzer.analyze,
+            image,
+            faces,
+            name=f"face analysis {loaded.path.name}",
+            on_result=store,
+            on_finished=lambda: (self._analyzing.discard(key), self._analyze_shown()),
         )
 
     def _update_branch_labels(self) -> None:
@@ -214,9 +291,15 @@ class DetectionPanel(Panel):
         loaded = self.workbench.current
         faces = self.overlay.visible_faces()
         qimage = loaded.qimage if loaded is not None else None
+        analyses = self.analyses.get(self._shown_key() or ("", ""), {})
+        index_of = {id(face): i for i, face in enumerate(self.overlay.faces())}
         for index, face in enumerate(faces):
             x1, y1, x2, y2 = face.box
             text = f"#{index + 1}  {face.score:.3f}  {face.branch}  {x2 - x1:.0f}×{y2 - y1:.0f} px"
+            analysis = analyses.get(index_of.get(id(face), -1))
+            if analysis is not None and np.isfinite(analysis.age_gender.age):
+                ag = analysis.age_gender
+                text += f"\n     {ag.gender} ({ag.gender_probability:.2f}), age {ag.age:.0f}"
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, face.box)
             if qimage is not None:

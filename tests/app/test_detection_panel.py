@@ -1,0 +1,69 @@
+"""Detection panel end to end with the real bundled models."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.paths import SAMPLES_DIR
+
+
+def _wait_result(qtbot, panel, timeout=60000):
+    qtbot.waitUntil(lambda: panel.shown is not None, timeout=timeout)
+
+
+def test_detect_sample_toggle_branches_and_analyse(qtbot, window):
+    panel = window.panel("detection")
+    panel.model_box.setCurrentText("centerface")
+    window.open_paths([SAMPLES_DIR / "faceapi_demo_1.jpg"])
+    qtbot.waitUntil(lambda: window.workbench.current is not None, timeout=5000)
+    panel.run_detection()
+    _wait_result(qtbot, panel)
+    result = panel.shown
+    assert result.model == "centerface" and result.branch_kind == "scale_range"
+    assert panel.branch_group.title() == "Scale ranges"
+    strong = [f for f in result.faces if f.score >= 0.5]
+    assert len(strong) == 3  # the three women of sample 1
+    assert panel.face_list.count() == 3
+    # hide every branch: nothing stays visible
+    for box in panel.branch_boxes.values():
+        box.setChecked(False)
+    assert panel.overlay.visible_faces() == [] and panel.face_list.count() == 0
+    for box in panel.branch_boxes.values():
+        box.setChecked(True)
+    # age / gender arrive from the worker and show in the list
+    key = (window.workbench.current.path, "centerface")
+    qtbot.waitUntil(lambda: len(panel.analyses.get(key, {})) == 3, timeout=60000)
+    qtbot.waitUntil(lambda: "age" in panel.face_list.item(0).text(), timeout=5000)
+    panel.landmark_kind.setCurrentIndex(1)
+    assert all(len(f.landmarks) == 68 for f in panel.overlay.visible_faces())
+    # the slider filters the list
+    panel.score_slider.setValue(100)
+    assert panel.face_list.count() == 0
+
+
+def test_results_are_cached_per_image_and_model(qtbot, window):
+    panel = window.panel("detection")
+    panel.analysis_box.setChecked(False)
+    window.open_paths([SAMPLES_DIR / "faceapi_demo_2.jpg", SAMPLES_DIR / "faceapi_demo_3.jpg"])
+    qtbot.waitUntil(lambda: window.workbench.current is not None, timeout=5000)
+    panel.run_detection()
+    _wait_result(qtbot, panel)
+    first = panel.shown
+    window.next_image()
+    qtbot.waitUntil(lambda: window.workbench.current.path.name == "faceapi_demo_3.jpg", timeout=5000)
+    assert panel.shown is None  # auto-detect is off in tests
+    window.previous_image()
+    qtbot.waitUntil(lambda: panel.shown is first, timeout=5000)  # from the cache, no new job
+
+
+def test_ssd_reports_real_branches(qtbot, window):
+    panel = window.panel("detection")
+    panel.analysis_box.setChecked(False)
+    panel.model_box.setCurrentText("ssd")
+    window.open_paths([SAMPLES_DIR / "faceapi_demo_1.jpg"])
+    qtbot.waitUntil(lambda: window.workbench.current is not None, timeout=5000)
+    panel.run_detection()
+    _wait_result(qtbot, panel)
+    assert panel.shown.branch_kind == "branch" and panel.branch_group.title() == "Branches"
+    assert sum(len(v) for v in panel.shown.branches.values()) == len(panel.shown.faces)
+    assert np.all([f.score >= 0.2 for f in panel.shown.faces])
