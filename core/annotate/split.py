@@ -317,13 +317,13 @@ class AnnotationSplit:
             if self._face_marks.get(i) == mark:
                 del self._face_marks[i]
                 self._baseline.pop(i, None)
-            else:  # edited again while saving: diff the next save against what this one wrote
+            elif i in self._face_marks:  # edited again while saving: diff the next save against this one
                 self._baseline[i] = plan.saved_faces[i]
         for i, mark in plan.review_marks.items():
             if self._review_marks.get(i) == mark:
                 del self._review_marks[i]
                 self._review_baseline.pop(i, None)
-            else:
+            elif i in self._review_marks:
                 self._review_baseline[i] = plan.saved_review[i]
         self._unsaved = [r for r in self._unsaved if r["seq"] > plan.seq]
         if self._journal is not None:
