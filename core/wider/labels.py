@@ -215,23 +215,15 @@ def _is_face_like(line: str) -> bool:
     return bool(tokens) and all(_is_number(t) for t in tokens)
 
 
-def parse_label_arrays(text: str, path: str | os.PathLike = "<memory>") -> LabelArrays:
-    """Parse label text into :class:`LabelArrays`; raise :class:`WiderFormatError` on any problem."""
-    path = str(path)
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the final newline
-    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+def _walk(path: str, lines: list[str], names: list[str], counts: list[int], starts: list[int]) -> None:
+    """Walk the name/count structure, appending to the lists (face lines are checked later, in bulk)."""
     n = len(lines)
-    names: list[str] = []
-    counts: list[int] = []
-    face_starts: list[int] = []  # 0-based line index of each image's first face line
     i = 0
     while i < n:
         line = lines[i]
         if not line.strip():
             if all(not rest.strip() for rest in lines[i:]):
-                break  # trailing blank lines
+                return  # trailing blank lines
             raise WiderFormatError(path, i + 1, "blank line where an image name was expected")
         if _is_face_like(line):
             hint = f" (the count on line {i - counts[-1]} may be too small)" if counts else ""
@@ -248,30 +240,54 @@ def parse_label_arrays(text: str, path: str | os.PathLike = "<memory>") -> Label
             )
         count = int(count_text)
         i += 2
-        if count == 0:
-            # the official files put one dummy row after a 0 count; tolerate its absence
-            if i < n and _is_face_like(lines[i]):
-                _check_face_line(path, i + 1, lines[i])
-                if any(float(t) != 0 for t in lines[i].split()):
-                    raise WiderFormatError(
-                        path, i + 1, f"count on line {i - 1} is 0 but a non-zero face line follows"
-                    )
-                i += 1
-        elif i + count > n:
+        if count == 0 and i < n and _is_face_like(lines[i]):
+            # the official files put one dummy row after a 0 count; its absence is tolerated
+            _check_face_line(path, i + 1, lines[i])
+            if any(float(t) != 0 for t in lines[i].split()):
+                raise WiderFormatError(
+                    path, i + 1, f"count on line {i - 1} is 0 but a non-zero face line follows"
+                )
+            i += 1
+        names.append(name)
+        counts.append(min(count, n - i))
+        starts.append(i)
+        if i + count > n:
             raise WiderFormatError(
                 path, n + 1, f"truncated file: {name!r} announces {count} faces, only {n - i} lines follow"
             )
-        names.append(name)
-        counts.append(count)
-        face_starts.append(i)
-        if count:
-            i += count
+        i += count
+
+
+def _face_line_index(counts: list[int], starts: list[int]) -> np.ndarray:
+    ranges = [np.arange(s, s + c, dtype=np.int64) for s, c in zip(starts, counts, strict=True) if c]
+    return np.concatenate(ranges) if ranges else np.zeros(0, dtype=np.int64)
+
+
+def parse_label_arrays(text: str, path: str | os.PathLike = "<memory>") -> LabelArrays:
+    """Parse label text into :class:`LabelArrays`; raise :class:`WiderFormatError` on any problem.
+
+    When several things are wrong, the error names the first bad line.
+    """
+    path = str(path)
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the final newline
+    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+    names: list[str] = []
+    counts: list[int] = []
+    starts: list[int] = []  # 0-based line index of each image's first face line
+    try:
+        _walk(path, lines, names, counts, starts)
+    except WiderFormatError as err:
+        # a face line before the structural error may be the real culprit (e.g. a
+        # name read as a face because a count is too large): report the earliest
+        idx = _face_line_index(counts, starts)
+        idx = idx[idx < (err.line or len(lines) + 1) - 1]
+        _parse_face_block(path, [lines[k] for k in idx.tolist()], idx)
+        raise
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    face_line_idx = np.concatenate(
-        [np.arange(s, s + c, dtype=np.int64) for s, c in zip(face_starts, counts, strict=True) if c]
-        or [np.zeros(0, dtype=np.int64)]
-    )
+    face_line_idx = _face_line_index(counts, starts)
     face_lines = [lines[k] for k in face_line_idx.tolist()]
     values = _parse_face_block(path, face_lines, face_line_idx)
     decimals = _detect_decimals(face_lines)

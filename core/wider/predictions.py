@@ -198,13 +198,19 @@ def _numbers(text: str) -> list[float] | None:
         return None
 
 
-def parse_prediction_text(text: str, path: str | os.PathLike = "<memory>") -> PredictionFile:
+def parse_prediction_text(
+    text: str, path: str | os.PathLike = "<memory>", official: bool = False
+) -> PredictionFile:
     """Parse the text of one prediction file; raise :class:`PredictionFormatError` if malformed.
 
-    Accepted like the official reader: empty text (no detections), a name line
-    alone is *not* accepted (no count), trailing spaces/tabs, ``\\r\\n`` line
-    ends, trailing blank lines, extra numbers after the score (ignored),
-    commas between numbers.
+    Accepted like the official reader: empty text (no detections), trailing
+    spaces/tabs, ``\\r\\n`` line ends, trailing blank lines, extra numbers
+    after the score (ignored), commas between numbers. A name line alone (no
+    count) is an error.
+
+    official: follow ``read_pred.m`` where it is more lenient: lines after the
+        announced rows are ignored instead of being an error (the other errors
+        make ``read_pred.m`` drop the image's detections, see :func:`read_submission`).
     """
     lines = text.splitlines()
     while lines and not lines[-1].strip():
@@ -228,6 +234,8 @@ def parse_prediction_text(text: str, path: str | os.PathLike = "<memory>") -> Pr
         raise PredictionFormatError(
             path, len(lines) + 1, f"truncated: count line says {count} rows, file has {len(body)}"
         )
+    if len(body) > count and official:
+        body = body[:count]  # read_pred.m reads the announced rows only
     if len(body) > count:
         raise PredictionFormatError(
             path,
@@ -247,8 +255,8 @@ def parse_prediction_text(text: str, path: str | os.PathLike = "<memory>") -> Pr
     return PredictionFile(Path(path), name_line, rows)
 
 
-def read_prediction_file(path: str | os.PathLike) -> PredictionFile:
-    """Read and parse one prediction file (errors name the file and line)."""
+def read_prediction_file(path: str | os.PathLike, official: bool = False) -> PredictionFile:
+    """Read and parse one prediction file (errors name the file and line); see :func:`parse_prediction_text`."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -258,7 +266,7 @@ def read_prediction_file(path: str | os.PathLike) -> PredictionFile:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")  # names are ASCII in WIDER; numbers parse either way
-    return parse_prediction_text(text, path)
+    return parse_prediction_text(text, path, official)
 
 
 def _discover(root: Path) -> list[tuple[str, str, Path]]:
@@ -282,8 +290,9 @@ def read_submission(
         ``missing`` (= no detections, logged) and stray files in ``unexpected``.
         When ``None``, every ``*/*.txt`` is read.
     on_error: ``"raise"`` (default) raises :class:`PredictionFormatError` for the
-        first malformed file; ``"official"`` gives that image no detections and
-        records it in ``dropped``, as ``read_pred.m`` does.
+        first malformed file; ``"official"`` reads as ``read_pred.m`` does: rows
+        beyond the announced count are ignored, and a malformed file gives its
+        image no detections and is recorded in ``dropped``.
     """
     root = Path(pred_dir)
     if not root.is_dir():
@@ -303,7 +312,7 @@ def read_submission(
             sub.predictions[key] = _EMPTY
             continue
         try:
-            parsed = read_prediction_file(path)
+            parsed = read_prediction_file(path, official=on_error == "official")
         except PredictionFormatError as exc:
             if on_error == "raise":
                 raise

@@ -126,6 +126,43 @@ def write_synthetic_submission(
     return predictions
 
 
+def apply_reader_quirks(out_dir: str | os.PathLike, keys: list[str]) -> dict[str, str]:
+    """Rewrite some files of a submission the way sloppy writers do (deterministic).
+
+    Every 97th image (in ``keys`` order) announces 2 rows more than it has
+    (``read_pred.m`` drops its detections), every 89th announces one row less
+    (the last row is ignored), every 83rd gets CRLF line ends, trailing spaces
+    and blank lines, every 79th a first line that names another image.
+    Returns ``{key: quirk}``.
+    """
+    out = Path(out_dir)
+    applied: dict[str, str] = {}
+    for n, key in enumerate(keys):
+        event, _, stem = key.rpartition("/")
+        path = prediction_path(out, event, stem)
+        if not path.is_file() or path.stat().st_size == 0:
+            continue
+        lines = path.read_text().split("\n")[:-1]
+        count = int(lines[1])
+        if n % 97 == 0 and count:
+            lines[1] = str(count + 2)
+            applied[key] = "count_too_large"
+        elif n % 89 == 0 and count >= 2:
+            lines[1] = str(count - 1)
+            applied[key] = "count_too_small"
+        elif n % 83 == 0:
+            path.write_bytes(("\r\n".join(line + "  " for line in lines) + "\r\n\r\n\r\n").encode())
+            applied[key] = "crlf_spaces_blank_lines"
+            continue
+        elif n % 79 == 0:
+            lines[0] = "some_other_image.jpg"
+            applied[key] = "wrong_name_line"
+        else:
+            continue
+        path.write_text("\n".join(lines) + "\n")
+    return applied
+
+
 # The prediction sets checked against the official MATLAB tool (numbers in
 # tests/core/wider/test_wider_official_numbers.py).
 VALIDATION_SPECS: dict[str, SyntheticSpec] = {
@@ -145,6 +182,8 @@ VALIDATION_SPECS: dict[str, SyntheticSpec] = {
         zero_byte_files=0.02,
         missing_files=0.02,
     ),
+    # the ground truth itself, random scores (the official AP is not 1.0: first-match quirk)
+    "perfect": SyntheticSpec(seed=4, jitter=0.0, drop=0.0, false_positives=0.0, decimals=None),
     # corners on half pixels (rounding ties), many duplicates, tight boxes
     "halfpixel": SyntheticSpec(
         seed=3,
