@@ -63,9 +63,17 @@ def face_color(face: FaceBox, mode: str) -> QColor:
     return CODE_COLORS[min(int(getattr(face, mode)), len(CODE_COLORS) - 1)]
 
 
+_PENS: dict[tuple, QPen] = {}
+
+
 def _pen(color: QColor, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
-    pen = QPen(color, width, style)
-    pen.setCosmetic(True)
+    """A cosmetic pen, cached (a crowded image restyles a thousand boxes at once)."""
+    key = (color.rgba(), width, style)
+    pen = _PENS.get(key)
+    if pen is None:
+        pen = QPen(color, width, style)
+        pen.setCosmetic(True)
+        _PENS[key] = pen
     return pen
 
 
@@ -88,8 +96,9 @@ class BoxItem(QGraphicsRectItem):
         self._show_handles(selected and show_handles)
 
     def set_color(self, color: QColor) -> None:
-        self.color = color
-        self._restyle()
+        if color != self.color:
+            self.color = color
+            self._restyle()
 
     def set_box(self, rect: QRectF) -> None:
         self.setRect(rect)
