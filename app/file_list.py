@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
@@ -37,7 +38,13 @@ class FileListModel(QAbstractListModel):
             self._reset(None, [str(p) for p in paths])
             return
         root = Path(root)
-        self._reset(root, [Path(p).relative_to(root).as_posix() for p in paths])
+        # string prefix first: pathlib's relative_to costs ~0.1 ms a path (0.4 s for WIDER val)
+        prefix = str(root).rstrip(os.sep) + os.sep
+        names = [
+            s[len(prefix) :].replace(os.sep, "/") if s.startswith(prefix) else Path(s).relative_to(root).as_posix()
+            for s in map(str, paths)
+        ]
+        self._reset(root, names)
 
     def _reset(self, root: Path | None, names: list[str]) -> None:
         self.beginResetModel()
