@@ -1,7 +1,7 @@
 """Speed and recall of the face-api detector ports (SSD MobileNetV1, tiny 416/608).
 
     .venv/bin/python bench/detect_faceapi.py [--threads 2] [--runs 7] [--models ssd,tiny416,tiny608]
-                                             [--no-accuracy] [--json OUT]
+                                             [--no-accuracy] [--no-timing] [--json OUT]
 
 Timing protocol: ``detector.detect(rgb_array)`` wall time (pad + resize +
 network + decoding + NMS + result objects; JPEG decoding excluded, as in
@@ -165,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--models", default="ssd,tiny416,tiny608")
     ap.add_argument("--no-accuracy", action="store_true")
+    ap.add_argument("--no-timing", action="store_true")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -178,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     for name in args.models.split(","):
         det = build(name)
-        entry = {"timing": timing(det, name, args.runs)}
+        entry = {} if args.no_timing else {"timing": timing(det, name, args.runs)}
         if not args.no_accuracy:
             for set_name, set_dir in SETS.items():
                 if set_dir.is_dir():

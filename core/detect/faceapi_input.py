@@ -48,24 +48,30 @@ def detector_batch(image: np.ndarray, size: int, device: torch.device | None = N
     if side == size:  # face-api skips the resize: the padded square itself
         ys = xs = np.arange(size)
     else:
-        y0, y1, fy = _legacy_axis(side, size, torch.device("cpu"))
-        x0, x1, fx = _legacy_axis(side, size, torch.device("cpu"))
+        y0, y1, fy_t = _legacy_axis(side, size, torch.device("cpu"))
+        x0, x1, fx_t = _legacy_axis(side, size, torch.device("cpu"))
         ys, xs = torch.cat([y0, y1]).numpy(), torch.cat([x0, x1]).numpy()
-    # gather the needed rows/columns in numpy (a fresh, writable array even when
-    # the image is read-only); indices past the image are the zero padding
-    g = image[np.minimum(ys, h - 1)][:, np.minimum(xs, w - 1)]
-    g[ys >= h] = 0
+    # Gather the needed rows, then columns, in numpy (a fresh array even when the
+    # image is read-only); indices past the image are the zero padding. Columns
+    # are gathered on the flattened (W*3) axis: ~3x faster than fancy indexing.
+    rows = image[np.minimum(ys, h - 1)]
+    rows[ys >= h] = 0
+    flat = (np.minimum(xs, w - 1)[:, None] * 3 + np.arange(3)).reshape(-1)
+    g = np.take(rows.reshape(len(ys), w * 3), flat, axis=1).reshape(len(ys), len(xs), 3)
     g[:, xs >= w] = 0
-    g = torch.from_numpy(g)
-    if device is not None:
-        g = g.to(device)
-    g = g.to(torch.float32)  # (rows, cols, 3)
+    # float32 arithmetic in numpy: its allocator reuses freed buffers, while a fresh
+    # 12 MB torch tensor costs ~5 ms of page faults per call; same IEEE float32 ops
+    g = g.astype(np.float32)
     if side != size:
-        fx = fx.to(g.device).view(1, -1, 1)
+        fx = fx_t.numpy().reshape(1, -1, 1)
+        fy = fy_t.numpy().reshape(-1, 1, 1)
         top_l, top_r = g[:size, :size], g[:size, size:]
         bot_l, bot_r = g[size:, :size], g[size:, size:]
         top = top_l + (top_r - top_l) * fx  # along x first, then y, as tfjs does
         bottom = bot_l + (bot_r - bot_l) * fx
-        g = top + (bottom - top) * fy.to(g.device).view(-1, 1, 1)
+        g = top + (bottom - top) * fy
+    out = torch.from_numpy(g)
+    if device is not None:
+        out = out.to(device)
     # NCHW view of HWC memory: already in torch.channels_last layout, no copy
-    return g.permute(2, 0, 1).unsqueeze(0)
+    return out.permute(2, 0, 1).unsqueeze(0)

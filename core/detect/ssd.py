@@ -38,7 +38,7 @@ from core.detect.faceapi_input import ReshapedDims, detector_batch
 from core.detect.postprocess import build_result, nms
 from core.detect.scale_ranges import scale_range_of
 from core.device import default_device
-from core.models.ssd_mobilenet import INPUT_SIZE, PREDICTION_LAYERS, SsdMobileNetV1, layer_anchor_slices
+from core.models.ssd_mobilenet import INPUT_SIZE, SsdMobileNetV1, layer_anchor_slices
 from core.types import DetectionResult
 from core.zoo.weights import load_weights
 
@@ -173,7 +173,8 @@ class SsdDetector:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         t2 = time.perf_counter()
-        cand = torch.nonzero(scores_t > threshold).flatten()
+        # compare in float64 as JS does: a score of float32(0.2) passes "> 0.2" there, not in float32
+        cand = torch.nonzero(scores_t.double() > threshold).flatten()
         boxes_n = decode_boxes(enc[cand], self.anchors[cand]).cpu()
         cand_scores = scores_t[cand].cpu()
         cand = cand.cpu().numpy()
@@ -232,7 +233,6 @@ def _check_image(image: np.ndarray) -> None:
 
 
 __all__ = [
-    "PREDICTION_LAYERS",
     "SsdDetections",
     "SsdDetector",
     "decode_boxes",
