@@ -64,6 +64,7 @@ class AnnotationCanvas(QObject):
         self._saved_drag_mode = view.dragMode()
         self._gesture: dict | None = None
         self._pan_from: QPointF | None = None
+        view.zoom_changed.connect(lambda _: self._restyle_selection())
 
     # --- activation -----------------------------------------------------------
     def activate(self) -> None:
@@ -139,11 +140,18 @@ class AnnotationCanvas(QObject):
         self._restyle_selection()
         self.selection_changed.emit()
 
+    def _handles_fit(self, index: int) -> bool:
+        """Handles only on a box big enough on screen; a smaller one is moved, not resized (zoom in)."""
+        face = self.faces[index]
+        return min(face.w, face.h) * self.view.zoom >= 4 * HANDLE_PX
+
     def _restyle_selection(self) -> None:
         single = len(self.selection) == 1
         for i, item in enumerate(self.items):
-            if item.selected != (i in self.selection) or (item.selected and item.handles_visible != single):
-                item.set_selected(i in self.selection, show_handles=single)
+            selected = i in self.selection
+            handles = selected and single and self._handles_fit(i)
+            if item.selected != selected or item.handles_visible != handles:
+                item.set_selected(selected, show_handles=handles)
 
     def selection_rect(self) -> QRectF | None:
         rects = [self.items[i].rect() for i in sorted(self.selection)]
@@ -183,8 +191,6 @@ class AnnotationCanvas(QObject):
             return None
         rect = item.rect()
         zoom = max(self.view.zoom, 1e-6)
-        if min(rect.width(), rect.height()) * zoom < 2.5 * HANDLE_PX:
-            return None  # handles would cover the box: a press there moves it (zoom in to resize)
         reach = (HANDLE_PX / 2 + 2) / zoom
         for code, handle in handle_points(rect).items():
             if abs(point.x() - handle.x()) <= reach and abs(point.y() - handle.y()) <= reach:

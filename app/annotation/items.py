@@ -20,7 +20,7 @@ TINY_PX = 10  # WIDER's "hard" faces: below this height a box is flagged as tiny
 HANDLE_PX = 8  # on-screen size of a resize handle
 
 VALID_COLOR = QColor(80, 220, 100)
-TINY_COLOR = QColor(255, 210, 40)
+TINY_COLOR = QColor(235, 100, 235)  # not yellow/orange: those are the small-face suggestion colours
 INVALID_COLOR = QColor(240, 70, 70)
 CODE_COLORS = (QColor(80, 220, 100), QColor(255, 170, 30), QColor(240, 70, 70))
 SELECTED_COLOR = QColor(60, 170, 255)
@@ -155,7 +155,9 @@ class SuggestionItem(QGraphicsRectItem):
         self.set_selected(False)
 
     def set_selected(self, selected: bool) -> None:
-        self.setPen(_pen(self.color, 2.5 if selected else 1.3, Qt.PenStyle.DashLine))
+        pen = QPen(_pen(self.color, 3.0 if selected else 2.0))
+        pen.setDashPattern([2.0, 1.5])  # short dashes read as "dashed" even on a 10-pixel face
+        self.setPen(pen)
         self._label.setVisible(selected)
 
 

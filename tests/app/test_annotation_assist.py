@@ -43,7 +43,7 @@ def test_accept_and_reject_suggestions(qtbot, window, tmp_path):
     panel = open_split(qtbot, window, label_path, images_root)
     _suggest(qtbot, panel)
     pens = {item.pen().style() for item in panel.editor.canvas.suggestion_items}
-    assert pens == {Qt.PenStyle.DashLine}
+    assert pens == {Qt.PenStyle.CustomDashLine}
     window.view.setFocus()
     qtbot.keyClick(window.view, Qt.Key.Key_Return)  # nothing selected: the best suggestion
     assert rows(panel)[3] == [250, 150, 20, 25, 0, 0, 0, 0, 0, 0]
