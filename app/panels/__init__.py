@@ -5,5 +5,6 @@ from __future__ import annotations
 from app.panels.annotation import AnnotationPanel
 from app.panels.base import Panel
 from app.panels.detection import DetectionPanel
+from app.panels.evaluation import EvaluationPanel
 
-PANELS: tuple[type[Panel], ...] = (DetectionPanel, AnnotationPanel)
+PANELS: tuple[type[Panel], ...] = (DetectionPanel, AnnotationPanel, EvaluationPanel)
