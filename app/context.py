@@ -28,6 +28,8 @@ class Workbench(QObject):
     row_changed(int, object): the file list moved to ``(row, path)`` (before decoding).
     rows_changed(object): rows (``list[int]``, or ``None`` for all) whose
         :attr:`row_decorator` text changed.
+    annotation_requested(object): a panel asks the annotation editor to show a face
+        (a :class:`core.annotate.review.FaceReviewRequest`).
     row_decorator: ``None``, or ``fn(row, path) -> (text, QColor | None) | None``
         that overrides a row's display text and colour.
     """
@@ -39,6 +41,7 @@ class Workbench(QObject):
     list_changed = Signal()
     row_changed = Signal(int, object)
     rows_changed = Signal(object)
+    annotation_requested = Signal(object)
 
     def __init__(self, runner: JobRunner, settings: Settings, view: ImageView, images: ImageStore) -> None:
         super().__init__()

@@ -33,6 +33,25 @@ CANVAS_ONLY = {
     "ann_nudge_down_10",
 }
 
+NUDGES = {
+    "ann_nudge_left": (-1, 0),
+    "ann_nudge_right": (1, 0),
+    "ann_nudge_up": (0, -1),
+    "ann_nudge_down": (0, 1),
+    "ann_nudge_left_10": (-10, 0),
+    "ann_nudge_right_10": (10, 0),
+    "ann_nudge_up_10": (0, -10),
+    "ann_nudge_down_10": (0, 10),
+}
+ATTRIBUTE_KEYS = {
+    "ann_cycle_blur": "blur",
+    "ann_cycle_occlusion": "occlusion",
+    "ann_toggle_expression": "expression",
+    "ann_toggle_illumination": "illumination",
+    "ann_toggle_invalid": "invalid",
+    "ann_toggle_pose": "pose",
+}
+
 
 class AnnotationActions(QObject):
     """Owns one QAction per ``ann_*`` shortcut; :meth:`apply` re-reads remapped keys."""

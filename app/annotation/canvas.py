@@ -18,9 +18,9 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QGraphicsView
 
+from app.annotation.geometry import HANDLE_CURSORS, drawn, resized, snap_delta
 from app.annotation.items import (
     HANDLE_PX,
-    HANDLES,
     BoxItem,
     DraftItem,
     SuggestionItem,
@@ -28,13 +28,12 @@ from app.annotation.items import (
     handle_points,
 )
 from app.canvas.image_view import ImageView
-from core.annotate.faces import moved, with_box
+from core.annotate.faces import moved
 from core.annotate.suggest import Suggestion
 from core.wider.labels import FaceBox
 
 HIT_PX = 5  # click tolerance around a box edge, in screen pixels
 DRAG_PX = 3  # a press that moves less than this is a click
-MIN_SIZE = 1.0  # smallest box side in image pixels
 
 
 class AnnotationCanvas(QObject):
@@ -263,18 +262,8 @@ class AnnotationCanvas(QObject):
 
     def _hover(self, point: QPointF) -> None:
         handle = self.handle_at(point)
-        cursors = {
-            "tl": Qt.CursorShape.SizeFDiagCursor,
-            "br": Qt.CursorShape.SizeFDiagCursor,
-            "tr": Qt.CursorShape.SizeBDiagCursor,
-            "bl": Qt.CursorShape.SizeBDiagCursor,
-            "t": Qt.CursorShape.SizeVerCursor,
-            "b": Qt.CursorShape.SizeVerCursor,
-            "l": Qt.CursorShape.SizeHorCursor,
-            "r": Qt.CursorShape.SizeHorCursor,
-        }
         if handle is not None:
-            shape = cursors[handle[1]]
+            shape = HANDLE_CURSORS[handle[1]]
         elif self.face_at(point) is not None:
             shape = Qt.CursorShape.SizeAllCursor
         else:
@@ -320,11 +309,11 @@ class AnnotationCanvas(QObject):
                 return
             g["moved"] = True
         if g["kind"] == "move":
-            dx, dy = self._delta(g["start"], point)
+            dx, dy = snap_delta(g["start"], point)
             for i in self.selection:
                 self.items[i].setPos(dx, dy)
         elif g["kind"] == "resize":
-            face = self._resized(self.faces[g["index"]], g["handle"], point)
+            face = resized(self.faces[g["index"]], g["handle"], point)
             self.items[g["index"]].set_box(QRectF(face.x, face.y, face.w, face.h))
         else:
             g["draft"].setRect(QRectF(g["start"], point).normalized())
@@ -342,7 +331,7 @@ class AnnotationCanvas(QObject):
                 self.select({g["hit"]}, set())  # a plain click inside a group selects that box only
             return
         if g["kind"] == "move":
-            dx, dy = self._delta(g["start"], point)
+            dx, dy = snap_delta(g["start"], point)
             for item in self.items:
                 item.setPos(0, 0)
             if dx or dy:
@@ -351,12 +340,12 @@ class AnnotationCanvas(QObject):
                 self.edit_requested.emit(faces, f"Move {n} box{'es' if n > 1 else ''}", set(self.selection))
         elif g["kind"] == "resize":
             index = g["index"]
-            face = self._resized(self.faces[index], g["handle"], point)
+            face = resized(self.faces[index], g["handle"], point)
             if face != self.faces[index]:
                 faces = [face if i == index else f for i, f in enumerate(self.faces)]
                 self.edit_requested.emit(faces, "Resize box", {index})
         elif g["kind"] == "draw":
-            face = self._drawn(QRectF(g["start"], point).normalized())
+            face = drawn(QRectF(g["start"], point).normalized(), self.view.image_size)
             if face is not None:
                 self.edit_requested.emit([*self.faces, face], "Draw box", {len(self.faces)})
         else:
@@ -384,32 +373,3 @@ class AnnotationCanvas(QObject):
             self.select(set(), set())
             return True
         return False
-
-    @staticmethod
-    def _delta(start: QPointF, point: QPointF) -> tuple[float, float]:
-        # whole pixels: WIDER boxes are integers, and a move keeps any fractional part a file had
-        return float(round(point.x() - start.x())), float(round(point.y() - start.y()))
-
-    def _resized(self, face: FaceBox, handle: str, point: QPointF) -> FaceBox:
-        left, top, right, bottom = HANDLES[handle]
-        x1, y1, x2, y2 = face.x, face.y, face.x + face.w, face.y + face.h
-        px, py = float(round(point.x())), float(round(point.y()))
-        if left:
-            x1 = min(px, x2 - MIN_SIZE)
-        if right:
-            x2 = max(px, x1 + MIN_SIZE)
-        if top:
-            y1 = min(py, y2 - MIN_SIZE)
-        if bottom:
-            y2 = max(py, y1 + MIN_SIZE)
-        return with_box(face, x1, y1, x2 - x1, y2 - y1)
-
-    def _drawn(self, rect: QRectF) -> FaceBox | None:
-        width, height = self.view.image_size or (0, 0)
-        x1 = float(max(0, round(rect.left())))
-        y1 = float(max(0, round(rect.top())))
-        x2 = float(min(width, round(rect.right())))
-        y2 = float(min(height, round(rect.bottom())))
-        if x2 - x1 < MIN_SIZE or y2 - y1 < MIN_SIZE:
-            return None
-        return FaceBox(x1, y1, x2 - x1, y2 - y1)

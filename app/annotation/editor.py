@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor, QUndoStack
 from app.annotation.autosave import Autosaver
 from app.annotation.canvas import AnnotationCanvas
 from app.annotation.commands import SetFacesCommand
+from app.annotation.suggestion_ops import SuggestionOps
 from app.context import Workbench
 from core.annotate.faces import faces_equal, moved, with_attribute
 from core.annotate.review import ReviewState
@@ -35,7 +36,7 @@ REVIEW_MARKS = {
 }
 
 
-class AnnotationEditor(QObject):
+class AnnotationEditor(QObject, SuggestionOps):
     """split_changed(): a split was opened or closed.  current_changed(): the shown image changed.
     review_changed(): review state or counts changed.  message(str, bool): banner text, is_error."""
 
@@ -56,6 +57,7 @@ class AnnotationEditor(QObject):
         self.autosaver = Autosaver(workbench.runner, parent=self)
         self.suggestions: dict[int, list[Suggestion]] = {}
         self._pending_selection: dict[int, set[int]] = {}
+        self._pending_suggestion_selection: tuple[int, set[int]] = (-1, set())
         self._row = -1
         self._navigate = False  # undo/redo switch to the image they change; pushes never do
         self._owns_list = False  # the file list shows this split's images
@@ -153,7 +155,12 @@ class AnnotationEditor(QObject):
             return
         self.current = index
         self.canvas.set_faces(split.faces(index), self._pending_selection.pop(index, set()))
-        self.canvas.set_suggestions(self.suggestions.get(index, []))
+        pending_index, picked = self._pending_suggestion_selection
+        self._pending_suggestion_selection = (-1, set())
+        self.canvas.set_suggestions(
+            self.suggestions.get(index, []), picked if pending_index == index else None
+        )
+        self.canvas.selection_changed.emit()
         self.current_changed.emit()
 
     def show_index(self, index: int) -> None:
@@ -296,47 +303,6 @@ class AnnotationEditor(QObject):
         if n:
             start = max(self.canvas.selection, default=-1)
             self.canvas.select({(start + 1) % n}, set())
-
-    # --- suggestions ----------------------------------------------------------
-    def set_suggestions(self, index: int, suggestions: list[Suggestion]) -> None:
-        self.suggestions[index] = list(suggestions)
-        if index == self.current:
-            self.canvas.set_suggestions(self.suggestions[index])
-
-    def _target_suggestions(self, picked: set[int] | None) -> set[int]:
-        pending = self.suggestions.get(self.current, [])
-        if picked:
-            return {i for i in picked if 0 <= i < len(pending)}
-        if self.canvas.suggestion_selection:
-            return set(self.canvas.suggestion_selection)
-        return {max(range(len(pending)), key=lambda i: pending[i].score)} if pending else set()
-
-    def accept_suggestions(self, picked: set[int] | None = None) -> int:
-        """Accept the given / selected / best suggestion(s) as faces; returns how many."""
-        targets = self._target_suggestions(picked)
-        if not targets:
-            return 0
-        pending = self.suggestions.get(self.current, [])
-        faces = list(self.canvas.faces)
-        new = [pending[i].to_face() for i in sorted(targets)]
-        rest = [s for i, s in enumerate(pending) if i not in targets]
-        selection = set(range(len(faces), len(faces) + len(new)))
-        text = f"Accept {len(new)} suggestion(s)"
-        return len(new) if self.push(faces + new, text, selection, suggestions=rest) else 0
-
-    def reject_suggestions(self, picked: set[int] | None = None) -> int:
-        targets = self._target_suggestions(picked)
-        if not targets:
-            return 0
-        pending = self.suggestions.get(self.current, [])
-        rest = [s for i, s in enumerate(pending) if i not in targets]
-        text = f"Reject {len(targets)} suggestion(s)"
-        return len(targets) if self.push(list(self.canvas.faces), text, set(), suggestions=rest) else 0
-
-    def accept_above(self, min_score: float) -> int:
-        pending = self.suggestions.get(self.current, [])
-        targets = {i for i, s in enumerate(pending) if s.score >= min_score}
-        return self.accept_suggestions(targets) if targets else 0
 
     # --- review ---------------------------------------------------------------
     def set_review(self, state: ReviewState, toggle: bool = True) -> None:

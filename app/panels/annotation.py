@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFrame,
     QGridLayout,
     QGroupBox,
@@ -27,7 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.annotation.actions import AnnotationActions
+from app.annotation import dialogs
+from app.annotation.actions import ATTRIBUTE_KEYS, NUDGES, AnnotationActions
 from app.annotation.attribute_editor import AttributeEditor
 from app.annotation.editor import AnnotationEditor
 from app.annotation.items import COLOR_MODES
@@ -35,28 +35,9 @@ from app.annotation.prelabel import Prelabeler
 from app.context import Workbench
 from app.panels.base import Panel
 from core.annotate.coco import export_coco, import_coco
-from core.annotate.review import ReviewState
+from core.annotate.review import FaceReviewRequest, ReviewState
 from core.annotate.split import AnnotationSplit
 from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
-
-NUDGES = {
-    "ann_nudge_left": (-1, 0),
-    "ann_nudge_right": (1, 0),
-    "ann_nudge_up": (0, -1),
-    "ann_nudge_down": (0, 1),
-    "ann_nudge_left_10": (-10, 0),
-    "ann_nudge_right_10": (10, 0),
-    "ann_nudge_up_10": (0, -10),
-    "ann_nudge_down_10": (0, 10),
-}
-ATTRIBUTE_KEYS = {
-    "ann_cycle_blur": "blur",
-    "ann_cycle_occlusion": "occlusion",
-    "ann_toggle_expression": "expression",
-    "ann_toggle_illumination": "illumination",
-    "ann_toggle_invalid": "invalid",
-    "ann_toggle_pose": "pose",
-}
 
 
 def _button(text: str, slot, name: str) -> QPushButton:
@@ -75,6 +56,8 @@ class AnnotationPanel(Panel):
         self.editor = AnnotationEditor(workbench, self)
         self.prelabel = Prelabeler(self.editor, self)
         self.actions = AnnotationActions(workbench.settings, workbench.view, self)
+        self._pending_request: FaceReviewRequest | None = None
+        workbench.annotation_requested.connect(self.review_face)
         self._build()
         self._build_actions()
         self.editor.split_changed.connect(self._on_split_changed)
@@ -230,29 +213,14 @@ class AnnotationPanel(Panel):
 
     # --- opening --------------------------------------------------------------
     def choose_split(self) -> None:
-        label, _ = QFileDialog.getOpenFileName(
-            self, "WIDER label file", "", "WIDER labels (*.txt);;All files (*)"
-        )
-        if not label:
-            return
-        guess = Path(label).parent / "images"
-        root = QFileDialog.getExistingDirectory(self, "Images root (folders per event)", str(guess))
-        if root:
-            self.open_split(Path(label), Path(root))
+        chosen = dialogs.ask_split(self)
+        if chosen:
+            self.open_split(*chosen)
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder of images")
-        if not folder:
-            return
-        label, _ = QFileDialog.getSaveFileName(
-            self,
-            "Label file (created when missing)",
-            str(Path(folder) / "labels.txt"),
-            "WIDER labels (*.txt)",
-            options=QFileDialog.Option.DontConfirmOverwrite,
-        )
-        if label:
-            self.open_folder(Path(folder), Path(label))
+        chosen = dialogs.ask_folder(self)
+        if chosen:
+            self.open_folder(*chosen)
 
     def open_split(self, label_path: Path, images_root: Path) -> None:
         """Open a WIDER split in the worker (3226 images parse in ~0.3 s)."""
@@ -279,6 +247,19 @@ class AnnotationPanel(Panel):
         self.prelabel.clear()
         self.show_message("", False)
         self.editor.install(split)
+        request, self._pending_request = self._pending_request, None
+        if request is not None and split.editable:
+            self.review_face(request)
+
+    def review_face(self, request: FaceReviewRequest) -> None:
+        """Show one face from another panel (e.g. the evaluation's FP/FN queue), opening its split if needed."""
+        split = self.editor.split
+        if split is None or split.label_path.resolve() != Path(request.label_path).resolve():
+            self._pending_request = request
+            self.open_split(Path(request.label_path), Path(request.images_root))
+            return
+        if not self.editor.focus_face(request.image_name, request.box, request.kind, request.score):
+            self.show_message(f"{request.image_name} is not in {split.label_path.name}.", True)
 
     def _restore(self) -> None:
         self.editor.restore_recovery()
@@ -317,13 +298,9 @@ class AnnotationPanel(Panel):
 
     def choose_export(self) -> None:
         split = self.editor.split
-        if split is None:
-            return
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export COCO JSON", str(split.label_path.with_suffix(".coco.json")), "JSON (*.json)"
-        )
+        path = dialogs.ask_export(self, split.label_path.with_suffix(".coco.json")) if split else None
         if path:
-            self.export_coco(Path(path))
+            self.export_coco(path)
 
     def export_coco(self, path: Path):
         split = self.editor.split
@@ -339,9 +316,9 @@ class AnnotationPanel(Panel):
         )
 
     def choose_import(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import COCO JSON", "", "JSON (*.json)")
+        path = dialogs.ask_import(self)
         if path:
-            self.import_coco(Path(path))
+            self.import_coco(path)
 
     def import_coco(self, path: Path) -> int:
         count = self.editor.import_images(import_coco(path))

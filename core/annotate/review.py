@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
@@ -78,3 +79,21 @@ def format_review(label_path: str | os.PathLike, states: dict[str, ReviewState])
 def write_review(label_path: str | os.PathLike, text: str) -> Path:
     """Write a formatted review sidecar atomically (temporary file, fsync, replace)."""
     return write_text_atomic(review_path(label_path), text, fsync=True)
+
+
+@dataclass(frozen=True)
+class FaceReviewRequest:
+    """Ask the annotation editor to show one face for review (e.g. from the evaluation's FP/FN queue).
+
+    box: ``x1 y1 x2 y2`` in image pixels. kind: ``"missed"`` (a labelled face no
+    detection found: it is selected, ready to fix or to mark invalid with one
+    key) or ``"false_positive"`` (a detection on no labelled face: it becomes a
+    suggestion, accepted with one key when it is in fact a missing label).
+    """
+
+    label_path: Path
+    images_root: Path
+    image_name: str
+    box: tuple[float, float, float, float]
+    kind: str = "missed"
+    score: float = 1.0

@@ -9,7 +9,7 @@ from PySide6.QtTest import QTest
 
 from core.annotate.faces import face_to_row
 from core.types import Detection, DetectionResult
-from tests.app.annotation_helpers import open_split, rows, screen
+from tests.app.annotation_helpers import open_split, panel_of, rows, screen
 from tests.core.annotate.wider_fixture import make_split
 
 
@@ -89,3 +89,31 @@ def test_coco_export_then_import_equals_the_original(qtbot, window, tmp_path):
     assert [[face_to_row(f) for f in im.faces] for im in panel.editor.split.images] == original
     panel.editor.undo()  # the import is one step
     assert rows(panel) == []
+
+
+def test_review_request_opens_the_split_and_readies_one_key_actions(qtbot, window, tmp_path):
+    from core.annotate.review import FaceReviewRequest
+
+    label_path, images_root = make_split(tmp_path)
+    panel = panel_of(window)
+    # a missed face on image 2: the editor opens the split, shows the image, selects the face
+    window.workbench.annotation_requested.emit(
+        FaceReviewRequest(label_path, images_root, "1--Handshaking/1_Handshaking_c_3.jpg", (151, 21, 209, 89))
+    )
+    qtbot.waitUntil(lambda: panel.editor.current == 2, timeout=5000)
+    assert panel.editor.canvas.selection == {1}
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_V)  # marked valid again in one key (it was invalid)
+    assert rows(panel)[1][7] == 0
+    # a false positive on image 0: it becomes the selected suggestion, Return makes it a label
+    window.open_folder(images_root / "0--Parade")  # the file list shows something else meanwhile
+    panel.review_face(
+        FaceReviewRequest(
+            label_path, images_root, "0--Parade/0_Parade_a_1.jpg", (250, 150, 280, 190), "false_positive", 0.7
+        )
+    )
+    qtbot.waitUntil(lambda: panel.editor.current == 0, timeout=5000)
+    assert panel.editor.canvas.suggestion_selection == {0}
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_Return)
+    assert rows(panel)[-1] == [250, 150, 30, 40, 0, 0, 0, 0, 0, 0]
