@@ -94,6 +94,8 @@ class AnnotationCanvas(QObject):
     def set_faces(self, faces: list[FaceBox], selection: set[int] | None = None) -> None:
         """Show ``faces``, reusing the existing items: only boxes that changed are touched,
         so an edit on a 1000-face image costs a few milliseconds."""
+        if self._gesture is not None:  # new content (image switch, undo) ends a gesture in progress
+            self._cancel_gesture()
         scene = self.view.scene()
         old = self.faces
         for item in self.items[len(faces) :]:

@@ -174,3 +174,20 @@ def test_remapped_annotation_shortcut(qtbot, window, tmp_path):
     window.view.setFocus()
     qtbot.keyClick(window.view, Qt.Key.Key_X)
     assert rows(panel)[0][7] == 1
+
+
+def test_switching_image_mid_drag_edits_nothing(qtbot, window, tmp_path):
+    from PySide6.QtTest import QTest
+
+    from tests.app.annotation_helpers import LEFT, NO_MOD, screen
+
+    label_path, images_root = make_split(tmp_path)
+    panel = open_split(qtbot, window, label_path, images_root)
+    viewport = window.view.viewport()
+    QTest.mousePress(viewport, LEFT, NO_MOD, screen(window, 40, 55))
+    QTest.mouseMove(viewport, screen(window, 60, 70))
+    window.next_image()
+    wait_index(qtbot, panel, 1)
+    QTest.mouseRelease(viewport, LEFT, NO_MOD, screen(window, 80, 90))
+    assert panel.editor.undo_stack.count() == 0
+    assert rows(panel, 0)[0][:4] == [20, 30, 40, 50] and rows(panel, 1) == []
