@@ -117,3 +117,16 @@ def test_review_request_opens_the_split_and_readies_one_key_actions(qtbot, windo
     window.view.setFocus()
     qtbot.keyClick(window.view, Qt.Key.Key_Return)
     assert rows(panel)[-1] == [250, 150, 30, 40, 0, 0, 0, 0, 0, 0]
+
+
+def test_prelabel_whole_split_in_the_worker(qtbot, window, tmp_path):
+    label_path, images_root = make_split(tmp_path)
+    panel = open_split(qtbot, window, label_path, images_root)
+    panel.prelabel.detectors = FakeCache()
+    panel.prelabel_split()
+    qtbot.waitUntil(lambda: not panel.prelabel.running, timeout=10000)
+    assert "Pre-labelled 4 image(s)" in panel.suggest_label.text()
+    # image 1 has no labels: all four detections are suggested; image 0 drops the one on a labelled face
+    assert len(panel.editor.suggestions[1]) == 4 and len(panel.editor.suggestions[0]) == 3
+    window.next_image()
+    qtbot.waitUntil(lambda: len(panel.editor.canvas.suggestion_items) == 4, timeout=5000)
