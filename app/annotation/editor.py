@@ -165,6 +165,10 @@ class AnnotationEditor(QObject, SuggestionOps):
 
     def show_index(self, index: int) -> None:
         if self.split is not None and 0 <= index < len(self.split):
+            if not self.owns_list:  # rows only mean split images in the split's own list
+                self.show_split_list()
+                if self._row == index:
+                    return  # already shown by putting the list back
             self.workbench.row_requested.emit(index)
 
     # --- the one write path ---------------------------------------------------

@@ -63,8 +63,6 @@ class SuggestionOps:
         index = split.index_of(name) if split is not None else -1
         if index < 0:
             return False
-        if not self.owns_list:
-            self.show_split_list()
         x1, y1, x2, y2 = box
         if kind == "false_positive":
             pending = [s for s in self.suggestions.get(index, []) if s.box != tuple(box)]
