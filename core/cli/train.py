@@ -1,6 +1,6 @@
 """``python main.py train <task> --data DIR --out RUN_DIR [options]``: train a registered task.
 
-Every task takes the same options. ``--config FILE`` is a TOML file with
+Every task takes the same options (``--quiet`` hides the progress lines). ``--config FILE`` is a TOML file with
 ``[train]`` and ``[task]`` sections; ``--set key=value`` (repeatable) and the
 explicit flags override it, in that order. Progress goes to the log (stderr)
 every ``log_every`` steps; the final summary is printed as JSON on stdout.
@@ -47,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-workers", type=int, default=None, help="data loader worker processes")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines (errors only)")
 
 
 def _flag_overrides(args: argparse.Namespace) -> list[str]:
@@ -88,7 +89,10 @@ class _StopFlag:
 
 
 def _describe(record: dict) -> str:
-    losses = " ".join(f"{k}={v:.4f}" for k, v in record.get("losses", {}).items())
+    groups: dict[str, float] = {}
+    for key, value in record.get("losses", {}).items():  # "small/rpn_cls" -> per-branch totals
+        groups[key.split("/")[0]] = groups.get(key.split("/")[0], 0.0) + value
+    losses = " ".join(f"{k}={v:.4f}" for k, v in groups.items())
     eta = record.get("eta_s")
     eta_text = f" eta={eta / 60:.1f}min" if eta is not None else ""
     return (
@@ -114,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, ConfigError) as exc:
         log.error("%s", exc)
         return 2
+    is_main = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 reports progress
+    if not args.quiet and is_main and not log.isEnabledFor(logging.INFO):
+        log.setLevel(logging.INFO)  # progress lines are this command's normal output (on stderr)
     log_every = max(1, config.train.log_every or 1)
     gen = train(task, config, run_dir=args.out, data_dir=args.data, resume=args.resume)
     with _StopFlag() as flag:
@@ -134,6 +141,6 @@ def run(args: argparse.Namespace) -> int:
                 gen.close()  # writes the cancel checkpoint
                 log.warning("stopped at step %d; continue with --resume", record["step"])
                 return 130
-    if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 prints the summary
+    if is_main:
         sys.stdout.write(json.dumps(asdict(summary)) + "\n")
     return 0

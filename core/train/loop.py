@@ -51,6 +51,7 @@ from core.train.distributed import (
     resolve_device,
     setup_distributed,
 )
+from core.train.errors import NonFiniteLossError, TrainError
 from core.train.metrics_log import METRICS_NAME, MetricsLog, truncate_after
 from core.train.optim import build_optimizer, build_scheduler
 from core.train.sampler import ResumableBatchSampler, SeededDataset, epoch_batches
@@ -58,25 +59,6 @@ from core.train.state import TrainState, restore_state, save_state, seed_everyth
 from core.train.task import TrainTask
 
 log = logging.getLogger(__name__)
-
-
-class TrainError(RuntimeError):
-    """The run cannot start or continue (bad data size, occupied run folder ...)."""
-
-
-class NonFiniteLossError(FloatingPointError):
-    """A loss (or, without AMP, the gradient norm) became NaN or infinite.
-
-    step: the 1-based optimiser step being computed; losses: the rank-averaged
-    values of that step (``nan``/``inf`` included); what: which quantity.
-    """
-
-    def __init__(self, step: int, losses: dict[str, float], what: str = "loss") -> None:
-        self.step = step
-        self.losses = dict(losses)
-        self.what = what
-        bad = ", ".join(f"{k}={v}" for k, v in losses.items()) or "-"
-        super().__init__(f"non-finite {what} at step {step} ({bad})")
 
 
 @dataclass
@@ -150,7 +132,8 @@ class _Engine:
         self.model = self.task.build_model(self.config.task).to(self.device)
         self.dataset = self.task.build_dataset(self.config.task, self.data_dir)
         group_fn = getattr(self.dataset, "group_ids", None)
-        self.group_ids = list(group_fn()) if callable(group_fn) else None
+        groups = group_fn() if callable(group_fn) else None
+        self.group_ids = None if groups is None else list(groups)
         self.optimizer = build_optimizer(self.model, cfg)
         self.scheduler = build_scheduler(self.optimizer, cfg)
         self.use_amp = cfg.amp and self.device.type == "cuda"

@@ -1,0 +1,141 @@
+"""ScaleFace as a :class:`~core.detect.protocol.Detector` (``branch_kind = "branch"``).
+
+Loads a training checkpoint (``RUN_DIR/last.pt`` from ``python main.py train
+scaleface``, read with ``weights_only=True``): the architecture comes from the
+checkpoint's own config, so any variant loads without options.
+
+Pre-processing: the RGB uint8 image is scaled so that its longer side is at
+most ``max_size`` (never enlarged; 0 = native size, as the paper's
+single-scale inference), zero-padded at the bottom/right to a multiple of 32,
+and passed in [0, 1]. Detections come back in original-image pixels, split by
+the branch that produced them (small / medium / large); note that a branch's
+range refers to face sizes *in the network input*, so with downscaling a
+face is handled by the branch of its scaled size. :meth:`detect_with_maps`
+also returns each branch's response map (RPN objectness, one cell per stride).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from core.detect.postprocess import build_result
+from core.models.scaleface import ScaleFace, ScaleFaceConfig
+from core.types import DetectionResult
+
+log = logging.getLogger(__name__)
+
+NAME = "scaleface"
+
+
+@dataclass
+class ResponseMap:
+    """A branch's objectness map: ``values (Hb, Wb)`` float32 in [0, 1]; cell (i, j) covers
+    original-image pixels ``[j, j+1) * cell_size`` × ``[i, i+1) * cell_size``."""
+
+    values: np.ndarray
+    cell_size: float
+
+
+def prepare_image(
+    image: np.ndarray, max_size: int, device: torch.device
+) -> tuple[torch.Tensor, tuple[int, int], float]:
+    """RGB uint8 ``(H, W, 3)`` → padded ``(1, 3, H', W')`` float tensor, the unpadded ``(h, w)`` and the scale."""
+    h, w = image.shape[:2]
+    scale = min(1.0, max_size / max(h, w)) if max_size > 0 else 1.0
+    if scale < 1.0:
+        image = cv2.resize(
+            image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+        )
+    sh, sw = image.shape[:2]
+    m = ScaleFace.SIZE_MULTIPLE
+    ph, pw = math.ceil(sh / m) * m, math.ceil(sw / m) * m
+    tensor = torch.zeros((1, 3, ph, pw), dtype=torch.float32)
+    tensor[0, :, :sh, :sw] = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 255.0
+    return tensor.to(device), (sh, sw), scale
+
+
+def load_scaleface_checkpoint(path: str | os.PathLike, device: torch.device | None = None) -> ScaleFace:
+    """Build the checkpoint's architecture and load its weights (eval mode)."""
+    from core.train.checkpoint import load_checkpoint
+    from core.train.config import from_dict
+
+    ckpt = load_checkpoint(path, task=NAME)
+    model_cfg = dict(ckpt["config"]["task"]["model"])
+    model_cfg["backbone_weights"] = None  # the checkpoint already holds the trained weights
+    model_cfg["init_from_centerface"] = False
+    model = ScaleFace(from_dict(ScaleFaceConfig, model_cfg))
+    model.load_state_dict(ckpt["model"])
+    return model.eval().to(device or torch.device("cpu"))
+
+
+class ScaleFaceDetector:
+    """Detector over a ScaleFace model (from a checkpoint file or an in-memory model)."""
+
+    name = NAME
+    branch_kind = "branch"
+
+    def __init__(
+        self,
+        checkpoint: str | os.PathLike | None = None,
+        *,
+        model: ScaleFace | None = None,
+        device: torch.device | None = None,
+        min_score: float = 0.5,
+        max_size: int = 1600,
+    ) -> None:
+        if (checkpoint is None) == (model is None):
+            raise ValueError("give either a checkpoint file or a model")
+        self.device = device or torch.device("cpu")
+        self.model = model if model is not None else load_scaleface_checkpoint(checkpoint, self.device)
+        self.min_score = min_score
+        self.max_size = max_size
+
+    @torch.no_grad()
+    def detect_with_maps(
+        self, image: np.ndarray, min_score: float | None = None
+    ) -> tuple[DetectionResult, dict[str, ResponseMap]]:
+        """Detections in original pixels plus each branch's response map."""
+        threshold = self.min_score if min_score is None else min_score
+        timings = {}
+        t0 = time.perf_counter()
+        tensor, size, scale = prepare_image(image, self.max_size, self.device)
+        t1 = time.perf_counter()
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            out = self.model(tensor, [size], min_score=threshold)[0]
+        finally:
+            self.model.train(was_training)
+        t2 = time.perf_counter()
+        names = out.branch_names
+        boxes = out.boxes.numpy().astype(np.float64) / scale
+        branches = [names[int(i)] for i in out.branch_index]
+        result = build_result(
+            boxes,
+            out.scores.numpy(),
+            model=NAME,
+            image_size=(image.shape[1], image.shape[0]),
+            branches=branches,
+            branch_kind="branch",
+            branch_names=names,
+        )
+        timings.update(
+            preprocess=(t1 - t0) * 1000,
+            forward=(t2 - t1) * 1000,
+            postprocess=(time.perf_counter() - t2) * 1000,
+        )
+        result.timings_ms = timings
+        strides = {s.name: s.stride for s in self.model.specs}
+        maps = {n: ResponseMap(m.numpy(), strides[n] / scale) for n, m in out.response_maps.items()}
+        return result, maps
+
+    def detect(self, image: np.ndarray, min_score: float | None = None) -> DetectionResult:
+        return self.detect_with_maps(image, min_score)[0]
