@@ -232,7 +232,19 @@ class EvaluationPanel(Panel):
         queue_layout.addLayout(row)
         self.queue_list = QListWidget()
         self.queue_list.currentRowChanged.connect(self.open_review)
-        queue_layout.addWidget(self.queue_list, 1)
+        queue_layout.addWidget(self.queue_list, 2)
+        queue_layout.addWidget(QLabel("Errors on this image"))
+        self.error_list = QListWidget()
+        self.error_list.currentRowChanged.connect(self._zoom_to_error)
+        self.error_list.itemDoubleClicked.connect(lambda _: self.fix_in_editor())
+        queue_layout.addWidget(self.error_list, 1)
+        self.fix_button = QPushButton("Fix in annotation editor")
+        self.fix_button.setToolTip(
+            "Opens the split in the Annotation panel with this face selected (missed) or suggested (false positive)"
+        )
+        self.fix_button.clicked.connect(self.fix_in_editor)
+        queue_layout.addWidget(self.fix_button)
+        self.errors: list[tuple[str, tuple[float, float, float, float], float]] = []
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         for widget in (controls, self.plot, self.table, queue_box):
@@ -367,6 +379,51 @@ class EvaluationPanel(Panel):
         keys = [self.run.images_dir / name for name in self.run.gt.names]
         self.workbench.list_requested.emit(keys, self.run.images_dir)
         self.workbench.row_requested.emit(self.run.gt.keys.index(review.key))
+        self._fill_errors(review)
+
+    def _fill_errors(self, review: ImageReview) -> None:
+        """One row per missed face and per false positive of the image."""
+        assert self.run is not None
+        self.error_list.clear()
+        self.errors = []
+        boxes = self.review_boxes(review)
+        rows = self.run.predictions.get(review.key, np.zeros((0, 5)))
+        for box in boxes["missed"]:
+            self.errors.append(("missed", tuple(float(v) for v in box), 1.0))
+        for index, box in zip(review.false_positives, boxes["false_positives"], strict=True):
+            self.errors.append(("false_positive", tuple(float(v) for v in box), float(rows[index, 4])))
+        for kind, (x1, y1, x2, y2), score in self.errors:
+            label = "missed face" if kind == "missed" else f"false positive {score:.2f}"
+            self.error_list.addItem(f"{label}   {x2 - x1:.0f}×{y2 - y1:.0f} px at ({x1:.0f}, {y1:.0f})")
+
+    def _zoom_to_error(self, index: int) -> None:
+        if 0 <= index < len(self.errors):
+            x1, y1, x2, y2 = self.errors[index][1]
+            self.workbench.view.zoom_to_rect(QRectF(x1, y1, x2 - x1, y2 - y1), margin=1.5)
+
+    def fix_in_editor(self) -> None:
+        """Send the selected error to the annotation editor (needs a WIDER label file as ground truth)."""
+        from core.annotate.review import FaceReviewRequest
+
+        index = self.error_list.currentRow()
+        review = self._review_shown
+        if (
+            self.run is None
+            or review is None
+            or not 0 <= index < len(self.errors)
+            or self.run.images_dir is None
+        ):
+            self.workbench.status.emit("Select an error of a queued image first.")
+            return
+        try:
+            labels = _labels_file(Path(self.gt_edit.text().strip()))
+        except FileNotFoundError as exc:
+            self.workbench.status.emit(f"The annotation editor needs a WIDER label file: {exc}")
+            return
+        kind, box, score = self.errors[index]
+        self.workbench.annotation_requested.emit(
+            FaceReviewRequest(labels, self.run.images_dir, review.name, box, kind, score)
+        )
 
     def review_boxes(self, review: ImageReview) -> dict[str, np.ndarray]:
         """``x1 y1 x2 y2`` boxes per kind for one queue entry."""

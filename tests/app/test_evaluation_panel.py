@@ -104,3 +104,18 @@ def test_detector_source_runs_the_model_on_every_image(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: panel.run is not None and panel.run_button.isEnabled(), timeout=60000)
     assert set(panel.run.predictions) == {"0--Parade/0_Parade_a", "1--Handshaking/1_Hand_b"}
     assert "1 unreadable" in panel.summary.text()
+
+
+def test_fix_missed_face_in_annotation_editor(qtbot, window, tmp_path):
+    panel = window.panel("evaluation")
+    label_file, pred, images = _split(tmp_path, drop_prediction=("0--Parade/0_Parade_a.jpg", 1))
+    _evaluate(qtbot, panel, label_file, pred, images)
+    requests = []
+    window.workbench.annotation_requested.connect(requests.append)
+    panel.queue_list.setCurrentRow(0)
+    assert panel.error_list.count() == 1 and "missed face" in panel.error_list.item(0).text()
+    panel.error_list.setCurrentRow(0)
+    panel.fix_in_editor()
+    [request] = requests
+    assert request.kind == "missed" and request.box == (100.0, 20.0, 130.0, 60.0)
+    assert request.label_path == label_file and request.image_name == "0--Parade/0_Parade_a.jpg"
