@@ -44,12 +44,24 @@ class AugmentConfig:
 
 
 class WiderSource:
-    """A WIDER FACE split as a detection source (``invalid`` = the label file's invalid flag)."""
+    """A WIDER FACE split as a detection source (``invalid`` = the label file's invalid flag).
+
+    ``root`` is the official layout (``WIDER_<split>/images`` + ``wider_face_split/``),
+    a folder holding ``wider_face_<split>_bbx_gt.txt`` and ``images/``, or a label file
+    (images in ``images/`` beside it).
+    """
 
     def __init__(self, root: str | Path, split: str = "train") -> None:
         from core.wider.dataset import WiderDataset
 
-        self.index = WiderDataset.from_root(root, split)
+        root = Path(root)
+        flat = root / f"wider_face_{split}_bbx_gt.txt"
+        if root.is_file():
+            self.index = WiderDataset.open(root)
+        elif flat.is_file():
+            self.index = WiderDataset.open(flat)
+        else:
+            self.index = WiderDataset.from_root(root, split)
 
     def __len__(self) -> int:
         return len(self.index)

@@ -102,3 +102,23 @@ def test_mobilenet_backbone_can_start_from_centerface():
         taps = reference(x)
     for got, want in zip(ours, taps[1:], strict=True):  # strides 8, 16, 32
         assert torch.allclose(got, want, rtol=1e-4, atol=1e-3), (got - want).abs().max()
+
+
+@pytest.mark.shared_data
+def test_wider_source_feeds_the_model():
+    from core.models.scaleface import ScaleFace, ScaleFaceConfig
+    from core.paths import SHARED_DIR
+    from core.train.detection_data import AugmentConfig, DetectionAugment, DetectionTrainSet, WiderSource
+
+    source = WiderSource(SHARED_DIR / "data" / "wider_val_native_dev", "val")
+    dataset = DetectionTrainSet(source, DetectionAugment(AugmentConfig(crop_size=320)))
+    task = ScaleFaceTask()
+    batch = task.collate([dataset.sample(i, np.random.default_rng(i)) for i in range(2)])
+    assert batch["images"].shape == (2, 3, 320, 320) and batch["images"].dtype == torch.uint8
+    assert all(
+        b.shape[1] == 4 and len(b) == len(v) for b, v in zip(batch["boxes"], batch["invalid"], strict=True)
+    )
+    assert sum(len(b) for b in batch["boxes"]) > 0
+    torch.manual_seed(0)
+    losses = task.compute_losses(ScaleFace(ScaleFaceConfig(backbone="tiny")), batch, torch.device("cpu"))
+    assert all(torch.isfinite(v) for v in losses.values())
