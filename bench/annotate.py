@@ -48,11 +48,30 @@ def _rss_mb() -> float:
 
 
 def _wait(app, condition, timeout_s: float = 30.0) -> None:
+    """Run the event loop until ``condition()`` holds.
+
+    The loop sleeps in Qt (GIL released) and a 1 ms timer polls the condition, so
+    the worker threads being measured are not slowed by a Python busy loop.
+    """
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    if condition():
+        return
+    loop = QEventLoop()
     deadline = time.perf_counter() + timeout_s
-    while not condition():
-        app.processEvents()
-        if time.perf_counter() > deadline:
-            raise TimeoutError("bench step timed out")
+
+    def poll() -> None:
+        if condition() or time.perf_counter() > deadline:
+            loop.quit()
+
+    timer = QTimer()
+    timer.setInterval(1)
+    timer.timeout.connect(poll)
+    timer.start()
+    loop.exec()
+    timer.stop()
+    if not condition():
+        raise TimeoutError("bench step timed out")
 
 
 def bench_engine(tmp: Path) -> None:

@@ -4,8 +4,10 @@ per-image text chunks, and the image files that go with it.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +70,23 @@ def split_chunks(text: str, names: tuple[str, ...], counts: list[int]) -> list[s
     return chunks if pos == n else None
 
 
+@contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector while building ~40,000 acyclic objects.
+
+    Allocation-heavy loops trigger full collections whose cost grows with the
+    whole heap: in the GUI process (torch, Qt: ~230,000 objects) opening WIDER
+    val took 0.7–1.3 s with the collector running and 0.25–0.3 s without.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_labels(label_path: Path) -> LoadedLabels:
     """Parse a label file; a parse error is returned in ``error`` (never raised), a missing file too."""
     try:
@@ -79,14 +98,16 @@ def load_labels(label_path: Path) -> LoadedLabels:
         except WiderFormatError as exc:
             return LoadedLabels(label_path, [], error=str(exc))
         raise
-    try:
-        arrays = parse_label_arrays(text, label_path)
-    except WiderFormatError as exc:
-        return LoadedLabels(label_path, [], error=str(exc))
-    chunks = split_chunks(text, arrays.names, arrays.counts().tolist())
+    with gc_paused():
+        try:
+            arrays = parse_label_arrays(text, label_path)
+        except WiderFormatError as exc:
+            return LoadedLabels(label_path, [], error=str(exc))
+        chunks = split_chunks(text, arrays.names, arrays.counts().tolist())
+        images = arrays.to_images()
     if chunks is None:
         log.info("%s: cannot keep per-image text verbatim; saves re-format every image", label_path)
-    return LoadedLabels(label_path, arrays.to_images(), arrays.decimals, chunks)
+    return LoadedLabels(label_path, images, arrays.decimals, chunks)
 
 
 def _relative_names(folder: Path) -> list[str]:
