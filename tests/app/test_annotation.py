@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGraphicsView
 
 from core.annotate.review import ReviewState
-from tests.app.annotation_helpers import click, drag, open_split, rows, wait_index
+from tests.app.test_annotation_helpers import click, drag, open_split, rows, wait_index
 from tests.core.annotate.wider_fixture import make_split
 
 
@@ -179,7 +179,7 @@ def test_remapped_annotation_shortcut(qtbot, window, tmp_path):
 def test_switching_image_mid_drag_edits_nothing(qtbot, window, tmp_path):
     from PySide6.QtTest import QTest
 
-    from tests.app.annotation_helpers import LEFT, NO_MOD, screen
+    from tests.app.test_annotation_helpers import LEFT, NO_MOD, screen
 
     label_path, images_root = make_split(tmp_path)
     panel = open_split(qtbot, window, label_path, images_root)

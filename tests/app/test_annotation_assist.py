@@ -9,7 +9,7 @@ from PySide6.QtTest import QTest
 
 from core.annotate.faces import face_to_row
 from core.types import Detection, DetectionResult
-from tests.app.annotation_helpers import open_split, panel_of, rows, screen
+from tests.app.test_annotation_helpers import open_split, panel_of, rows, screen
 from tests.core.annotate.wider_fixture import make_split
 
 

@@ -9,7 +9,7 @@ from core.annotate import split as split_module
 from core.annotate.review import sidecar_path
 from core.annotate.split import AnnotationSplit
 from core.wider.labels import FaceBox, read_labels
-from tests.app.annotation_helpers import drag, open_split, panel_of, rows
+from tests.app.test_annotation_helpers import drag, open_split, panel_of, rows
 from tests.core.annotate.wider_fixture import label_text, make_split
 
 

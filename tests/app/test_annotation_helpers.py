@@ -1,4 +1,4 @@
-"""Helpers for the annotation editor's GUI tests: open a split, drive the mouse in image pixels."""
+"""Helpers (no tests) for the annotation editor's GUI tests: open a split, drive the mouse in image pixels."""
 
 from __future__ import annotations
 
