@@ -1,6 +1,6 @@
 """Per-face timing of the face-api per-face models (PyTorch ports) vs face-api in node.
 
-    .venv/bin/python bench/face_models.py [--threads 2] [--runs 7] [--json OUT]
+    .venv/bin/python bench/face_models.py [--threads 2] [--runs 7] [--json OUT] [--node-dir DIR]
 
 Protocol, as ``make_ref.js`` timed face-api (tfjs 4.22 WASM SIMD, 1 thread,
 2-vCPU AMD EPYC; ``../shared/data/faceapi_ref/ref/timing.json``): for each
@@ -13,7 +13,12 @@ of the image in one forward pass: what the wrappers do) and ``one-by-one``
 (one forward per face: like face-api).
 
 Needs the reference boxes of ``../shared``; without them the three faces
-of sample1 (hand boxes) are timed and no ratio is printed.
+of sample1 (hand boxes) are timed and no reference ratio is printed.
+
+The reference timings come from a quiet machine. On a busy one, pass
+``--node-dir`` (an npm work dir with face-api installed, see
+``bench/faceapi_node_timing.js``) to time face-api here too, on the very same
+crops, before and after ours, and read the "vs here" ratios.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -70,11 +77,52 @@ def median_ms(fn, runs: int) -> float:
     return statistics.median(times)
 
 
+KIND_OF = {
+    "face_landmark_68": "det",
+    "face_landmark_68_tiny": "det",
+    "face_recognition": "desc",
+    "age_gender": "al",
+    "face_expression": "al",
+}
+
+
+def node_timing(node_dir: Path, crop_dir: Path, runs: int) -> dict[str, float]:
+    """Per-face ms of face-api itself on this machine, now (see faceapi_node_timing.js)."""
+    script = Path(__file__).with_name("faceapi_node_timing.js")
+    out = subprocess.run(
+        ["node", str(script), str(crop_dir), str(runs)],
+        cwd=node_dir,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])["per_face_ms"]
+
+
+def write_crops_for_node(crops: dict[str, dict[str, list[np.ndarray]]], crop_dir: Path) -> None:
+    index: dict[str, dict[str, list[dict]]] = {}
+    for name, kinds in crops.items():
+        index[name] = {}
+        for kind, cs in kinds.items():
+            index[name][kind] = []
+            for j, c in enumerate(cs):
+                fname = f"{name}_{kind}_{j}.rgb"
+                np.ascontiguousarray(c, dtype=np.uint8).tofile(crop_dir / fname)
+                index[name][kind].append({"file": fname, "width": int(c.shape[1]), "height": int(c.shape[0])})
+    (crop_dir / "index.json").write_text(json.dumps(index))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--json", help="write the results as JSON to this file")
+    ap.add_argument(
+        "--node-dir",
+        type=Path,
+        help="npm work dir with @vladmandic/face-api@1.7.15, @tensorflow/tfjs@4.22.0 and "
+        "@tensorflow/tfjs-backend-wasm@4.22.0 installed: also time face-api here, before and after ours",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -87,55 +135,75 @@ def main(argv: list[str] | None = None) -> int:
         "age_gender": AgeGenderEstimator(device="cpu"),
         "face_expression": ExpressionClassifier(device="cpu"),
     }
-    crops: dict[str, dict[str, list[np.ndarray]]] = {k: {} for k in runners}
+    # crops[image][kind]: det = landmark crop, desc = dlib square, al = aligned (landmark bbox + 10 %)
+    crops: dict[str, dict[str, list[np.ndarray]]] = {}
     for name, boxes in image_boxes().items():
         image = load_image(DEMO / f"{name}.jpg")
         res = lm.predict(image, boxes)
-        lm_crops = [crop_image(image, r) for r in res.crops]
-        crops["face_landmark_68"][name] = crops["face_landmark_68_tiny"][name] = lm_crops
-        crops["face_recognition"][name] = [crop_image(image, r) for r in emb.crops(image, res.points)]
-        aligned = [crop_image(image, r) for r in runners["age_gender"].crops(image, res.points)]
-        crops["age_gender"][name] = crops["face_expression"][name] = aligned
+        crops[name] = {
+            "det": [crop_image(image, r) for r in res.crops],
+            "desc": [crop_image(image, r) for r in emb.crops(image, res.points)],
+            "al": [crop_image(image, r) for r in runners["age_gender"].crops(image, res.points)],
+        }
 
-    node = {}
+    reference: dict[str, float] = {}
     timing_path = REF / "timing.json"
     if timing_path.exists():
-        node = json.loads(timing_path.read_text()).get("summary_per_face_ms", {})
+        reference = json.loads(timing_path.read_text()).get("summary_per_face_ms", {})
 
-    rows = []
-    for key, runner in runners.items():
-        batched, single = [], []
-        for _name, cs in crops[key].items():
-            batched.append(median_ms(lambda r=runner, c=cs: r.forward_crops(c), args.runs) / len(cs))
-            single.append(
-                median_ms(lambda r=runner, c=cs: [r.forward_crops([x]) for x in c], args.runs) / len(cs)
+    here: list[dict[str, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.node_dir:
+            write_crops_for_node(crops, Path(tmp))
+            here.append(node_timing(args.node_dir, Path(tmp), args.runs))
+        rows = []
+        for key, runner in runners.items():
+            batched, single = [], []
+            for kinds in crops.values():
+                cs = kinds[KIND_OF[key]]
+                batched.append(median_ms(lambda r=runner, c=cs: r.forward_crops(c), args.runs) / len(cs))
+                single.append(
+                    median_ms(lambda r=runner, c=cs: [r.forward_crops([x]) for x in c], args.runs) / len(cs)
+                )
+            rows.append(
+                {
+                    "model": key,
+                    "batched_ms_per_face": statistics.median(batched),
+                    "one_by_one_ms_per_face": statistics.median(single),
+                    "faceapi_ref_ms_per_face": reference.get(key),
+                }
             )
-        rows.append(
-            {
-                "model": key,
-                "batched_ms_per_face": statistics.median(batched),
-                "one_by_one_ms_per_face": statistics.median(single),
-                "faceapi_node_ms_per_face": node.get(key),
-            }
-        )
+        if args.node_dir:
+            here.append(node_timing(args.node_dir, Path(tmp), args.runs))
+    for r in rows:
+        r["faceapi_here_ms_per_face"] = statistics.mean(h[r["model"]] for h in here) if here else None
 
     print(
         f"face-api per-face models, PyTorch {torch.__version__} on {platform.processor() or platform.machine()}, "
-        f"{torch.get_num_threads()} threads; median per face over {len(next(iter(crops.values())))} images"
+        f"{torch.get_num_threads()} threads; median per face over {len(crops)} images"
     )
-    print(f"{'model':24s} {'batched ms':>11s} {'1-by-1 ms':>10s} {'face-api ms':>12s} {'speed-up b/1':>14s}")
+    print(
+        f"{'model':24s} {'batched ms':>11s} {'1-by-1 ms':>10s} {'face-api ref':>13s} {'vs ref b/1':>14s}"
+        + (f" {'face-api here':>14s} {'vs here b/1':>14s}" if here else "")
+    )
+
+    def ratio(ref: float | None, r: dict) -> str:
+        if not ref:
+            return "n/a"
+        return f"{ref / r['batched_ms_per_face']:5.1f}x /{ref / r['one_by_one_ms_per_face']:5.1f}x"
+
     for r in rows:
-        ref = r["faceapi_node_ms_per_face"]
-        ratio = (
-            f"{ref / r['batched_ms_per_face']:5.1f}x /{ref / r['one_by_one_ms_per_face']:5.1f}x"
-            if ref
-            else "    n/a"
-        )
-        print(
+        ref = r["faceapi_ref_ms_per_face"]
+        line = (
             f"{r['model']:24s} {r['batched_ms_per_face']:11.2f} {r['one_by_one_ms_per_face']:10.2f} "
-            f"{ref if ref else float('nan'):12.2f} {ratio:>14s}"
+            f"{ref if ref else float('nan'):13.2f} {ratio(ref, r):>14s}"
         )
-    print("face-api: tfjs 4.22 WASM SIMD, 1 thread, node 20, 2-vCPU AMD EPYC (ref/timing.json)")
+        if here:
+            line += f" {r['faceapi_here_ms_per_face']:14.2f} {ratio(r['faceapi_here_ms_per_face'], r):>14s}"
+        print(line)
+    print("face-api ref: tfjs 4.22 WASM SIMD, 1 thread, node 20, quiet 2-vCPU AMD EPYC (ref/timing.json)")
+    if here:
+        print("face-api here: the same, on this machine, mean of a run before and one after ours")
     if hasattr(os, "getloadavg"):
         print(
             f"load average at start {load_start:.1f}, at end {os.getloadavg()[0]:.1f} (other jobs skew timings)"
