@@ -318,7 +318,7 @@ def read_submission(
                 raise
             sub.dropped.append(DroppedFile(path, exc.line, exc.reason))
             sub.predictions[key] = _EMPTY
-            log.warning("dropping detections of %s (as the official reader does): %s", key, exc)
+            log.debug("dropping detections of %s (as the official reader does): %s", key, exc)
             continue
         stem = key.rsplit("/", 1)[-1]
         if parsed.name_line and image_stem(parsed.name_line) != stem:
@@ -329,6 +329,15 @@ def read_submission(
             "%d expected prediction files are missing (no detections), e.g. %s",
             len(sub.missing),
             sub.missing[0],
+        )
+    if sub.dropped:
+        first = sub.dropped[0]
+        log.warning(
+            "%d malformed prediction files read as the official tool does (no detections), e.g. %s:%s: %s",
+            len(sub.dropped),
+            first.path,
+            first.line,
+            first.reason,
         )
     if sub.unexpected:
         log.warning("%d prediction files match no ground-truth image and are ignored", len(sub.unexpected))
