@@ -190,11 +190,11 @@ def test_bounded_working_resolution_maps_boxes_back_to_original_pixels(ref):
 
 
 def test_bounded_resolution_with_unequal_axis_scales(ref):
-    # 1000x700 at max_side 500 -> 500x350 -> input 512x352: x and y scales differ; both must be undone
+    # 1000x700 at max_side 400 -> 400x280 -> input 416x288: x and y scales differ; both must be undone
     image = cv2.resize(ref["mosaic_720x440/image"], (1000, 700), interpolation=cv2.INTER_LINEAR)
-    size = working_size(1000, 700, 500)
-    assert (size.width, size.height) == (512, 352) and size.scale_x != size.scale_y
-    bounded = CenterFaceDetector(max_side=500).detect(image)
+    size = working_size(1000, 700, 400)
+    assert (size.width, size.height) == (416, 288) and size.scale_x != size.scale_y
+    bounded = CenterFaceDetector(max_side=400).detect(image)
     at_input = CenterFaceDetector(max_side=None).detect(preprocess(image, size))  # boxes in input pixels
     assert bounded.image_size == (1000, 700) and len(bounded.faces) == len(at_input.faces) > 5
     factors = np.array([size.scale_x, size.scale_y] * 2)
