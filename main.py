@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
+
+# Idle OpenMP threads sleep instead of spinning: inference runs in worker threads next to the GUI
+# and other processes, and spinning threads starved them (bench/detect.py: CenterFace 640x480
+# 95 ms passive vs 580 ms spinning on a loaded 2-core machine). Must be set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def main(argv: list[str] | None = None) -> int:
