@@ -25,9 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torchvision.models.detection._utils import BoxCoder
-from torchvision.ops import box_iou
-
-from core.detect.postprocess import nms
+from torchvision.ops import batched_nms, box_iou
 
 ROI_BOX_CODER = BoxCoder(weights=(10.0, 10.0, 5.0, 5.0))
 SMOOTH_L1_BETA = 1.0 / 9.0
@@ -80,18 +78,44 @@ def per_roi_loss(
     return cls, box * labels
 
 
-def ohem_select(rois: Tensor, losses: Tensor, rois_per_image: int, nms_iou: float = 0.7) -> Tensor:
-    """Indices of the ``rois_per_image`` hardest RoIs (highest loss) of one image, after
-    suppressing RoIs that overlap a harder one by more than ``nms_iou`` (``nms_iou >= 1``
-    disables the suppression)."""
-    if rois.shape[0] == 0:
-        return torch.zeros(0, dtype=torch.long, device=rois.device)
+def ohem_select_batch(
+    rois: list[Tensor], losses: list[Tensor], rois_per_image: int, nms_iou: float = 0.7
+) -> list[Tensor]:
+    """Per image, indices of the ``rois_per_image`` hardest RoIs (highest loss), after
+    suppressing RoIs that overlap a harder one of the same image by more than ``nms_iou``
+    (``nms_iou >= 1`` disables the suppression).
+
+    All images in one pass on the RoIs' device (torchvision's batched NMS, the same
+    NMS as :func:`core.detect.postprocess.nms`, offset per image), so the training
+    step does not stop for a host round trip per image and branch.
+    """
+    counts = [r.shape[0] for r in rois]
+    device = rois[0].device if rois else torch.device("cpu")
+    if sum(counts) == 0:
+        return [torch.zeros(0, dtype=torch.long, device=device) for _ in counts]
+    all_rois = torch.cat(rois).detach().float()
+    all_losses = torch.cat(losses).detach().float()
+    image = torch.repeat_interleave(
+        torch.arange(len(counts), device=device), torch.as_tensor(counts, device=device)
+    )
     if nms_iou < 1.0:
-        order = torch.as_tensor(nms(rois.detach().float().cpu(), losses.detach().float().cpu(), nms_iou))
-        order = order.to(rois.device)
+        order = batched_nms(all_rois, all_losses, image, nms_iou)  # descending loss
     else:
-        order = torch.argsort(losses.detach(), descending=True, stable=True)
-    return order[:rois_per_image]
+        order = torch.argsort(all_losses, descending=True, stable=True)
+    order = order[torch.argsort(image[order], stable=True)]  # group by image, hardest first
+    owner = image[order]
+    per_image = torch.bincount(owner, minlength=len(counts))
+    rank = torch.arange(order.numel(), device=device) - (torch.cumsum(per_image, 0) - per_image)[owner]
+    chosen = rank < rois_per_image
+    offsets = torch.cumsum(torch.as_tensor([0, *counts[:-1]], device=device), 0)
+    local = order[chosen] - offsets[owner[chosen]]
+    sizes = torch.bincount(owner[chosen], minlength=len(counts)).tolist()
+    return list(local.split(sizes))
+
+
+def ohem_select(rois: Tensor, losses: Tensor, rois_per_image: int, nms_iou: float = 0.7) -> Tensor:
+    """:func:`ohem_select_batch` for one image."""
+    return ohem_select_batch([rois], [losses], rois_per_image, nms_iou)[0]
 
 
 def roi_losses(

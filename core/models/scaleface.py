@@ -38,7 +38,7 @@ from torchvision.ops import RoIAlign
 from torchvision.ops.misc import FrozenBatchNorm2d
 
 from core.detect.scaleface_anchors import BranchRPN, BranchSpec, default_branch_specs, split_targets
-from core.detect.scaleface_loss import label_rois, ohem_select, per_roi_loss, roi_losses
+from core.detect.scaleface_loss import label_rois, ohem_select_batch, per_roi_loss, roi_losses
 from core.detect.scaleface_postprocess import (
     ScaleFaceOutput,
     decode_rois,
@@ -338,10 +338,9 @@ class ScaleFace(nn.Module):
                 torch.cat([t.box_targets for t in labelled]),
             )
             hardness = (cls + box).split([t.rois.shape[0] for t in labelled])
-        picks = [
-            ohem_select(t.rois, hard, cfg.ohem_rois_per_image, cfg.ohem_nms_iou)
-            for t, hard in zip(labelled, hardness, strict=True)
-        ]
+        picks = ohem_select_batch(
+            [t.rois for t in labelled], list(hardness), cfg.ohem_rois_per_image, cfg.ohem_nms_iou
+        )
         # ... then the hardest RoIs again, with gradients
         logits, deltas = branch.head(feat, [t.rois[i] for t, i in zip(labelled, picks, strict=True)])
         labels = torch.cat([t.labels[i] for t, i in zip(labelled, picks, strict=True)])

@@ -63,6 +63,7 @@ class TrainConfig:
     checkpoint_every / log_every / eval_every: in optimiser steps; 0 disables
         (a checkpoint is still written at the end and on cancel).
     num_workers: DataLoader worker processes (0 = load in the training process).
+    save_checkpoints: ``False`` writes no checkpoint at all (benchmarks).
     """
 
     max_steps: int = 1000
@@ -86,6 +87,7 @@ class TrainConfig:
     log_every: int = 10
     eval_every: int = 0
     find_unused_parameters: bool = False
+    save_checkpoints: bool = True
 
     def __post_init__(self) -> None:
         checks = {

@@ -115,6 +115,7 @@ class _Engine:
         self.state = TrainState()
         self.saved_step = -1
         self.metrics: MetricsLog | None = None
+        self.loader: DataLoader | None = None
 
     # ----------------------------------------------------------------- set-up
     def _build(self, resume: bool) -> dict | None:
@@ -189,16 +190,23 @@ class _Engine:
                 f"the dataset ({len(self.dataset)} items) is smaller than one global batch "
                 f"({cfg.batch_size} x {info.world_size} processes) in every group"
             )
-        return DataLoader(
-            SeededDataset(self.dataset, cfg.seed),
-            batch_sampler=ResumableBatchSampler(batches, st.epoch, st.batch_in_epoch),
-            collate_fn=self.task.collate,
-            num_workers=cfg.num_workers,
-            pin_memory=self.device.type == "cuda",
-            # A private generator: the loader's worker base seed must not consume the global
-            # torch RNG, whose stream is part of what a resume reproduces.
-            generator=torch.Generator().manual_seed(cfg.seed * 100_003 + st.epoch),
-        )
+        if self.loader is None:
+            # One loader for the whole run, re-iterated each epoch: with workers, persistent
+            # processes (the batch sampler runs in this process, so changing its epoch and
+            # start between iterations is enough). A private generator: the loader's worker
+            # base seed must not consume the global torch RNG, part of what a resume reproduces.
+            self.sampler = ResumableBatchSampler(batches, st.epoch, st.batch_in_epoch)
+            self.loader = DataLoader(
+                SeededDataset(self.dataset, cfg.seed),
+                batch_sampler=self.sampler,
+                collate_fn=self.task.collate,
+                num_workers=cfg.num_workers,
+                persistent_workers=cfg.num_workers > 0,
+                pin_memory=self.device.type == "cuda",
+                generator=torch.Generator().manual_seed(cfg.seed),
+            )
+        self.sampler.batches, self.sampler.epoch, self.sampler.start = batches, st.epoch, st.batch_in_epoch
+        return self.loader
 
     # ------------------------------------------------------------------ steps
     def _step(self, batch: Any) -> dict[str, Any]:
@@ -233,6 +241,8 @@ class _Engine:
 
     def _save(self, reason: str) -> dict[str, Any] | None:
         """Checkpoint the current step (collective under DDP except on cancel); rank 0 writes."""
+        if not self.cfg.save_checkpoints:
+            return None
         collective = reason != "cancel"
         path = save_state(
             self.ckpt_path,

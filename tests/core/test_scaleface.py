@@ -13,7 +13,7 @@ from torchvision.ops import box_iou
 from core.detect.scale_ranges import SCALE_RANGES
 from core.detect.scaleface_anchors import BranchRPN, default_branch_specs, range_anchor_heights, split_targets
 from core.detect.scaleface_eval import ImageEval, quick_eval
-from core.detect.scaleface_loss import label_rois, ohem_select
+from core.detect.scaleface_loss import label_rois, ohem_select, ohem_select_batch
 from core.models.scaleface import ScaleFace, ScaleFaceConfig
 from core.train.detection_data import AugmentConfig, DetectionAugment, collate_detection
 
@@ -138,6 +138,21 @@ def test_ohem_keeps_the_hardest_and_suppresses_duplicates():
     assert ohem_select(rois, losses, 3, nms_iou=1.0).tolist() == [0, 1, 4]
     assert ohem_select(rois, losses, 3, nms_iou=0.7).tolist() == [0, 4, 3]  # roi 1 duplicates roi 0
     assert ohem_select(rois[:0], losses[:0], 3).numel() == 0
+
+
+def test_batched_ohem_matches_a_per_image_reference():
+    from core.detect.postprocess import nms
+
+    gen = torch.Generator().manual_seed(0)
+    rois, losses = [], []
+    for n in (30, 0, 17, 5):
+        xy = torch.rand(n, 2, generator=gen) * 60
+        rois.append(torch.cat([xy, xy + 8 + torch.rand(n, 2, generator=gen) * 20], dim=1))
+        losses.append(torch.rand(n, generator=gen))
+    picks = ohem_select_batch(rois, losses, 6, nms_iou=0.5)
+    for r, lo, got in zip(rois, losses, picks, strict=True):
+        want = torch.as_tensor(nms(r, lo, 0.5), dtype=torch.long)[:6]
+        assert got.tolist() == want.tolist()
 
 
 def test_train_mode_losses_reach_every_parameter():

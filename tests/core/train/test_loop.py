@@ -44,9 +44,10 @@ def test_trains_logs_and_checkpoints(tmp_path):
     assert summary.step == 40 and summary.checkpoint.endswith("last.pt")
 
 
-@pytest.mark.parametrize("how", ["close", "throw"])
-def test_cancel_then_resume_is_bit_identical(tmp_path, how):
-    opts = ("max_steps=14", "checkpoint_every=0", "warmup_steps=3")  # 24 items / batch 4: crosses epochs
+@pytest.mark.parametrize(("how", "workers"), [("close", 0), ("throw", 0), ("close", 2)])
+def test_cancel_then_resume_is_bit_identical(tmp_path, how, workers):
+    # 24 items / batch 4: crosses epochs; with workers the loader's processes persist across epochs
+    opts = ("max_steps=14", "checkpoint_every=0", "warmup_steps=3", f"num_workers={workers}")
     run_to_end(toy_train(tmp_path / "full", *opts))
 
     gen = toy_train(tmp_path / "cut", *opts)
