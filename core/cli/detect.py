@@ -1,10 +1,12 @@
-"""``python main.py detect PATH... [--model centerface|ssd] [--min-score S] [--max-side N] [--json OUT|-]
-[--wider-out DIR] [--recursive]``.
+"""``python main.py detect PATH... [--model M] [--min-score S] [--max-side N] [--recursive] [--every K]
+[--json OUT|-] [--jsonl OUT] [--wider-out DIR] [--verify stat|hash] [--no-resume] [--progress|--no-progress]
+[--threads T] [--device D]``.
 
-Detects faces in image files and folders (a folder contributes its image files,
-by suffix; ``--recursive`` descends into sub-folders). Output:
+Detects faces in image files, folders, glob patterns (``"data/**/*.jpg"``,
+quoted) and videos (every frame, or every K-th with ``--every K``); see
+:mod:`core.batch` for how paths expand. Outputs:
 
-* ``--json OUT`` (``-`` = stdout)::
+* ``--json OUT`` (``-`` = stdout), one document written at the end::
 
     {"model": "centerface",
      "images": [{"path": ..., "width": W, "height": H, "ms": detector time,
@@ -12,16 +14,37 @@ by suffix; ``--recursive`` descends into sub-folders). Output:
                             "landmarks": [[x, y], ...] | null}],
                  "error": null | "why this file failed"}]}
 
-  Boxes are in original-image pixels. ``ms`` is the detector's own time
-  (preprocess + forward + postprocess), not the file decoding.
+  Video frames are entries too, with ``"frame"`` and ``"time_s"`` added; a
+  video that cannot be read is one entry with its ``error``. Boxes are in
+  original-image pixels. ``ms`` is the detector's own time (preprocess +
+  forward + postprocess), not the file decoding.
+* ``--jsonl OUT``: JSON lines, one record per image / video frame plus one
+  summary per video (schema in :mod:`core.batch_run`), written as the run
+  goes. **Resumable**: a rerun skips every input already written whose file
+  is unchanged (``--verify stat``: size + mtime, the default; ``--verify
+  hash``: size + SHA-256) and retries failures; ``--no-resume`` starts over.
 * ``--wider-out DIR``: the official WIDER submission layout,
-  ``DIR/<event>/<stem>.txt`` (event = the image's parent folder name), written
-  with :mod:`core.wider.predictions`. Failed files get no prediction file.
-* without ``--json``: one summary line per image on stdout.
+  ``DIR/<event>/<stem>.txt`` (event = the image's parent folder name; video
+  frames: ``DIR/<video stem>/<video stem>_<frame>.txt``), written with
+  :mod:`core.wider.predictions`. Failed files get no prediction file. Also
+  resumable (a hidden ledger ``DIR/.facescope-detect.jsonl`` records what was
+  written when no ``--jsonl`` is given).
+* without ``--json``/``--jsonl``: one summary line per image or frame on stdout.
+
+Progress (images/s, ETA) goes to stderr (a bar on a terminal, a line every few
+seconds otherwise; ``--progress``/``--no-progress`` force it), and a summary of
+failures at the end.
+
+Scale-out: ``torchrun --nproc_per_node N main.py detect ...`` shards the
+inputs across N processes (one per GPU when CUDA is present; gloo on CPU, with
+the CPU threads split between the processes); each rank writes its own shard
+and rank 0 merges them in input order, so the output is the same as one
+process's (see :mod:`core.batch_ledger`).
 
 A file that cannot be read or processed gets its ``error`` and the batch goes
 on. Exit code: 0 all files ok, 1 at least one failed (or the model could not be
-loaded), 2 usage error (bad option value, no image found).
+loaded), 2 usage error (bad option value, no input found), 130 interrupted
+(what was written is kept and the next run resumes).
 """
 
 from __future__ import annotations
@@ -34,19 +57,33 @@ import sys
 import time
 from pathlib import Path
 
-from core.detect.protocol import Detector
-from core.detect.registry import DEFAULT_DETECTOR, DETECTORS, create_detector
-from core.imageio import ImageLoadError, is_image_path, load_image
-from core.wider.predictions import prediction_path, rows_from_xyxy, write_prediction_file
+import torch
+
+from core.batch import WorkItem, expand_batch_inputs
+from core.batch_ledger import VERIFY_MODES, order_records
+from core.batch_run import BatchOptions, BatchProgress, BatchSummary, build_detector, run_batch
+from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
+from core.train.distributed import (
+    DistInfo,
+    all_gather_objects,
+    cleanup_distributed,
+    local_rank_from_env,
+    resolve_device,
+    setup_distributed,
+)
 from core.zoo.weights import WeightsError
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DOC_KEYS = ("path", "width", "height", "ms", "faces", "error")
+MAX_LISTED_FAILURES = 20
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files and/or folders")
+    parser.add_argument(
+        "paths", nargs="+", metavar="PATH", help="image or video files, folders, glob patterns (quoted)"
+    )
     parser.add_argument(
         "--model", choices=sorted(DETECTORS), default=DEFAULT_DETECTOR, help="detector (default %(default)s)"
     )
@@ -69,7 +106,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         dest="json_out",
         default=None,
         metavar="OUT",
-        help="write results as JSON to OUT ('-' = stdout)",
+        help="write one JSON document to OUT ('-' = stdout)",
+    )
+    parser.add_argument(
+        "--jsonl", type=Path, default=None, metavar="OUT", help="write JSON lines per image/frame (resumable)"
     )
     parser.add_argument(
         "--wider-out",
@@ -79,51 +119,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also write WIDER submission files under DIR",
     )
     parser.add_argument("--recursive", action="store_true", help="descend into sub-folders")
-
-
-def expand_paths(paths: list[str], recursive: bool = False) -> list[Path]:
-    """Files named on the command line are kept as given (even without an image suffix, so
-    that a mis-named file reports its own error); folders contribute their image files, sorted."""
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            pattern = path.rglob("*") if recursive else path.iterdir()
-            images = sorted(p for p in pattern if p.is_file() and is_image_path(p))
-            if not images:
-                log.warning("no image files in folder %s", path)
-            found.extend(images)
-        else:
-            found.append(path)
-    return found
-
-
-def _detect_one(detector: Detector, path: Path, min_score: float | None) -> tuple[dict, object | None]:
-    """One JSON entry (and the DetectionResult when it worked); never raises for a bad file."""
-    entry: dict = {"path": str(path), "width": None, "height": None, "ms": None, "faces": [], "error": None}
-    try:
-        image = load_image(path)
-    except ImageLoadError as exc:
-        entry["error"] = exc.reason
-        return entry, None
-    entry["height"], entry["width"] = int(image.shape[0]), int(image.shape[1])
-    start = time.perf_counter()
-    try:
-        result = detector.detect(image, min_score=min_score)
-    except Exception as exc:  # one broken image must not end the batch
-        log.exception("detection failed on %s", path)
-        entry["error"] = f"detection failed: {type(exc).__name__}: {exc}"
-        entry["ms"] = round((time.perf_counter() - start) * 1e3, 2)
-        return entry, None
-    entry["ms"] = round(result.total_ms or (time.perf_counter() - start) * 1e3, 2)
-    entry["faces"] = [face.to_json() for face in result.faces]
-    return entry, result
-
-
-def _write_wider(out_dir: Path, path: Path, result) -> None:
-    rows = rows_from_xyxy([f.box for f in result.faces], [f.score for f in result.faces])
-    event = path.resolve().parent.name
-    write_prediction_file(prediction_path(out_dir, event, path.name), path.stem, rows)
+    parser.add_argument(
+        "--every", type=int, default=1, metavar="K", help="detect every K-th video frame (default 1)"
+    )
+    parser.add_argument(
+        "--verify",
+        choices=VERIFY_MODES,
+        default="stat",
+        help="how a rerun recognises unchanged inputs: size+mtime (stat) or size+SHA-256 (hash)",
+    )
+    parser.add_argument(
+        "--no-resume", dest="resume", action="store_false", help="ignore earlier output, start over"
+    )
+    parser.add_argument(
+        "--progress",
+        dest="progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress on stderr (default: on a terminal when results go to files)",
+    )
+    parser.add_argument("--threads", type=int, default=None, metavar="T", help="CPU threads per process")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
 
 
 def _usage_error(message: str) -> int:
@@ -131,47 +147,193 @@ def _usage_error(message: str) -> int:
     return EXIT_USAGE
 
 
-def run(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace) -> str | None:
     if args.min_score is not None and not 0.0 <= args.min_score <= 1.0:
-        return _usage_error(f"--min-score must be in [0, 1], got {args.min_score}")
+        return f"--min-score must be in [0, 1], got {args.min_score}"
     if args.max_side is not None and args.max_side < 32:
-        return _usage_error(f"--max-side must be at least 32, got {args.max_side}")
-    paths = expand_paths(args.paths, args.recursive)
-    if not paths:
-        return _usage_error("no image files found in the given paths")
+        return f"--max-side must be at least 32, got {args.max_side}"
+    if args.every < 1:
+        return f"--every must be at least 1, got {args.every}"
+    if args.threads is not None and args.threads < 1:
+        return f"--threads must be at least 1, got {args.threads}"
+    return None
+
+
+class ProgressPrinter:
+    """Progress on a stream: a redrawn bar on a terminal, else a line every ``interval_s``."""
+
+    def __init__(self, stream, tty: bool, prefix: str = "", interval_s: float = 5.0) -> None:
+        self.stream, self.tty, self.prefix, self.interval_s = stream, tty, prefix, interval_s
+        self._last = 0.0
+        self._drawn = False
+
+    def __call__(self, progress: BatchProgress) -> None:
+        now = time.monotonic()
+        if self.tty:
+            if now - self._last < 0.1 and progress.done < progress.total:
+                return
+            fraction = progress.fraction or 0.0
+            bar = "#" * int(fraction * 30)
+            self.stream.write(f"\r{self.prefix}[{bar:<30}] {progress.describe()}   ")
+            self._drawn = True
+        elif now - self._last >= self.interval_s:
+            self.stream.write(f"{self.prefix}{progress.describe()}\n")
+        else:
+            return
+        self._last = now
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _doc_entry(record: dict) -> dict | None:
+    kind = record.get("kind")
+    if kind == "video":
+        if not record.get("error"):
+            return None
+        return {
+            "path": record["path"],
+            "width": None,
+            "height": None,
+            "ms": None,
+            "faces": [],
+            "error": record["error"],
+        }
+    entry = {key: record.get(key) for key in DOC_KEYS}
+    if kind == "frame":
+        entry["frame"], entry["time_s"] = record["frame"], record["time_s"]
+    return entry
+
+
+def _summary_line(record: dict) -> str | None:
+    if record.get("kind") == "video":
+        return f"{record['path']}: {record['error']}" if record.get("error") else None
+    where = record["path"] if record.get("kind") != "frame" else f"{record['path']}#{record['frame']}"
+    status = record["error"] or f"{len(record['faces'])} faces, {record['ms']:.1f} ms"
+    return f"{where}: {status}"
+
+
+def _write_doc(target: str, model: str, records: list[dict]) -> None:
+    entries = [e for e in (_doc_entry(r) for r in records) if e is not None]
+    text = json.dumps({"model": model, "images": entries}, indent=1) + "\n"
+    if target == "-":
+        sys.stdout.write(text)
+        return
+    out = Path(target)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, out)
+
+
+def _report_failures(summaries: list[BatchSummary]) -> int:
+    failures = [f for s in summaries for f in s.failures]
+    processed = sum(s.processed for s in summaries)
+    skipped = sum(s.skipped for s in summaries)
+    elapsed = max((s.elapsed_s for s in summaries), default=0.0)
+    rate = processed / elapsed if elapsed > 0 else 0.0
+    log.info("%d detected (%.1f/s), %d skipped, %d failed", processed, rate, skipped, len(failures))
+    if skipped or failures:
+        sys.stderr.write(
+            f"detect: {processed} detected, {skipped} skipped (already written), {len(failures)} failed\n"
+        )
+    for path, frame, error in failures[:MAX_LISTED_FAILURES]:
+        where = path if frame is None else f"{path}#{frame}"
+        sys.stderr.write(f"  {where}: {error}\n")
+    if len(failures) > MAX_LISTED_FAILURES:
+        sys.stderr.write(f"  ... and {len(failures) - MAX_LISTED_FAILURES} more\n")
+    return len(failures)
+
+
+def _setup(args: argparse.Namespace) -> tuple[DistInfo, torch.device | None]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1:
+        device = resolve_device(args.device or "auto", local_rank_from_env())
+        return setup_distributed(device), device
+    return DistInfo(), (torch.device(args.device) if args.device else None)
+
+
+def _set_threads(args: argparse.Namespace, dist: DistInfo, device: torch.device | None) -> None:
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    elif dist.enabled and (device is None or device.type == "cpu"):
+        # N processes on one machine share its cores; oversubscribed threads stall each other
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", dist.world_size))
+        torch.set_num_threads(max(1, cores // max(1, local)))
+
+
+def run(args: argparse.Namespace) -> int:
+    problem = _check(args)
+    if problem:
+        return _usage_error(problem)
+    items: list[WorkItem] = expand_batch_inputs(args.paths, args.recursive)
+    if not items:
+        return _usage_error("no image or video files found in the given paths")
+    options = BatchOptions(
+        model=args.model,
+        min_score=args.min_score,
+        max_side=args.max_side,
+        jsonl=args.jsonl,
+        wider_out=args.wider_out,
+        verify=args.verify,
+        resume=args.resume,
+        every=args.every,
+        keep_records=args.json_out is not None,
+    )
+    dist, device = _setup(args)
     try:
-        detector = create_detector(args.model)
+        return _run(args, items, options, dist, device)
+    finally:
+        cleanup_distributed(dist)
+
+
+def _run(args, items: list[WorkItem], options: BatchOptions, dist: DistInfo, device) -> int:
+    try:
+        detector = build_detector(options, device)
     except WeightsError as exc:
         sys.stderr.write(f"detect: {exc}\n")
         return EXIT_FAILED
-    if args.max_side is not None:
-        if not hasattr(detector, "max_side"):
-            return _usage_error(f"--max-side is not supported by the {args.model} detector")
-        detector.max_side = args.max_side
+    except ValueError as exc:
+        return _usage_error(str(exc))
+    _set_threads(args, dist, device)
+    to_files = args.json_out is not None or args.jsonl is not None
+    show = args.progress if args.progress is not None else (to_files and sys.stderr.isatty())
+    printer = None
+    if show and dist.is_main:
+        prefix = f"rank 0/{dist.world_size} " if dist.enabled else ""
+        printer = ProgressPrinter(sys.stderr, sys.stderr.isatty(), prefix)
 
-    images: list[dict] = []
+    def print_line(record: dict) -> None:
+        line = _summary_line(record)
+        if line:
+            sys.stdout.write(line + "\n")
+
+    job = run_batch(items, options, detector, dist, on_record=None if to_files else print_line)
+    try:
+        while True:
+            progress = next(job)
+            if printer is not None:
+                printer(progress)
+    except StopIteration as stop:
+        summary: BatchSummary = stop.value
+    except KeyboardInterrupt:
+        job.close()
+        sys.stderr.write("\ndetect: interrupted; what was written is kept, run again to resume\n")
+        return EXIT_INTERRUPTED
+    finally:
+        if printer is not None:
+            printer.close()
+    summaries: list[BatchSummary] = all_gather_objects(dist, summary)
     failed = 0
-    for path in paths:
-        entry, result = _detect_one(detector, path, args.min_score)
-        if entry["error"] is not None:
-            failed += 1
-            log.warning("%s: %s", path, entry["error"])
-        elif args.wider_out is not None:
-            _write_wider(args.wider_out, path, result)
-        images.append(entry)
-        if args.json_out is None:
-            status = entry["error"] or f"{len(entry['faces'])} faces, {entry['ms']:.1f} ms"
-            sys.stdout.write(f"{path}: {status}\n")
-
-    if args.json_out is not None:
-        text = json.dumps({"model": args.model, "images": images}, indent=1) + "\n"
-        if args.json_out == "-":
-            sys.stdout.write(text)
-        else:
-            out = Path(args.json_out)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_name(f".{out.name}.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, out)
-    log.info("%d images, %d failed", len(images), failed)
+    if dist.is_main:
+        if args.json_out is not None:
+            records = order_records([r for s in summaries for r in s.records], [i.key for i in items])
+            _write_doc(args.json_out, args.model, records)
+        failed = _report_failures(summaries)
+    else:
+        failed = sum(len(s.failures) for s in summaries)
     return EXIT_FAILED if failed else EXIT_OK
