@@ -6,5 +6,6 @@ from app.panels.annotation import AnnotationPanel
 from app.panels.base import Panel
 from app.panels.detection import DetectionPanel
 from app.panels.evaluation import EvaluationPanel
+from app.panels.training import TrainingPanel
 
-PANELS: tuple[type[Panel], ...] = (DetectionPanel, AnnotationPanel, EvaluationPanel)
+PANELS: tuple[type[Panel], ...] = (DetectionPanel, AnnotationPanel, EvaluationPanel, TrainingPanel)
