@@ -19,6 +19,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "detect": ("core.cli.detect", "detect faces in images and folders"),
     "train": ("core.cli.train", "train a model (scaleface ...); torchrun for multi-GPU"),
     "wider-eval": ("core.cli.wider_eval", "evaluate a WIDER FACE prediction folder (official protocol)"),
+    "cfp-eval": ("core.cli.cfp_eval", "CFP frontal/profile verification per fold (stem or stem + DREAM)"),
+    "verify": ("core.cli.verify", "are two face images the same person? (yaw, DREAM, calibrated threshold)"),
+    "verify-pairs": ("core.cli.verify_pairs", "score a CSV of image pairs; EER/AUC/TAR when labelled"),
 }
 
 

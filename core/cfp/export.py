@@ -1,0 +1,92 @@
+"""Turn a ``dream`` training run into the shipped block ``resources/models/dream_faceapi.pt``.
+
+Reads ``RUN_DIR/last.pt`` (the training engine's checkpoint: block weights
+and the run's task options), rebuilds the DREAM-space centre from the same
+cached features and options, calibrates thresholds on the *training* folds
+for the stem alone and the stem + DREAM (:mod:`core.cfp.calibrate`), and
+writes the weights container with its sidecar (provenance, licence note,
+regenerate command). Run ``python tools/make_notice.py`` afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.cfp.calibrate import DEFAULT_FARS, calibrate_buckets
+from core.cfp.evaluate import table_features
+from core.cfp.protocol import parse_folds
+from core.cfp.stitching import build_stitching, dream_center, identities_of_folds
+from core.models.dream import DreamBlock
+from core.paths import MODELS_DIR
+from core.recognize.dream import WEIGHTS_NAME, DreamMapper, calibration_to_json
+from core.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from core.train.config import from_dict
+from core.train.tasks.dream import DreamConfig, load_cfp_table
+from core.zoo.weights import save_weights
+
+log = logging.getLogger(__name__)
+
+REGENERATE = (
+    "python main.py train dream --data ../shared/data/cfp_dev --out runs/dream "
+    "&& python tools/export_dream.py runs/dream --data ../shared/data/cfp_dev && python tools/make_notice.py"
+)
+
+
+def export_dream(
+    run_dir: str | Path,
+    data_dir: str | Path | None = None,
+    out_path: str | Path | None = None,
+    fars: tuple[float, ...] = DEFAULT_FARS,
+) -> dict:
+    """Write the shipped DREAM file from a finished run; returns the meta written."""
+    run_dir = Path(run_dir)
+    ckpt = load_checkpoint(run_dir / CHECKPOINT_NAME, task="dream")
+    cfg: DreamConfig = from_dict(DreamConfig, ckpt["config"]["task"])
+    table, cfp = load_cfp_table(cfg, Path(data_dir) if data_dir else None)
+    train_ids = identities_of_folds(cfg.train_folds)
+    center = dream_center(table, train_ids, cfg.frontal_max_yaw)
+    block = DreamBlock(cfg.dim)
+    block.load_state_dict(ckpt["model"])
+    mapper = DreamMapper(block=block, center=center)
+    train_folds = parse_folds(cfg.train_folds)
+    calibration = {
+        "stem": calibrate_buckets(cfp, table, table_features(table, None), train_ids, train_folds, fars),
+        "dream": calibrate_buckets(cfp, table, table_features(table, mapper), train_ids, train_folds, fars),
+    }
+    stitched = build_stitching(table, train_ids, center, cfg.profile_min_yaw, cfg.frontal_max_yaw)
+    meta = {
+        "dim": cfg.dim,
+        "method": "DREAM (Cao et al., CVPR 2018): f' = f + sigmoid(10(|yaw|/45-1)) * ReLU(FC(ReLU(FC(f))))",
+        "feature_space": "centred: f_c = (f - center)/|f - center|; mapped f_c renormalised; f' = center + |f - center| f_c'",
+        "stem": "faceapi_face_recognition (face-api 128-d dlib descriptor)",
+        "train_folds": cfg.train_folds,
+        "val_folds": cfg.val_folds,
+        "profile_min_yaw": cfg.profile_min_yaw,
+        "frontal_max_yaw": cfg.frontal_max_yaw,
+        "training_pairs": len(stitched),
+        "steps": int(ckpt["step"]),
+        "train_config": json.dumps(ckpt["config"]["train"], sort_keys=True),
+        "calibration": json.dumps(calibration_to_json(calibration), sort_keys=True),
+    }
+    tensors = {k: v.detach().cpu().float() for k, v in block.state_dict().items()}
+    tensors["center"] = torch.from_numpy(np.asarray(center, dtype=np.float32))
+    sidecar = {
+        "description": "DREAM block (two 128x128 FC layers, yaw gate) stitched onto face-api's "
+        "128-d descriptor, its DREAM-space centre, and calibrated FF/FP thresholds (meta)",
+        "source_package": "trained by FaceScope (core/train/tasks/dream.py, core/cfp/export.py)",
+        "authors": "FaceScope; method by Kaidi Cao, Yu Rong, Cheng Li, Xiaoou Tang, Chen Change Loy (DREAM, CVPR 2018)",
+        "training_data": f"CFP dev folds {cfg.train_folds} (identities of ../shared/data/cfp_dev; "
+        "Sengupta et al., WACV 2016), stem features of face-api 1.7.15",
+        "licence": "research use only: trained on CFP, whose images are distributed for research "
+        "under their own terms; the stem it extends is MIT (face-api)",
+        "regenerate": REGENERATE,
+    }
+    path = Path(out_path) if out_path is not None else MODELS_DIR / f"{WEIGHTS_NAME}.pt"
+    save_weights(path, tensors=tensors, meta=meta, sidecar=sidecar)
+    log.info("exported %s (%d training pairs, step %d)", path, len(stitched), ckpt["step"])
+    return meta

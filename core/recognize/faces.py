@@ -1,0 +1,140 @@
+"""Detect → 68 landmarks → face-api descriptor for every face of an image (the verification stem).
+
+:class:`FacePipeline` chains the bundled models the way verification needs
+them: a detector (CenterFace by default, whose 5 points are kept for the
+5-point fallbacks), face-api's 68-point landmark net on each box, and face-api's
+128-d dlib descriptor on its own eye/mouth crop (:mod:`core.recognize.crops`).
+Yaw and DREAM are applied later from what a :class:`FaceRecord` holds, so that
+cached records (:mod:`core.cfp.features`) and live images share that code.
+
+Coordinates: image pixels of the original image, origin top-left; boxes
+``(x1, y1, x2, y2)``; ``points5`` ``(5, 2)`` (left eye, right eye, nose, left
+and right mouth corner, viewer's side); ``landmarks68`` ``(68, 2)`` iBUG order.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.detect.protocol import Detector
+from core.types import Detection
+
+
+@dataclass(frozen=True)
+class FaceRecord:
+    """What the stem knows about one face.
+
+    box: detector box (or the whole image when ``detected`` is False).
+    score: detector confidence (0 for the whole-image fallback).
+    points5: ``(5, 2)`` float64 detector landmarks, NaN when the detector gives none.
+    landmarks68: ``(68, 2)`` float64 face-api landmarks.
+    embedding: ``(128,)`` float32 face-api descriptor (not normalised; NaN if the crop was empty).
+    detected: False when no face was found and the whole image was used as the box.
+    """
+
+    box: tuple[float, float, float, float]
+    score: float
+    points5: np.ndarray
+    landmarks68: np.ndarray
+    embedding: np.ndarray
+    detected: bool = True
+
+
+def _largest(faces: list[Detection]) -> list[Detection]:
+    """Faces by decreasing ``score × area`` (the main face of a portrait first)."""
+    return sorted(faces, key=lambda f: -f.score * max(f.width, 0.0) * max(f.height, 0.0))
+
+
+class FacePipeline:
+    """Detector + landmarks + descriptor, models loaded on first use (thread-safe).
+
+    detector: a :class:`~core.detect.protocol.Detector` or a registry name.
+    max_side: working resolution bound of CenterFace (portrait-like images
+        need little; 320 keeps CFP's loose crops fast on a CPU).
+    min_score: detector threshold.
+    """
+
+    def __init__(
+        self, detector: Detector | str = "centerface", max_side: int = 640, min_score: float = 0.3
+    ) -> None:
+        self._detector_arg = detector
+        self.max_side = max_side
+        self.min_score = min_score
+        self._lock = threading.Lock()
+        self._detector: Detector | None = None
+        self._landmarker = None
+        self._embedder = None
+
+    def _models(self):
+        with self._lock:
+            if self._detector is None:
+                from core.detect.registry import create_detector
+                from core.recognize.embedder import Embedder
+                from core.recognize.landmarker import Landmarker
+
+                arg = self._detector_arg
+                if isinstance(arg, str):
+                    kwargs = {"max_side": self.max_side} if arg == "centerface" else {}
+                    arg = create_detector(arg, **kwargs)
+                self._landmarker = Landmarker()
+                self._embedder = Embedder()
+                self._detector = arg
+            return self._detector, self._landmarker, self._embedder
+
+    def detect(self, image: np.ndarray, max_faces: int | None = None) -> list[Detection]:
+        """Detections sorted by ``score × area`` (at most ``max_faces``)."""
+        detector, _, _ = self._models()
+        faces = _largest(detector.detect(image, min_score=self.min_score).faces)
+        return faces if max_faces is None else faces[:max_faces]
+
+    def records(
+        self,
+        image: np.ndarray,
+        faces: list[Detection] | None = None,
+        max_faces: int | None = None,
+        whole_image_fallback: bool = False,
+    ) -> list[FaceRecord]:
+        """One :class:`FaceRecord` per face (detected here unless ``faces`` is given).
+
+        whole_image_fallback: when nothing is detected, treat the whole image
+        as the face box (right for loose face crops such as CFP's).
+        """
+        _, landmarker, embedder = self._models()
+        if faces is None:
+            faces = self.detect(image, max_faces)
+        h, w = image.shape[:2]
+        detected = True
+        if not faces and whole_image_fallback:
+            faces = [Detection((0.0, 0.0, float(w), float(h)), 0.0, "large", None)]
+            detected = False
+        if not faces:
+            return []
+        boxes = np.array([f.box for f in faces], dtype=np.float64)
+        points68 = landmarker.landmarks(image, boxes)
+        embeddings = embedder.embed(image, points68)
+        out = []
+        for face, pts, emb in zip(faces, points68, embeddings, strict=True):
+            p5 = (
+                np.asarray(face.landmarks, dtype=np.float64).reshape(5, 2)
+                if face.landmarks is not None and len(face.landmarks) == 5
+                else np.full((5, 2), np.nan)
+            )
+            out.append(
+                FaceRecord(
+                    tuple(float(v) for v in face.box),
+                    float(face.score),
+                    p5,
+                    pts,
+                    emb.astype(np.float32),
+                    detected,
+                )
+            )
+        return out
+
+    def main_face(self, image: np.ndarray) -> FaceRecord | None:
+        """The largest confident face of a portrait-like image, or the whole image when none is found."""
+        recs = self.records(image, max_faces=1, whole_image_fallback=True)
+        return recs[0] if recs else None
