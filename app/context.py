@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QColor
 
 from app.canvas.image_view import ImageView
+from app.detectors import DetectorCache
 from app.image_store import ImageStore, LoadedImage
 from app.settings import Settings
 from app.worker import JobRunner
@@ -50,6 +51,7 @@ class Workbench(QObject):
         self.view = view
         self.images = images
         self.current: LoadedImage | None = None
+        self.detectors = DetectorCache(settings)  # shared by every panel that detects
         self.row_decorator: Callable[[int, Path], tuple[str, QColor | None] | None] | None = None
 
     def set_current(self, loaded: LoadedImage | None) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from app.annotation.editor import AnnotationEditor
-from app.panels.detection import DetectorCache
 from app.worker import Job, Progress
 from core.annotate.suggest import detect_many, suggestions_from_result
 from core.types import DetectionResult
@@ -27,7 +26,7 @@ class Prelabeler(QObject):
     def __init__(self, editor: AnnotationEditor, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.editor = editor
-        self.detectors = DetectorCache()
+        self.detectors = editor.workbench.detectors
         self.results: dict[tuple[int, str], DetectionResult] = {}
         self.min_score = 0.5
         self._split_job: Job | None = None

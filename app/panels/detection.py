@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -23,10 +23,10 @@ from PySide6.QtWidgets import (
 
 from app.canvas.overlays import BRANCH_COLORS, FaceOverlay
 from app.context import Workbench
+from app.detectors import DetectorCache, checkpoint_key
 from app.image_store import LoadedImage
 from app.panels.base import Panel
-from core.detect.protocol import Detector
-from core.detect.registry import DEFAULT_DETECTOR, DETECTORS, create_detector
+from core.detect.registry import DEFAULT_DETECTOR, DETECTORS, NEEDS_CHECKPOINT
 from core.detect.scale_ranges import BRANCH_NAMES, SCALE_RANGES
 from core.recognize.analyze import FaceAnalysis, FaceAnalyzer
 from core.types import Detection, DetectionResult
@@ -34,20 +34,6 @@ from core.types import Detection, DetectionResult
 # The detector runs with a low threshold once; the slider filters what is shown.
 RUN_MIN_SCORE = 0.2
 ICON_SIZE = 48
-
-
-class DetectorCache:
-    """Detectors built on first use in a worker (loading weights is slow) and reused."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._detectors: dict[str, Detector] = {}
-
-    def get(self, name: str) -> Detector:
-        with self._lock:
-            if name not in self._detectors:
-                self._detectors[name] = create_detector(name)
-            return self._detectors[name]
 
 
 def _range_text(branch: str) -> str:
@@ -61,7 +47,7 @@ class DetectionPanel(Panel):
 
     def __init__(self, workbench: Workbench, parent=None) -> None:
         super().__init__(workbench, parent)
-        self.detectors = DetectorCache()
+        self.detectors: DetectorCache = workbench.detectors
         self.results: dict[tuple[Path, str], DetectionResult] = {}
         self.analyzer = FaceAnalyzer()
         # (path, model) -> {index in result.faces: analysis}; filled for the faces shown
@@ -83,8 +69,16 @@ class DetectionPanel(Panel):
         self.model_box.currentTextChanged.connect(lambda _: self.on_image_changed(self.workbench.current))
         self.run_button = QPushButton("Detect")
         self.run_button.clicked.connect(self.run_detection)
+        self.checkpoint_button = QPushButton("Checkpoint…")
+        self.checkpoint_button.setToolTip("the trained checkpoint (last.pt) this detector runs")
+        self.checkpoint_button.clicked.connect(self.choose_checkpoint)
+        self.model_box.currentTextChanged.connect(
+            lambda name: self.checkpoint_button.setVisible(name in NEEDS_CHECKPOINT)
+        )
+        self.checkpoint_button.setVisible(self.model_box.currentText() in NEEDS_CHECKPOINT)
         row.addWidget(QLabel("Model"))
         row.addWidget(self.model_box, 1)
+        row.addWidget(self.checkpoint_button)
         row.addWidget(self.run_button)
         layout.addLayout(row)
         self.auto_box = QCheckBox("Detect automatically on every image")
@@ -141,6 +135,17 @@ class DetectionPanel(Panel):
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
         self._update_branch_labels()
+
+    def choose_checkpoint(self) -> None:
+        name = self.model_name
+        current = self.detectors.checkpoint(name) or ""
+        path, _ = QFileDialog.getOpenFileName(
+            self, f"{name} checkpoint", current, "Checkpoints (*.pt);;All files (*)"
+        )
+        if path:
+            self.workbench.settings.set_value(checkpoint_key(name), path)
+            self.results = {k: v for k, v in self.results.items() if k[1] != name}
+            self.on_image_changed(self.workbench.current)
 
     @property
     def model_name(self) -> str:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -34,7 +35,7 @@ from app.image_store import LoadedImage
 from app.panels.base import Panel
 from app.worker import Job, Progress
 from core.detect.on_split import detect_split
-from core.detect.registry import DEFAULT_DETECTOR, DETECTORS, create_detector
+from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
 from core.wider.dataset import WiderDataset
 from core.wider.evaluation import WiderEvalResult, evaluate
 from core.wider.groundtruth import WiderGroundTruth, load_ground_truth
@@ -81,6 +82,7 @@ def evaluation_job(
     source: str,
     pred_dir: Path | None,
     images_dir: Path | None,
+    detectors,
     model: str,
     mode: str,
     token=None,
@@ -101,7 +103,7 @@ def evaluation_job(
         dataset = WiderDataset.open(labels, images_dir)
         images_dir = dataset.images_dir
         yield Progress(0.0, f"loading {model}")
-        detector = create_detector(model)
+        detector = detectors.get(model)
         runner = detect_split(detector, dataset, token=token)
         while True:
             try:
@@ -247,7 +249,10 @@ class EvaluationPanel(Panel):
         self.errors: list[tuple[str, tuple[float, float, float, float], float]] = []
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        for widget in (controls, self.plot, self.table, queue_box):
+        scroll = QScrollArea()  # the form scrolls instead of forcing a tall window
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(controls)
+        for widget in (scroll, self.plot, self.table, queue_box):
             splitter.addWidget(widget)
         splitter.setSizes([320, 360, 360, 260])
         layout = QVBoxLayout(self)
@@ -274,6 +279,7 @@ class EvaluationPanel(Panel):
             self.source_box.currentText(),
             pred,
             images,
+            self.workbench.detectors,
             self.model_box.currentText(),
             self.mode_box.currentText(),
             name="WIDER evaluation",

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -143,7 +144,10 @@ class TrainingPanel(Panel):
         self.side_plot.addLegend(offset=(-10, 10))
         self.side_plot.showGrid(x=True, y=True, alpha=0.3)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        for widget in (controls, self.loss_plot, self.side_plot):
+        scroll = QScrollArea()  # the form scrolls instead of forcing a tall window
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(controls)
+        for widget in (scroll, self.loss_plot, self.side_plot):
             splitter.addWidget(widget)
         splitter.setSizes([340, 480, 380])
         layout = QVBoxLayout(self)

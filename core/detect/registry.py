@@ -27,9 +27,23 @@ def _tiny(**kwargs) -> Detector:
     return TinyFaceDetector(**kwargs)
 
 
+def _scaleface(checkpoint=None, **kwargs) -> Detector:
+    from core.detect.scaleface import ScaleFaceDetector
+
+    if checkpoint is None:
+        raise ValueError(
+            "the scaleface detector needs a checkpoint: train one with `main.py train scaleface`"
+        )
+    return ScaleFaceDetector(checkpoint=checkpoint, **kwargs)
+
+
+# Detectors that need a file of the user's (a trained checkpoint) rather than bundled weights.
+NEEDS_CHECKPOINT = frozenset({"scaleface"})
+
 DETECTORS: dict[str, Callable[..., Detector]] = {
     "centerface": _centerface,
     "ssd": _ssd,
+    "scaleface": _scaleface,
     "tiny": _tiny,
 }
 

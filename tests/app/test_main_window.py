@@ -177,12 +177,12 @@ def test_window_geometry_restored(qtbot, settings):
     first = MainWindow(settings)
     qtbot.addWidget(first)
     first.show()
-    first.resize(720, 520)  # the offscreen screen is 800x600
+    first.resize(760, 580)  # the offscreen screen is 800x600
     first.close()
     second = MainWindow(settings)
     qtbot.addWidget(second)
     second.show()
-    assert (second.width(), second.height()) == (720, 520)
+    assert (second.width(), second.height()) == (760, 580)
     second.close()
 
 
