@@ -6,6 +6,7 @@ from app.panels.annotation import AnnotationPanel
 from app.panels.base import Panel
 from app.panels.detection import DetectionPanel
 from app.panels.evaluation import EvaluationPanel
+from app.panels.live import LivePanel
 from app.panels.training import TrainingPanel
 
-PANELS: tuple[type[Panel], ...] = (DetectionPanel, AnnotationPanel, EvaluationPanel, TrainingPanel)
+PANELS: tuple[type[Panel], ...] = (DetectionPanel, AnnotationPanel, EvaluationPanel, LivePanel, TrainingPanel)

@@ -305,6 +305,8 @@ class VideoSource:
     def _read_and_publish(self) -> None:
         frame = self._next_frame()
         if frame is not None:
+            with self._cond:  # the source clock starts at the frame shown first
+                self._clock = (time.monotonic(), frame.timestamp_s)
             self._publish(frame)
 
     def _next_frame(self) -> Frame | None:

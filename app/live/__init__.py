@@ -1,0 +1,1 @@
+"""Live video in the workbench: the session controller, the HUD, the batch dialog (see app/panels/live.py)."""

@@ -1,0 +1,144 @@
+"""Live panel: a synthetic video on the canvas at its rate, detections per range with stable ids, HUD,
+pause / step / seek, snapshot, recording, missing camera and corrupt video, batch dialog with cancel."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+
+import pytest
+import torch
+
+from core.device import default_device
+from core.unlock.video import SourceSpec
+from core.wider.labels import read_labels
+from tests.core.test_batch import make_inputs
+from tests.core.unlock.videos import read_index, write_video
+
+
+@pytest.fixture(autouse=True)
+def like_the_app():
+    """One torch thread (far faster than 2 on a loaded 2-core box) and, as app.application does after
+    start-up, the long-lived objects frozen out of the cyclic GC: a full collection over torch + Qt +
+    pytest objects takes ~0.5 s here and would freeze the display for a dozen frames."""
+    default_device()  # it sets the thread count once
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    gc.collect()
+    gc.freeze()
+    yield
+    gc.unfreeze()
+    torch.set_num_threads(before)
+
+
+def _panel(window):
+    panel = window.panel("live")
+    window.panel_docks["live"].show()
+    return panel
+
+
+def test_video_plays_at_its_rate_while_detection_runs_on_the_newest_frame(qtbot, window, tmp_path):
+    clip = write_video(tmp_path / "walk.avi", frames=60, fps=25.0)
+    panel = _panel(window)
+    panel.track_box.setChecked(True)
+    panel.model_box.setCurrentText("centerface")
+    panel.controller.detectors.get("centerface")  # load the weights before the clock starts
+    results, shown = [], []
+    panel.controller.result_ready.connect(results.append)
+    panel.controller.frame_shown.connect(lambda f: shown.append(f.index))
+    panel.open_source(SourceSpec("file", str(clip)))
+    qtbot.waitUntil(lambda: panel.controller.active, timeout=10000)
+    panel.start_recording(tmp_path / "rec.jsonl")
+    qtbot.waitUntil(lambda: panel.controller.source.state.value == "ended", timeout=20000)
+    qtbot.waitUntil(lambda: not panel.controller.busy, timeout=20000)
+    # the display saw (nearly) every frame, detection only some of them
+    assert len(shown) >= 50 and shown == sorted(shown)
+    assert read_index(panel.controller.last_frame.image) == 59
+    assert 3 <= len(results) < len(shown)
+    with_face = [r for r in results if len(r.faces) == 1]
+    assert len(with_face) >= 0.8 * len(results)
+    assert {r.track_ids[0] for r in with_face} == {1}
+    # overlay and HUD
+    assert panel.shown is results[-1]
+    assert len(panel.overlay.visible_faces()) == 1 and panel.branch_group.title() == "Scale ranges"
+    qtbot.waitUntil(lambda: panel.hud.isVisible() and "detect" in panel.hud.text(), timeout=3000)
+    assert "fwd" in panel.hud.text() and "capture" in panel.hud.text()
+    panel.score_slider.setValue(100)
+    assert panel.overlay.visible_faces() == []
+    panel.score_slider.setValue(50)
+    lines = (tmp_path / "rec.jsonl").read_text().splitlines()
+    assert lines and json.loads(lines[-1])["faces"][0]["track"] == 1
+    # snapshot of the detected frame into a WIDER split
+    saved = []
+    assert panel.controller.snapshot(tmp_path / "split", panel.overlay.visible_faces(), on_saved=saved.append)
+    qtbot.waitUntil(lambda: bool(saved), timeout=10000)
+    labels = read_labels(saved[0].label_path)
+    assert labels[0].name == saved[0].name and len(labels[0].faces) == 1
+    panel.close_source()
+    assert not panel.controller.active and len(panel.overlay) == 0 and not panel.hud.isVisible()
+
+
+def test_pause_step_seek_from_the_panel(qtbot, window, tmp_path):
+    clip = write_video(tmp_path / "steps.avi", frames=30)
+    panel = _panel(window)
+    panel.detect_box.setChecked(False)
+    panel.open_source(SourceSpec("file", str(clip)), paused=True)
+    qtbot.waitUntil(lambda: panel.controller.last_frame is not None, timeout=10000)
+    assert panel.controller.last_frame.index == 0 and panel.play_button.text() == "Play"
+    panel.step_button.click()
+    qtbot.waitUntil(lambda: panel.controller.last_frame.index == 1, timeout=5000)
+    panel.controller.seek(20)
+    qtbot.waitUntil(lambda: panel.controller.last_frame.index == 20, timeout=5000)
+    assert panel.seek_slider.value() == 20 and panel.position_label.text() == "21/30"
+    panel.back_button.click()
+    qtbot.waitUntil(lambda: panel.controller.last_frame.index == 19, timeout=5000)
+    panel.toggle_play()
+    qtbot.waitUntil(lambda: panel.controller.last_frame.index >= 25, timeout=5000)
+    panel.toggle_play()
+    qtbot.waitUntil(lambda: panel.play_button.text() == "Play", timeout=5000)
+    held = panel.controller.last_frame.index
+    assert held >= 25 and read_index(panel.controller.last_frame.image) == held
+    assert window.view.image_size == (320, 240)
+    panel.close_source()
+
+
+def test_missing_camera_and_corrupt_video_are_messages_not_crashes(qtbot, window, tmp_path):
+    panel = _panel(window)
+    assert panel.source_box.findText("No camera found") >= 0 or panel.source_box.count() > 2
+    panel.open_source(SourceSpec("camera", 97))
+    qtbot.waitUntil(lambda: "No camera at index 97" in panel.message.text(), timeout=10000)
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(os.urandom(3000))
+    panel.open_source(SourceSpec("file", str(junk)))
+    qtbot.waitUntil(lambda: "not a video" in panel.message.text(), timeout=10000)
+    assert not panel.controller.active and not window.error_dialog.isVisible()
+    data = write_video(tmp_path / "cut.avi", frames=20).read_bytes()
+    (tmp_path / "cut.avi").write_bytes(data[: len(data) // 2])
+    panel.detect_box.setChecked(False)
+    panel.open_source(SourceSpec("file", str(tmp_path / "cut.avi")))
+    qtbot.waitUntil(lambda: "truncated or corrupt" in panel.message.text(), timeout=10000)
+    panel.close_source()
+
+
+def test_batch_dialog_runs_cancels_and_resumes(qtbot, window, tmp_path):
+    photos = make_inputs(tmp_path, images=3, video_frames=40)
+    panel = _panel(window)
+    dialog = panel.open_batch()
+    out = tmp_path / "batch.jsonl"
+    dialog.inputs.setText(str(photos))
+    dialog.jsonl.setText(str(out))
+    dialog.start()
+    qtbot.waitUntil(
+        lambda: dialog.last_progress is not None and dialog.last_progress.done >= 3, timeout=30000
+    )
+    dialog.cancel()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=30000)
+    assert "Cancelled" in dialog.status.text() and dialog.summary is None
+    partial = out.read_text().count("\n")
+    assert 3 <= partial < 43
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.summary is not None, timeout=60000)
+    assert dialog.progress.value() == 1000
+    assert dialog.summary.skipped == partial and dialog.summary.processed == 43 - partial
+    assert "Done" in dialog.status.text()
