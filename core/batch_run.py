@@ -44,7 +44,7 @@ from core.batch_ledger import (
     shard_path,
 )
 from core.detect.protocol import Detector
-from core.detect.registry import DEFAULT_DETECTOR, create_detector
+from core.detect.registry import DEFAULT_DETECTOR, NEEDS_CHECKPOINT, create_detector
 from core.imageio import ImageLoadError, load_image
 from core.train.distributed import DistInfo, all_gather_objects
 from core.types import DetectionResult
@@ -69,6 +69,7 @@ class BatchOptions:
     resume: bool = True
     every: int = 1
     keep_records: bool = False
+    checkpoint: Path | None = None  # for detectors trained by the user (NEEDS_CHECKPOINT)
 
     @property
     def ledger_path(self) -> Path | None:
@@ -129,7 +130,10 @@ def _clock(seconds: float) -> str:
 
 def build_detector(options: BatchOptions, device=None) -> Detector:
     """The detector a batch uses (raises :class:`~core.zoo.weights.WeightsError` / ``ValueError``)."""
-    detector = create_detector(options.model, **({"device": device} if device is not None else {}))
+    kwargs: dict = {"device": device} if device is not None else {}
+    if options.model in NEEDS_CHECKPOINT:
+        kwargs["checkpoint"] = options.checkpoint
+    detector = create_detector(options.model, **kwargs)
     if options.max_side is not None:
         if not hasattr(detector, "max_side"):
             raise ValueError(f"max_side is not supported by the {options.model} detector")

@@ -151,8 +151,12 @@ class BatchDialog(QDialog):
         return self.job is not None and not self.job.is_done
 
     def options(self) -> BatchOptions:
+        model = self.model.currentText()
+        cache = getattr(self.workbench, "detectors", None)
+        checkpoint = cache.checkpoint(model) if cache is not None and hasattr(cache, "checkpoint") else None
         return BatchOptions(
-            model=self.model.currentText(),
+            model=model,
+            checkpoint=Path(checkpoint) if checkpoint else None,
             jsonl=Path(self.jsonl.text()) if self.jsonl.text().strip() else None,
             wider_out=Path(self.wider.text()) if self.wider.text().strip() else None,
             verify=self.verify.currentText(),

@@ -56,6 +56,7 @@ class LiveController(QObject):
     result_ready(object): a :class:`~core.unlock.video_live.LiveResult` (current epoch only).
     message(str): something to tell the user (open failures, end of stream, camera lost).
     state_changed(str): the source's :class:`SourceState` value.
+    detection_failed(str): a detection job failed; detection is now off (the video keeps playing).
     """
 
     opened = Signal(object)
@@ -64,6 +65,7 @@ class LiveController(QObject):
     result_ready = Signal(object)
     message = Signal(str)
     state_changed = Signal(str)
+    detection_failed = Signal(str)
 
     def __init__(self, workbench: Workbench, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -220,9 +222,14 @@ class LiveController(QObject):
             job,
             name=f"live detect ({self.model})",
             on_result=lambda result, e=epoch: self._on_result(result, e),
-            on_error=lambda exc: self.message.emit(f"Detection failed: {exc}"),
+            on_error=self._on_detect_error,
             on_finished=self._on_detect_finished,
         )
+
+    def _on_detect_error(self, exc: BaseException) -> None:
+        # stop here: retrying on the next frame would repeat the same failure at the frame rate
+        self.detecting = False
+        self.detection_failed.emit(f"Detection stopped: {exc}")
 
     def _on_detect_finished(self) -> None:
         self._in_flight = False

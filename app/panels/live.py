@@ -75,6 +75,7 @@ class LivePanel(Panel):
         c.result_ready.connect(self.show_result)
         c.message.connect(self.message.setText)
         c.state_changed.connect(self._on_state)
+        c.detection_failed.connect(self._on_detection_failed)
         workbench.row_changed.connect(self._on_row_changed)
         self.refresh_cameras()
 
@@ -296,6 +297,10 @@ class LivePanel(Panel):
         if not on:
             self.overlay.clear()
             self.shown = None
+
+    def _on_detection_failed(self, text: str) -> None:
+        self.detect_box.setChecked(False)
+        self.message.setText(text)
 
     def _on_model(self, name: str) -> None:
         self.workbench.settings.set_value("live/model", name)

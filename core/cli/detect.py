@@ -1,6 +1,6 @@
 """``python main.py detect PATH... [--model M] [--min-score S] [--max-side N] [--recursive] [--every K]
 [--json OUT|-] [--jsonl OUT] [--wider-out DIR] [--verify stat|hash] [--no-resume] [--progress|--no-progress]
-[--threads T] [--device D]``.
+[--checkpoint FILE] [--threads T] [--device D]``.
 
 Detects faces in image files, folders, glob patterns (``"data/**/*.jpg"``,
 quoted) and videos (every frame, or every K-th with ``--every K``); see
@@ -137,6 +137,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="progress on stderr (default: on a terminal when results go to files)",
+    )
+    parser.add_argument(
+        "--checkpoint", type=Path, default=None, metavar="FILE", help="trained checkpoint (scaleface)"
     )
     parser.add_argument("--threads", type=int, default=None, metavar="T", help="CPU threads per process")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
@@ -283,6 +286,7 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         every=args.every,
         keep_records=args.json_out is not None,
+        checkpoint=args.checkpoint,
     )
     dist, device = _setup(args)
     try:

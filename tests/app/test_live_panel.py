@@ -118,6 +118,14 @@ def test_missing_camera_and_corrupt_video_are_messages_not_crashes(qtbot, window
     panel.detect_box.setChecked(False)
     panel.open_source(SourceSpec("file", str(tmp_path / "cut.avi")))
     qtbot.waitUntil(lambda: "truncated or corrupt" in panel.message.text(), timeout=10000)
+    # a detector that cannot be built stops detection once (no error at the frame rate); video goes on
+    panel.model_box.setCurrentText("scaleface")
+    window.settings.set_value("detectors/scaleface/checkpoint", "")
+    panel.controller.seek(0)
+    panel.detect_box.setChecked(True)
+    panel.controller.play()
+    qtbot.waitUntil(lambda: "Detection stopped" in panel.message.text(), timeout=10000)
+    assert not panel.detect_box.isChecked() and window.error_dialog.count == 1
     panel.close_source()
 
 
