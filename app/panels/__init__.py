@@ -8,5 +8,6 @@ from app.panels.detection import DetectionPanel
 from app.panels.evaluation import EvaluationPanel
 from app.panels.live import LivePanel
 from app.panels.training import TrainingPanel
+from app.panels.verification import VerificationPanel
 
-PANELS: tuple[type[Panel], ...] = (DetectionPanel, AnnotationPanel, EvaluationPanel, LivePanel, TrainingPanel)
+PANELS: tuple[type[Panel], ...] = (DetectionPanel, AnnotationPanel, EvaluationPanel, LivePanel, TrainingPanel, VerificationPanel)

@@ -1,0 +1,176 @@
+"""Worker jobs of the Verification panel. They compute and return plain data; the panel draws.
+
+* :func:`compare_job` — two images (main face of each) or two faces of one
+  image → :class:`Comparison` (both modes' results, aligned chips, landmarks);
+* :func:`faces_job` — every face of the current image, described for picking;
+* :func:`cfp_job` — a generator: extract/cached features (progress), evaluate
+  a CFP protocol with and without DREAM, and cut thumbnails of the worst
+  false accepts and false rejects → :class:`CfpRun`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from app.worker import Progress
+from core.cfp.evaluate import CfpEvaluation, evaluate_protocol, fold_keys
+from core.cfp.features import extract_features
+from core.cfp.protocol import CfpProtocol, parse_folds
+from core.imageio import ImageLoadError, load_image
+from core.recognize.align import AlignedFace, faceapi_chip
+from core.recognize.verify import FaceSide, PairResult, Verifier
+
+GALLERY_SIZE = 12
+THUMB = 96
+
+
+@dataclass
+class Comparison:
+    """One compared pair: the result in both modes and what to draw for each face."""
+
+    with_dream: PairResult
+    without_dream: PairResult
+    chips: tuple[AlignedFace, AlignedFace]
+    labels: tuple[str, str]
+
+
+def _chip(image: np.ndarray, side: FaceSide) -> AlignedFace:
+    return faceapi_chip(image, side.record.landmarks68)
+
+
+def compare_sides(
+    verifier: Verifier, images: tuple[np.ndarray, np.ndarray], sides: tuple[FaceSide, FaceSide], labels
+) -> Comparison:
+    return Comparison(
+        verifier.compare(sides[0], sides[1], use_dream=True),
+        verifier.compare(sides[0], sides[1], use_dream=False),
+        (_chip(images[0], sides[0]), _chip(images[1], sides[1])),
+        tuple(labels),
+    )
+
+
+def rethreshold(verifier: Verifier, comparison: Comparison) -> Comparison:
+    """The same faces decided at the verifier's current operating point (no model runs)."""
+    a, b = comparison.with_dream.a, comparison.with_dream.b
+    return Comparison(
+        verifier.compare(a, b, use_dream=True),
+        verifier.compare(a, b, use_dream=False),
+        comparison.chips,
+        comparison.labels,
+    )
+
+
+def compare_job(verifier: Verifier, path_a: Path, path_b: Path) -> Comparison:
+    """Main face of each image (the whole image when none is detected)."""
+    images = (load_image(path_a), load_image(path_b))
+    sides = []
+    for path, image in zip((path_a, path_b), images, strict=True):
+        side = verifier.describe_image(image)
+        if side is None:
+            raise ValueError(f"{path}: no face")
+        sides.append(side)
+    return compare_sides(verifier, images, (sides[0], sides[1]), (Path(path_a).name, Path(path_b).name))
+
+
+@dataclass
+class FacesOfImage:
+    path: Path
+    image: np.ndarray
+    sides: list[FaceSide]
+
+
+def faces_job(verifier: Verifier, path: Path, image: np.ndarray) -> FacesOfImage:
+    return FacesOfImage(path, image, verifier.describe_faces(image))
+
+
+@dataclass
+class GalleryPair:
+    """A pair of the CFP evaluation with both thumbnails (``(THUMB, THUMB, 3)`` uint8)."""
+
+    index: int
+    fold: int
+    label: int
+    score: float
+    threshold: float
+    key_a: str
+    key_b: str
+    thumb_a: np.ndarray
+    thumb_b: np.ndarray
+
+
+@dataclass
+class CfpRun:
+    root: Path
+    protocol: str
+    results: dict[str, CfpEvaluation]  # "stem", "dream"
+    gallery: dict[tuple[str, str], list[GalleryPair]] = field(default_factory=dict)  # (mode, "fa"/"fr")
+    notes: list[str] = field(default_factory=list)
+
+
+def _thumb(root: Path, key: str, table, cache: dict[str, np.ndarray]) -> np.ndarray:
+    if key in cache:
+        return cache[key]
+    try:
+        image = load_image(root / key)
+        chip = faceapi_chip(image, table.landmarks68[table.rows([key])[0]], size=THUMB).chip
+    except (ImageLoadError, OSError):
+        chip = np.zeros((THUMB, THUMB, 3), np.uint8)
+    cache[key] = chip
+    return chip
+
+
+def cfp_job(verifier: Verifier, root: Path, protocol: str, folds_text: str, token=None):
+    """Generator job → :class:`CfpRun` (``None`` when cancelled)."""
+    yield Progress(None, "reading the CFP protocol")
+    cfp = CfpProtocol.open(root)
+    present = cfp.folds(protocol)
+    folds = parse_folds(folds_text) if folds_text.strip() else present
+    missing = [k for k in folds if k not in present]
+    if missing or not folds:
+        raise ValueError(f"fold(s) {missing or folds} are not in {root}/Protocol/Split/{protocol}")
+    keys = fold_keys(cfp, (protocol,), folds)
+    gen = extract_features(cfp.root, keys, token=token)
+    while True:
+        try:
+            done, total = next(gen)
+        except StopIteration as stop:
+            table = stop.value
+            break
+        yield Progress(done / max(total, 1), f"stem features {done}/{total}")
+    if token is not None and token.cancelled:
+        return None
+    if len(table) < len(keys):
+        raise ValueError(f"{len(keys) - len(table)} CFP images have no features")
+    yield Progress(None, "evaluating with and without DREAM")
+    mapper = verifier.mapper
+    results = {
+        mode: evaluate_protocol(cfp, table, protocol, folds, mapper, use_dream=mode == "dream")
+        for mode in ("stem", "dream")
+    }
+    run = CfpRun(cfp.root, protocol, results)
+    thumbs: dict[str, np.ndarray] = {}
+    for mode, ev in results.items():
+        for kind in ("fa", "fr"):
+            pairs = []
+            for i in ev.worst(kind, GALLERY_SIZE):
+                p = ev.pairs
+                pairs.append(
+                    GalleryPair(
+                        i,
+                        int(p.fold[i]),
+                        int(p.labels[i]),
+                        float(p.scores[i]),
+                        float(p.thresholds[i]),
+                        p.keys_a[i],
+                        p.keys_b[i],
+                        _thumb(cfp.root, p.keys_a[i], table, thumbs),
+                        _thumb(cfp.root, p.keys_b[i], table, thumbs),
+                    )
+                )
+            run.gallery[(mode, kind)] = pairs
+        yield Progress(None, "cutting gallery thumbnails")
+    run.notes = [n for ev in results.values() for n in ev.notes]
+    return run

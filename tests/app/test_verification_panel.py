@@ -1,0 +1,95 @@
+"""Verification panel: compare two faces of an image and two images, CFP evaluation, ROC and gallery."""
+
+from __future__ import annotations
+
+from core.cfp.features import default_cache_dir
+from core.paths import SAMPLES_DIR
+from tests.core.dream.cfp_fixture import make_cfp
+
+
+def _open(qtbot, window, path):
+    window.open_paths([path])
+    qtbot.waitUntil(
+        lambda: window.workbench.current is not None and window.workbench.current.path == path, timeout=5000
+    )
+
+
+def test_two_faces_of_the_current_image_and_two_images(qtbot, window):
+    panel = window.panel("verification")
+    assert panel is not None and not panel.isVisible()  # starts hidden, in the View menu
+    sample = SAMPLES_DIR / "faceapi_demo_1.jpg"
+    _open(qtbot, window, sample)
+    panel.source_faces.setChecked(True)  # finds the faces of the current image
+    qtbot.waitUntil(lambda: panel.faces is not None, timeout=60000)
+    assert len(panel.faces.sides) >= 3 and panel.face_a.count() == len(panel.faces.sides)
+    assert panel.face_b.currentIndex() == 1
+    panel.operating_point.setCurrentIndex(
+        3
+    )  # FAR 1e-4: face-api scores these two women 0.91, above FAR 1e-2's cut
+    panel.start_compare()
+    qtbot.waitUntil(lambda: panel.comparison is not None and panel.compare_button.isEnabled(), timeout=30000)
+    c = panel.comparison
+    assert c.with_dream.bucket == "FF" and abs(c.with_dream.a.yaw.yaw) < 35
+    assert c.with_dream.score_dream < c.with_dream.result.threshold  # two different women
+    assert panel.decision.text() == "DIFFERENT"
+    assert "cosine without DREAM" in panel.scores.text() and "FF pair" in panel.scores.text()
+    assert not panel.chip_labels[0].pixmap().isNull() and "gate" in panel.face_texts[0].text()
+    assert c.chips[0].chip.shape == (150, 150, 3) and c.chips[0].points.shape == (68, 2)
+
+    # the same image twice: one person, accepted; switching the operating point re-decides without models
+    panel.source_images.setChecked(True)
+    panel.path_a.setText(str(sample))
+    panel.path_b.setText(str(sample))
+    panel.operating_point.setCurrentIndex(1)  # FAR 1e-2
+    panel.start_compare()
+    qtbot.waitUntil(lambda: panel.comparison is not c and panel.compare_button.isEnabled(), timeout=30000)
+    assert panel.comparison.with_dream.score_stem > 0.999 and panel.decision.text() == "SAME PERSON"
+    strict = panel.comparison.with_dream.result.threshold
+    panel.operating_point.setCurrentIndex(3)  # FAR 1e-4
+    assert panel.comparison.with_dream.result.threshold > strict
+    panel.dream_box.setChecked(False)
+    assert "without DREAM" in panel.scores.text()
+
+
+def test_bad_image_reports_an_error(qtbot, window, tmp_path):
+    panel = window.panel("verification")
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"not an image")
+    panel.path_a.setText(str(bad))
+    panel.path_b.setText(str(bad))
+    panel.start_compare()
+    qtbot.waitUntil(lambda: "failed" in panel.pair_status.text(), timeout=10000)
+    assert panel.compare_button.isEnabled()
+    window.error_dialog.hide()
+
+
+def test_cfp_evaluation_roc_and_gallery(qtbot, window, tmp_path):
+    panel = window.panel("verification")
+    root = tmp_path / "cfp"
+    make_cfp(root, folds=2, cache_dir=default_cache_dir())  # features pre-cached: no model runs
+    panel.cfp_root.setText(str(root))
+    panel.protocol_box.setCurrentText("FP")
+    panel.start_cfp()
+    qtbot.waitUntil(lambda: panel.cfp_run is not None and panel.cfp_button.isEnabled(), timeout=30000)
+    run = panel.cfp_run
+    assert set(run.results) == {"stem", "dream"} and len(run.results["dream"].folds) == 2
+    assert "with DREAM" in panel.cfp_summary.text() and "EER" in panel.cfp_summary.text()
+    assert len(panel.roc_plot.listDataItems()) == 3  # two ROC curves and the chance line
+    assert not panel.progress.isVisible()
+    kinds = {k: len(v) for k, v in run.gallery.items()}
+    assert set(kinds) == {("stem", "fa"), ("stem", "fr"), ("dream", "fa"), ("dream", "fr")}
+    assert panel.gallery.count() == kinds[("dream", "fa")]
+    panel.gallery_kind.setCurrentIndex(1)
+    assert panel.gallery.count() == kinds[("dream", "fr")] > 0
+    pair = run.gallery[("dream", "fr")][0]
+    assert pair.label == 1 and pair.score < pair.threshold and pair.thumb_a.shape == (96, 96, 3)
+
+
+def test_cfp_evaluation_bad_root(qtbot, window, tmp_path):
+    panel = window.panel("verification")
+    panel.cfp_root.setText(str(tmp_path / "nowhere"))
+    panel.start_cfp()
+    qtbot.waitUntil(
+        lambda: "failed" in panel.cfp_summary.text() and panel.cfp_button.isEnabled(), timeout=10000
+    )
+    window.error_dialog.hide()
