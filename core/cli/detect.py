@@ -232,16 +232,17 @@ def _write_doc(target: str, model: str, records: list[dict]) -> None:
     os.replace(tmp, out)
 
 
-def _report_failures(summaries: list[BatchSummary]) -> int:
+def _report_failures(summaries: list[BatchSummary], verbose: bool = False) -> int:
     failures = [f for s in summaries for f in s.failures]
     processed = sum(s.processed for s in summaries)
     skipped = sum(s.skipped for s in summaries)
     elapsed = max((s.elapsed_s for s in summaries), default=0.0)
     rate = processed / elapsed if elapsed > 0 else 0.0
     log.info("%d detected (%.1f/s), %d skipped, %d failed", processed, rate, skipped, len(failures))
-    if skipped or failures:
+    if verbose or skipped or failures:
         sys.stderr.write(
-            f"detect: {processed} detected, {skipped} skipped (already written), {len(failures)} failed\n"
+            f"detect: {processed} detected ({rate:.2f}/s over {elapsed:.1f} s), "
+            f"{skipped} skipped (already written), {len(failures)} failed\n"
         )
     for path, frame, error in failures[:MAX_LISTED_FAILURES]:
         where = path if frame is None else f"{path}#{frame}"
@@ -337,7 +338,7 @@ def _run(args, items: list[WorkItem], options: BatchOptions, dist: DistInfo, dev
         if args.json_out is not None:
             records = order_records([r for s in summaries for r in s.records], [i.key for i in items])
             _write_doc(args.json_out, args.model, records)
-        failed = _report_failures(summaries)
+        failed = _report_failures(summaries, verbose=printer is not None)
     else:
         failed = sum(len(s.failures) for s in summaries)
     return EXIT_FAILED if failed else EXIT_OK
