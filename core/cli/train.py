@@ -26,6 +26,12 @@ from core.train.registry import TASKS
 
 log = logging.getLogger(__name__)
 
+# Task-specific flags, one line per task: flag -> "data" (the --data folder) or a string task option.
+# A flag given for another task is an error.
+TASK_FLAGS: dict[str, dict[str, str]] = {
+    "dream": {"--cfp-root": "data", "--train-folds": "task.train_folds", "--val-folds": "task.val_folds"},
+}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("task", help=f"training task: {', '.join(sorted(TASKS))}")
@@ -48,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
     parser.add_argument("--quiet", action="store_true", help="no progress lines (errors only)")
+    for task, flags in TASK_FLAGS.items():
+        for flag, key in flags.items():
+            parser.add_argument(flag, default=None, help=f"{task}: sets {'--data' if key == 'data' else key}")
 
 
 def _flag_overrides(args: argparse.Namespace) -> list[str]:
@@ -61,6 +70,17 @@ def _flag_overrides(args: argparse.Namespace) -> list[str]:
     out = [f"train.{k}={v}" for k, v in flags.items() if v is not None]
     if args.device is not None:
         out.append(f'train.device="{args.device}"')
+    for task, task_flags in TASK_FLAGS.items():
+        for flag, key in task_flags.items():
+            value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+            if value is None:
+                continue
+            if task != args.task:
+                raise ValueError(f"{flag} is an option of the {task} task, not of {args.task}")
+            if key == "data":
+                args.data = value
+            else:
+                out.append(f"{key}={json.dumps(value)}")  # a TOML string: "9" must not become 9
     return out
 
 

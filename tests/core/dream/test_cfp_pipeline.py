@@ -139,3 +139,28 @@ def test_cfp_eval_cli_json(synthetic, capsys):
         run_cli(["cfp-eval", "--root", str(root), "--protocol", "FP", "--folds", "7", "--cache", str(cache)])
         == 2
     )
+
+
+def test_train_cli_with_the_dream_flags(synthetic, tmp_path, capsys):
+    from core.cli import run_cli
+    from core.train.checkpoint import load_checkpoint
+
+    root, cache, _, _ = synthetic
+    out = tmp_path / "run"
+    argv = [
+        "train",
+        "dream",
+        "--cfp-root",
+        str(root),
+        "--train-folds",
+        "1",
+        "--val-folds",
+        "2",
+        "--out",
+        str(out),
+    ]
+    assert run_cli([*argv, "--max-steps", "5", "--set", f'task.feature_cache="{cache}"', "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["step"] == 5
+    task_cfg = load_checkpoint(out / "last.pt", task="dream")["config"]["task"]
+    assert task_cfg["train_folds"] == "1" and task_cfg["val_folds"] == "2"  # strings, not TOML integers
+    assert run_cli(["train", "scaleface", "--train-folds", "1", "--out", str(tmp_path / "x")]) == 2
