@@ -9,6 +9,8 @@ import pytest
 from core.paths import SHARED_DIR
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# As main.py does for the app: idle OpenMP threads sleep (workers share the cores with the GUI thread).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @pytest.fixture(autouse=True)
