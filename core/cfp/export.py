@@ -32,8 +32,8 @@ from core.zoo.weights import save_weights
 log = logging.getLogger(__name__)
 
 REGENERATE = (
-    "python main.py train dream --data ../shared/data/cfp_dev --out runs/dream "
-    "&& python tools/export_dream.py runs/dream --data ../shared/data/cfp_dev && python tools/make_notice.py"
+    "python main.py train dream --cfp-root ../shared/data/cfp_dev --train-folds 1-8 --val-folds 9 --out runs/dream "
+    "&& python tools/export_dream.py runs/dream && python tools/make_notice.py"
 )
 
 

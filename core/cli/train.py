@@ -29,7 +29,11 @@ log = logging.getLogger(__name__)
 # Task-specific flags, one line per task: flag -> "data" (the --data folder) or a string task option.
 # A flag given for another task is an error.
 TASK_FLAGS: dict[str, dict[str, str]] = {
-    "dream": {"--cfp-root": "data", "--train-folds": "task.train_folds", "--val-folds": "task.val_folds"},
+    "dream": {
+        "--cfp-root": "task.cfp_root",
+        "--train-folds": "task.train_folds",
+        "--val-folds": "task.val_folds",
+    },
 }
 
 

@@ -163,4 +163,5 @@ def test_train_cli_with_the_dream_flags(synthetic, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["step"] == 5
     task_cfg = load_checkpoint(out / "last.pt", task="dream")["config"]["task"]
     assert task_cfg["train_folds"] == "1" and task_cfg["val_folds"] == "2"  # strings, not TOML integers
+    assert task_cfg["cfp_root"] == str(root)  # recorded, so tools/export_dream.py needs no --data
     assert run_cli(["train", "scaleface", "--train-folds", "1", "--out", str(tmp_path / "x")]) == 2
