@@ -4,22 +4,20 @@ Left: pick two images (main face of each) or two faces of the current image,
 then Compare: the aligned face-api chips with their landmarks, yaw and gate
 of each face, the cosine with and without DREAM, and the decision at the
 calibrated threshold of the pair's pose bucket (FF / FP) and operating point.
-Middle: run a CFP evaluation (worker, progress bar) and plot the ROC with
-and without DREAM. Right: the worst false accepts and false rejects.
+Right (:class:`~app.verification.cfp_view.CfpView`): run a CFP evaluation
+(worker, progress bar), the ROC with and without DREAM, and the worst false
+accepts and false rejects (activate one to compare it here).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pyqtgraph as pg
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QIcon
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QFrame,
     QGridLayout,
@@ -27,9 +25,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QProgressBar,
     QPushButton,
     QRadioButton,
     QScrollArea,
@@ -41,20 +36,17 @@ from PySide6.QtWidgets import (
 from app.context import Workbench
 from app.image_store import LoadedImage
 from app.panels.base import Panel
-from app.verification.chips import chip_pixmap, pair_pixmap
+from app.verification.cfp_view import ACCEPT, REJECT, CfpView, path_row
+from app.verification.chips import chip_pixmap
 from app.verification.jobs import (
-    THUMB,
-    CfpRun,
     Comparison,
     FacesOfImage,
-    cfp_job,
     compare_job,
     compare_sides,
     faces_job,
     rethreshold,
 )
-from app.worker import Job, Progress
-from core.paths import SHARED_DIR
+from app.worker import Job
 from core.recognize.verify import Verifier
 
 OPERATING_POINTS = [
@@ -64,8 +56,6 @@ OPERATING_POINTS = [
     ("FAR 1e-4", 1e-4),
     ("best accuracy", None),
 ]
-MODE_COLORS = {"stem": (240, 170, 40), "dream": (60, 200, 255)}
-ACCEPT, REJECT = QColor(60, 190, 90), QColor(230, 70, 70)
 CHIP_SIZE = 150
 
 
@@ -80,38 +70,14 @@ class VerificationPanel(Panel):
         self.verifier = Verifier()
         self.comparison: Comparison | None = None
         self.faces: FacesOfImage | None = None
-        self.cfp_run: CfpRun | None = None
         self.compare_job: Job | None = None
         self.faces_job: Job | None = None
-        self.cfp_job: Job | None = None
         self._build()
         workbench.image_changed.connect(self._on_image_changed)
 
     # --- widgets ------------------------------------------------------------
     def _path_row(self, key: str, folder: bool) -> tuple[QWidget, QLineEdit]:
-        edit = QLineEdit(str(self.workbench.settings.value(f"verification/{key}", "")))
-        edit.editingFinished.connect(
-            lambda: self.workbench.settings.set_value(f"verification/{key}", edit.text())
-        )
-        browse = QPushButton("…")
-        browse.setMaximumWidth(30)
-
-        def choose() -> None:
-            if folder:
-                chosen = QFileDialog.getExistingDirectory(self, "Choose folder", edit.text())
-            else:
-                chosen, _ = QFileDialog.getOpenFileName(self, "Choose image", edit.text())
-            if chosen:
-                edit.setText(chosen)
-                self.workbench.settings.set_value(f"verification/{key}", chosen)
-
-        browse.clicked.connect(choose)
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(edit, 1)
-        layout.addWidget(browse)
-        return row, edit
+        return path_row(self.workbench, self, key, folder)
 
     def _build_pair(self) -> QWidget:
         box = QGroupBox("Pair")
@@ -200,72 +166,6 @@ class VerificationPanel(Panel):
         grid.addWidget(self.scores, 3, 0, 1, 2)
         return box
 
-    def _build_cfp(self) -> QWidget:
-        box = QGroupBox("CFP evaluation")
-        layout = QVBoxLayout(box)
-        form = QFormLayout()
-        root_row, self.cfp_root = self._path_row("cfp_root", folder=True)
-        if not self.cfp_root.text() and (SHARED_DIR / "data" / "cfp_dev").is_dir():
-            self.cfp_root.setText(str(SHARED_DIR / "data" / "cfp_dev"))
-        form.addRow("CFP root", root_row)
-        row = QHBoxLayout()
-        self.protocol_box = QComboBox()
-        self.protocol_box.addItems(["FP", "FF"])
-        self.folds_edit = QLineEdit()
-        self.folds_edit.setPlaceholderText("all folds (e.g. 9 or 1-9)")
-        row.addWidget(self.protocol_box)
-        row.addWidget(self.folds_edit, 1)
-        form.addRow("Protocol / folds", row)
-        buttons = QHBoxLayout()
-        self.cfp_button = QPushButton("Evaluate")
-        self.cfp_button.clicked.connect(self.start_cfp)
-        self.cfp_cancel = QPushButton("Cancel")
-        self.cfp_cancel.setEnabled(False)
-        self.cfp_cancel.clicked.connect(self.cancel_cfp)
-        buttons.addWidget(self.cfp_button)
-        buttons.addWidget(self.cfp_cancel)
-        form.addRow(buttons)
-        layout.addLayout(form)
-        self.progress = QProgressBar()
-        self.progress.setVisible(False)
-        layout.addWidget(self.progress)
-        self.cfp_summary = QLabel("Evaluate CFP-FP or FF with and without DREAM.")
-        self.cfp_summary.setWordWrap(True)
-        layout.addWidget(self.cfp_summary)
-        self.roc_plot = pg.PlotWidget(title="ROC")
-        self.roc_plot.setLabel("bottom", "false accept rate")
-        self.roc_plot.setLabel("left", "true accept rate")
-        self.roc_plot.setXRange(0, 1)
-        self.roc_plot.setYRange(0, 1.02)
-        self.roc_plot.showGrid(x=True, y=True, alpha=0.3)
-        self.roc_legend = self.roc_plot.addLegend(offset=(-10, 10))
-        layout.addWidget(self.roc_plot, 1)
-        return box
-
-    def _build_gallery(self) -> QWidget:
-        box = QGroupBox("Worst errors")
-        layout = QVBoxLayout(box)
-        row = QHBoxLayout()
-        self.gallery_kind = QComboBox()
-        self.gallery_kind.addItem("false accepts", "fa")
-        self.gallery_kind.addItem("false rejects", "fr")
-        self.gallery_mode = QComboBox()
-        self.gallery_mode.addItem("with DREAM", "dream")
-        self.gallery_mode.addItem("without DREAM", "stem")
-        self.gallery_kind.currentIndexChanged.connect(self._fill_gallery)
-        self.gallery_mode.currentIndexChanged.connect(self._fill_gallery)
-        row.addWidget(self.gallery_kind)
-        row.addWidget(self.gallery_mode)
-        layout.addLayout(row)
-        self.gallery = QListWidget()
-        self.gallery.setViewMode(QListWidget.ViewMode.IconMode)
-        self.gallery.setIconSize(QSize(2 * THUMB + 6, THUMB + 4))
-        self.gallery.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.gallery.setWordWrap(True)
-        self.gallery.itemActivated.connect(self._open_gallery_pair)
-        layout.addWidget(self.gallery, 1)
-        return box
-
     def _build(self) -> None:
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -277,10 +177,12 @@ class VerificationPanel(Panel):
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.cfp = CfpView(self.workbench, self.verifier)
+        self.cfp.pair_requested.connect(self.compare_paths)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        for widget in (scroll, self._build_cfp(), self._build_gallery()):
-            splitter.addWidget(widget)
-        splitter.setSizes([360, 420, 360])
+        splitter.addWidget(scroll)
+        splitter.addWidget(self.cfp)
+        splitter.setSizes([360, 780])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 
@@ -401,104 +303,14 @@ class VerificationPanel(Panel):
             f"{r.score:.4f} {'≥' if r.accepted else '<'} threshold {r.threshold:.4f} ({shown.operating_point})"
         )
 
-    # --- CFP evaluation -----------------------------------------------------
-    def start_cfp(self) -> None:
-        if self.cfp_job is not None and not self.cfp_job.is_done:
-            return
-        root = self.cfp_root.text().strip()
-        if not root:
-            self.cfp_summary.setText("Choose the CFP root first.")
-            return
-        self.workbench.settings.set_value("verification/cfp_root", root)
-        self.progress.setVisible(True)
-        self.progress.setRange(0, 0)
-        self.cfp_button.setEnabled(False)
-        self.cfp_cancel.setEnabled(True)
-        self.cfp_summary.setText("Evaluating…")
-        self.cfp_job = self.workbench.runner.submit(
-            cfp_job,
-            self.verifier,
-            Path(root),
-            self.protocol_box.currentText(),
-            self.folds_edit.text(),
-            name="CFP evaluation",
-            on_progress=self._on_cfp_progress,
-            on_result=self._on_cfp_result,
-            on_error=lambda exc: self.cfp_summary.setText(f"CFP evaluation failed: {exc}"),
-            on_finished=self._on_cfp_finished,
-        )
-        self.cfp_job.cancelled.connect(lambda: self.cfp_summary.setText("CFP evaluation cancelled."))
-
-    def cancel_cfp(self) -> None:
-        if self.cfp_job is not None:
-            self.cfp_job.cancel()
-
-    def _on_cfp_progress(self, progress: Progress) -> None:
-        if progress.fraction is None:
-            self.progress.setRange(0, 0)
-        else:
-            self.progress.setRange(0, 1000)
-            self.progress.setValue(int(progress.fraction * 1000))
-        self.cfp_summary.setText(progress.message)
-
-    def _on_cfp_finished(self) -> None:
-        self.progress.setVisible(False)
-        self.cfp_button.setEnabled(True)
-        self.cfp_cancel.setEnabled(False)
-
-    def _on_cfp_result(self, run: CfpRun | None) -> None:
-        if run is None:
-            return
-        self.cfp_run = run
-        lines = [f"CFP-{run.protocol}, folds {', '.join(str(f.fold) for f in run.results['stem'].folds)}"]
-        for mode, label in (("stem", "without DREAM"), ("dream", "with DREAM")):
-            ev = run.results[mode]
-            lines.append(
-                f"{label}: accuracy {100 * ev.accuracy_mean:.2f} ± {100 * ev.accuracy_std:.2f} %, "
-                f"EER {100 * ev.eer_mean:.2f} %, AUC {ev.auc_mean:.4f}"
-            )
-        lines.extend(run.notes)
-        self.cfp_summary.setText("\n".join(lines))
-        self._plot_roc(run)
-        self._fill_gallery()
-
-    def _plot_roc(self, run: CfpRun) -> None:
-        self.roc_plot.clear()
-        self.roc_legend.clear()
-        for mode, label in (("stem", "without DREAM"), ("dream", "with DREAM")):
-            ev = run.results[mode]
-            pen = pg.mkPen(color=MODE_COLORS[mode], width=2)
-            self.roc_plot.plot(
-                ev.roc.far, ev.roc.tar, pen=pen, name=f"{label}  EER {100 * ev.eer_mean:.2f} %"
-            )
-        self.roc_plot.plot([0, 1], [0, 1], pen=pg.mkPen(color=(120, 120, 120), style=Qt.PenStyle.DashLine))
-
-    def _fill_gallery(self, *_args) -> None:
-        self.gallery.clear()
-        if self.cfp_run is None:
-            return
-        key = (self.gallery_mode.currentData(), self.gallery_kind.currentData())
-        for pair in self.cfp_run.gallery.get(key, []):
-            kind = "same person" if pair.label else "different people"
-            item = QListWidgetItem(
-                QIcon(pair_pixmap(pair.thumb_a, pair.thumb_b, ACCEPT if key[1] == "fa" else REJECT)),
-                f"fold {pair.fold}: {pair.score:.3f} vs {pair.threshold:.3f}\n{kind}",
-            )
-            item.setData(Qt.ItemDataRole.UserRole, (pair.key_a, pair.key_b))
-            item.setToolTip(f"{pair.key_a}\n{pair.key_b}")
-            self.gallery.addItem(item)
-
-    def _open_gallery_pair(self, item: QListWidgetItem) -> None:
-        """Put the pair into the image fields so Compare shows it in detail."""
-        if self.cfp_run is None:
-            return
-        key_a, key_b = item.data(Qt.ItemDataRole.UserRole)
+    def compare_paths(self, path_a: str, path_b: str) -> None:
+        """Compare two image files in detail (e.g. a pair from the CFP gallery)."""
         self.source_images.setChecked(True)
-        self.path_a.setText(str(self.cfp_run.root / key_a))
-        self.path_b.setText(str(self.cfp_run.root / key_b))
+        self.path_a.setText(path_a)
+        self.path_b.setText(path_b)
         self.start_compare()
 
     def shutdown(self) -> None:
-        for job in (self.compare_job, self.faces_job, self.cfp_job):
+        for job in (self.compare_job, self.faces_job, self.cfp.cfp_job):
             if job is not None:
                 job.cancel()

@@ -65,31 +65,36 @@ def test_bad_image_reports_an_error(qtbot, window, tmp_path):
 
 def test_cfp_evaluation_roc_and_gallery(qtbot, window, tmp_path):
     panel = window.panel("verification")
+    view = panel.cfp
     root = tmp_path / "cfp"
     make_cfp(root, folds=2, cache_dir=default_cache_dir())  # features pre-cached: no model runs
-    panel.cfp_root.setText(str(root))
-    panel.protocol_box.setCurrentText("FP")
-    panel.start_cfp()
-    qtbot.waitUntil(lambda: panel.cfp_run is not None and panel.cfp_button.isEnabled(), timeout=30000)
-    run = panel.cfp_run
+    view.cfp_root.setText(str(root))
+    view.protocol_box.setCurrentText("FP")
+    view.start_cfp()
+    qtbot.waitUntil(lambda: view.cfp_run is not None and view.cfp_button.isEnabled(), timeout=30000)
+    run = view.cfp_run
     assert set(run.results) == {"stem", "dream"} and len(run.results["dream"].folds) == 2
-    assert "with DREAM" in panel.cfp_summary.text() and "EER" in panel.cfp_summary.text()
-    assert len(panel.roc_plot.listDataItems()) == 3  # two ROC curves and the chance line
-    assert not panel.progress.isVisible()
+    assert "with DREAM" in view.cfp_summary.text() and "EER" in view.cfp_summary.text()
+    assert len(view.roc_plot.listDataItems()) == 3  # two ROC curves and the chance line
+    assert not view.progress.isVisible()
     kinds = {k: len(v) for k, v in run.gallery.items()}
     assert set(kinds) == {("stem", "fa"), ("stem", "fr"), ("dream", "fa"), ("dream", "fr")}
-    assert panel.gallery.count() == kinds[("dream", "fa")]
-    panel.gallery_kind.setCurrentIndex(1)
-    assert panel.gallery.count() == kinds[("dream", "fr")] > 0
+    assert view.gallery.count() == kinds[("dream", "fa")]
+    view.gallery_kind.setCurrentIndex(1)
+    assert view.gallery.count() == kinds[("dream", "fr")] > 0
     pair = run.gallery[("dream", "fr")][0]
     assert pair.label == 1 and pair.score < pair.threshold and pair.thumb_a.shape == (96, 96, 3)
+    # activating a gallery pair puts its two images into the pair fields and compares them
+    view.gallery.itemActivated.emit(view.gallery.item(0))
+    assert panel.path_a.text() == str(root / pair.key_a) and panel.path_b.text() == str(root / pair.key_b)
+    qtbot.waitUntil(lambda: panel.compare_button.isEnabled(), timeout=30000)
 
 
 def test_cfp_evaluation_bad_root(qtbot, window, tmp_path):
-    panel = window.panel("verification")
-    panel.cfp_root.setText(str(tmp_path / "nowhere"))
-    panel.start_cfp()
+    view = window.panel("verification").cfp
+    view.cfp_root.setText(str(tmp_path / "nowhere"))
+    view.start_cfp()
     qtbot.waitUntil(
-        lambda: "failed" in panel.cfp_summary.text() and panel.cfp_button.isEnabled(), timeout=10000
+        lambda: "failed" in view.cfp_summary.text() and view.cfp_button.isEnabled(), timeout=10000
     )
     window.error_dialog.hide()

@@ -1,0 +1,239 @@
+"""The CFP half of the Verification panel: run an evaluation, ROC with and without DREAM, worst errors.
+
+``pair_requested(str, str)`` asks the panel to compare a gallery pair in detail
+(image paths).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.context import Workbench
+from app.verification.chips import pair_pixmap
+from app.verification.jobs import THUMB, CfpRun, cfp_job
+from app.worker import Job, Progress
+from core.paths import SHARED_DIR
+from core.recognize.verify import Verifier
+
+MODE_COLORS = {"stem": (240, 170, 40), "dream": (60, 200, 255)}
+ACCEPT, REJECT = QColor(60, 190, 90), QColor(230, 70, 70)
+
+
+def path_row(workbench: Workbench, parent: QWidget, key: str, folder: bool) -> tuple[QWidget, QLineEdit]:
+    """A line edit remembered in settings under ``verification/<key>`` with a browse button."""
+    edit = QLineEdit(str(workbench.settings.value(f"verification/{key}", "")))
+    edit.editingFinished.connect(lambda: workbench.settings.set_value(f"verification/{key}", edit.text()))
+    browse = QPushButton("…")
+    browse.setMaximumWidth(30)
+
+    def choose() -> None:
+        if folder:
+            chosen = QFileDialog.getExistingDirectory(parent, "Choose folder", edit.text())
+        else:
+            chosen, _ = QFileDialog.getOpenFileName(parent, "Choose image", edit.text())
+        if chosen:
+            edit.setText(chosen)
+            workbench.settings.set_value(f"verification/{key}", chosen)
+
+    browse.clicked.connect(choose)
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(edit, 1)
+    layout.addWidget(browse)
+    return row, edit
+
+
+class CfpView(QSplitter):
+    """CFP evaluation box (left) and the worst-errors gallery (right)."""
+
+    pair_requested = Signal(str, str)
+
+    def __init__(self, workbench: Workbench, verifier: Verifier, parent=None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.workbench = workbench
+        self.verifier = verifier
+        self.cfp_run: CfpRun | None = None
+        self.cfp_job: Job | None = None
+        self.addWidget(self._build_cfp())
+        self.addWidget(self._build_gallery())
+        self.setSizes([420, 360])
+
+    def _build_cfp(self) -> QWidget:
+        box = QGroupBox("CFP evaluation")
+        layout = QVBoxLayout(box)
+        form = QFormLayout()
+        root_row, self.cfp_root = path_row(self.workbench, self, "cfp_root", folder=True)
+        if not self.cfp_root.text() and (SHARED_DIR / "data" / "cfp_dev").is_dir():
+            self.cfp_root.setText(str(SHARED_DIR / "data" / "cfp_dev"))
+        form.addRow("CFP root", root_row)
+        row = QHBoxLayout()
+        self.protocol_box = QComboBox()
+        self.protocol_box.addItems(["FP", "FF"])
+        self.folds_edit = QLineEdit()
+        self.folds_edit.setPlaceholderText("all folds (e.g. 9 or 1-9)")
+        row.addWidget(self.protocol_box)
+        row.addWidget(self.folds_edit, 1)
+        form.addRow("Protocol / folds", row)
+        buttons = QHBoxLayout()
+        self.cfp_button = QPushButton("Evaluate")
+        self.cfp_button.clicked.connect(self.start_cfp)
+        self.cfp_cancel = QPushButton("Cancel")
+        self.cfp_cancel.setEnabled(False)
+        self.cfp_cancel.clicked.connect(self.cancel_cfp)
+        buttons.addWidget(self.cfp_button)
+        buttons.addWidget(self.cfp_cancel)
+        form.addRow(buttons)
+        layout.addLayout(form)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        layout.addWidget(self.progress)
+        self.cfp_summary = QLabel("Evaluate CFP-FP or FF with and without DREAM.")
+        self.cfp_summary.setWordWrap(True)
+        layout.addWidget(self.cfp_summary)
+        self.roc_plot = pg.PlotWidget(title="ROC")
+        self.roc_plot.setLabel("bottom", "false accept rate")
+        self.roc_plot.setLabel("left", "true accept rate")
+        self.roc_plot.setXRange(0, 1)
+        self.roc_plot.setYRange(0, 1.02)
+        self.roc_plot.showGrid(x=True, y=True, alpha=0.3)
+        self.roc_legend = self.roc_plot.addLegend(offset=(-10, 10))
+        layout.addWidget(self.roc_plot, 1)
+        return box
+
+    def _build_gallery(self) -> QWidget:
+        box = QGroupBox("Worst errors")
+        layout = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.gallery_kind = QComboBox()
+        self.gallery_kind.addItem("false accepts", "fa")
+        self.gallery_kind.addItem("false rejects", "fr")
+        self.gallery_mode = QComboBox()
+        self.gallery_mode.addItem("with DREAM", "dream")
+        self.gallery_mode.addItem("without DREAM", "stem")
+        self.gallery_kind.currentIndexChanged.connect(self._fill_gallery)
+        self.gallery_mode.currentIndexChanged.connect(self._fill_gallery)
+        row.addWidget(self.gallery_kind)
+        row.addWidget(self.gallery_mode)
+        layout.addLayout(row)
+        self.gallery = QListWidget()
+        self.gallery.setViewMode(QListWidget.ViewMode.IconMode)
+        self.gallery.setIconSize(QSize(2 * THUMB + 6, THUMB + 4))
+        self.gallery.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.gallery.setWordWrap(True)
+        self.gallery.itemActivated.connect(self._open_gallery_pair)
+        layout.addWidget(self.gallery, 1)
+        return box
+
+    # --- CFP evaluation -----------------------------------------------------
+    def start_cfp(self) -> None:
+        if self.cfp_job is not None and not self.cfp_job.is_done:
+            return
+        root = self.cfp_root.text().strip()
+        if not root:
+            self.cfp_summary.setText("Choose the CFP root first.")
+            return
+        self.workbench.settings.set_value("verification/cfp_root", root)
+        self.progress.setVisible(True)
+        self.progress.setRange(0, 0)
+        self.cfp_button.setEnabled(False)
+        self.cfp_cancel.setEnabled(True)
+        self.cfp_summary.setText("Evaluating…")
+        self.cfp_job = self.workbench.runner.submit(
+            cfp_job,
+            self.verifier,
+            Path(root),
+            self.protocol_box.currentText(),
+            self.folds_edit.text(),
+            name="CFP evaluation",
+            on_progress=self._on_cfp_progress,
+            on_result=self._on_cfp_result,
+            on_error=lambda exc: self.cfp_summary.setText(f"CFP evaluation failed: {exc}"),
+            on_finished=self._on_cfp_finished,
+        )
+        self.cfp_job.cancelled.connect(lambda: self.cfp_summary.setText("CFP evaluation cancelled."))
+
+    def cancel_cfp(self) -> None:
+        if self.cfp_job is not None:
+            self.cfp_job.cancel()
+
+    def _on_cfp_progress(self, progress: Progress) -> None:
+        if progress.fraction is None:
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(progress.fraction * 1000))
+        self.cfp_summary.setText(progress.message)
+
+    def _on_cfp_finished(self) -> None:
+        self.progress.setVisible(False)
+        self.cfp_button.setEnabled(True)
+        self.cfp_cancel.setEnabled(False)
+
+    def _on_cfp_result(self, run: CfpRun | None) -> None:
+        if run is None:
+            return
+        self.cfp_run = run
+        lines = [f"CFP-{run.protocol}, folds {', '.join(str(f.fold) for f in run.results['stem'].folds)}"]
+        for mode, label in (("stem", "without DREAM"), ("dream", "with DREAM")):
+            ev = run.results[mode]
+            lines.append(
+                f"{label}: accuracy {100 * ev.accuracy_mean:.2f} ± {100 * ev.accuracy_std:.2f} %, "
+                f"EER {100 * ev.eer_mean:.2f} %, AUC {ev.auc_mean:.4f}"
+            )
+        lines.extend(run.notes)
+        self.cfp_summary.setText("\n".join(lines))
+        self._plot_roc(run)
+        self._fill_gallery()
+
+    def _plot_roc(self, run: CfpRun) -> None:
+        self.roc_plot.clear()
+        self.roc_legend.clear()
+        for mode, label in (("stem", "without DREAM"), ("dream", "with DREAM")):
+            ev = run.results[mode]
+            pen = pg.mkPen(color=MODE_COLORS[mode], width=2)
+            self.roc_plot.plot(
+                ev.roc.far, ev.roc.tar, pen=pen, name=f"{label}  EER {100 * ev.eer_mean:.2f} %"
+            )
+        self.roc_plot.plot([0, 1], [0, 1], pen=pg.mkPen(color=(120, 120, 120), style=Qt.PenStyle.DashLine))
+
+    def _fill_gallery(self, *_args) -> None:
+        self.gallery.clear()
+        if self.cfp_run is None:
+            return
+        key = (self.gallery_mode.currentData(), self.gallery_kind.currentData())
+        for pair in self.cfp_run.gallery.get(key, []):
+            kind = "same person" if pair.label else "different people"
+            item = QListWidgetItem(
+                QIcon(pair_pixmap(pair.thumb_a, pair.thumb_b, ACCEPT if key[1] == "fa" else REJECT)),
+                f"fold {pair.fold}: {pair.score:.3f} vs {pair.threshold:.3f}\n{kind}",
+            )
+            item.setData(Qt.ItemDataRole.UserRole, (pair.key_a, pair.key_b))
+            item.setToolTip(f"{pair.key_a}\n{pair.key_b}")
+            self.gallery.addItem(item)
+
+    def _open_gallery_pair(self, item: QListWidgetItem) -> None:
+        if self.cfp_run is None:
+            return
+        key_a, key_b = item.data(Qt.ItemDataRole.UserRole)
+        self.pair_requested.emit(str(self.cfp_run.root / key_a), str(self.cfp_run.root / key_b))
