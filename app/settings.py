@@ -70,6 +70,11 @@ SHORTCUTS: tuple[ShortcutSpec, ...] = (
     ShortcutSpec("ann_nudge_right_10", "Annotation: nudge right 10 px", "Shift+Right"),
     ShortcutSpec("ann_nudge_up_10", "Annotation: nudge up 10 px", "Shift+Up"),
     ShortcutSpec("ann_nudge_down_10", "Annotation: nudge down 10 px", "Shift+Down"),
+    # live video (app/panels/live.py); active while a live session is open
+    ShortcutSpec("live_play", "Live: play / pause", "Ctrl+Space"),
+    ShortcutSpec("live_step", "Live: next frame", "Ctrl+Right"),
+    ShortcutSpec("live_back", "Live: previous frame", "Ctrl+Left"),
+    ShortcutSpec("live_snapshot", "Live: snapshot to the WIDER split", "Ctrl+Shift+S"),
 )
 SHORTCUT_BY_KEY = {spec.key: spec for spec in SHORTCUTS}
 

@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -28,25 +28,21 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app.canvas.overlays import BRANCH_COLORS, FaceOverlay
+from app.canvas.overlays import FaceOverlay
 from app.context import Workbench
 from app.live.batch_dialog import BatchDialog
 from app.live.controller import LiveController
 from app.live.hud import Hud
+from app.live.widgets import BranchToggles
 from app.panels.base import Panel
+from app.settings import SHORTCUT_BY_KEY
 from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
-from core.detect.scale_ranges import BRANCH_NAMES, SCALE_RANGES
 from core.paths import user_data_dir
 from core.unlock.video import VIDEO_SUFFIXES, SourceSpec, list_cameras
 from core.unlock.video_live import LiveResult
 
 HUD_INTERVAL_MS = 250
 PICK_FILE, PICK_FOLDER = "file", "folder"
-
-
-def _range_text(branch: str) -> str:
-    low, high = SCALE_RANGES[branch]
-    return f"{low:.0f}–{high:.0f} px" if high != float("inf") else f"≥{low:.0f} px"
 
 
 class LivePanel(Panel):
@@ -77,6 +73,20 @@ class LivePanel(Panel):
         c.state_changed.connect(self._on_state)
         c.detection_failed.connect(self._on_detection_failed)
         workbench.row_changed.connect(self._on_row_changed)
+        self.shortcut_actions: dict[str, QAction] = {}
+        for key, slot in (
+            ("live_play", self.toggle_play),
+            ("live_step", lambda: self.controller.step(1)),
+            ("live_back", lambda: self.controller.step(-1)),
+            ("live_snapshot", self.snapshot),
+        ):
+            action = QAction(SHORTCUT_BY_KEY[key].text, workbench.view)
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(lambda _=False, f=slot: f())
+            workbench.view.addAction(action)  # the canvas is always shown: its shortcuts always work
+            self.shortcut_actions[key] = action
+        self.apply_shortcuts()
+        self._update_controls()
         self.refresh_cameras()
 
     # --- widgets ------------------------------------------------------------------
@@ -134,17 +144,9 @@ class LivePanel(Panel):
         detect_row.addWidget(self.track_box)
         layout.addLayout(detect_row)
 
-        self.branch_group = QGroupBox("Scale ranges")
-        branch_layout = QVBoxLayout(self.branch_group)
-        self.branch_boxes: dict[str, QCheckBox] = {}
-        for name in BRANCH_NAMES:
-            box = QCheckBox(f"{name} ({_range_text(name)})")
-            color = BRANCH_COLORS[name]
-            box.setStyleSheet(f"QCheckBox {{ color: rgb({color.red()},{color.green()},{color.blue()}); }}")
-            box.setChecked(True)
-            box.toggled.connect(self._refresh_overlay)
-            branch_layout.addWidget(box)
-            self.branch_boxes[name] = box
+        self.branch_group = BranchToggles()
+        self.branch_boxes = self.branch_group.boxes
+        self.branch_group.changed.connect(self._refresh_overlay)
         layout.addWidget(self.branch_group)
 
         slider_row = QHBoxLayout()
@@ -185,6 +187,10 @@ class LivePanel(Panel):
         layout.addStretch(1)
         self._update_controls()
         self._refresh_overlay()
+
+    def apply_shortcuts(self) -> None:
+        for key, action in self.shortcut_actions.items():
+            action.setShortcut(QKeySequence(self.workbench.settings.shortcut(key)))
 
     # --- sources --------------------------------------------------------------------
     def refresh_cameras(self) -> None:
@@ -267,6 +273,10 @@ class LivePanel(Panel):
         self.seek_slider.setEnabled(seekable and bool(source.frame_count))
         self.snapshot_button.setEnabled(active)
         self.record_button.setEnabled(active)
+        for key, action in getattr(
+            self, "shortcut_actions", {}
+        ).items():  # keys stay free while no session is open
+            action.setEnabled(active and (key != "live_back" or seekable))
 
     # --- transport --------------------------------------------------------------------
     def toggle_play(self) -> None:
@@ -329,14 +339,11 @@ class LivePanel(Panel):
         self.score_label.setText(f"{min_score:.2f}")
         self.workbench.settings.set_value("live/min_score", min_score)
         self.controller.track_min_score = min_score
-        self.overlay.visible_branches = {n for n, b in self.branch_boxes.items() if b.isChecked()}
+        self.overlay.visible_branches = self.branch_group.visible_branches()
         self.overlay.min_score = min_score
         self.overlay.show_landmarks = self.landmark_box.isChecked()
         self.overlay.refresh()
-        faces = self.overlay.faces()
-        for name, box in self.branch_boxes.items():
-            count = sum(1 for f in faces if f.branch == name and f.score >= min_score)
-            box.setText(f"{name} ({_range_text(name)}): {count}")
+        self.branch_group.set_counts(self.overlay.faces(), min_score)
         if self.shown is not None:
             self.summary.setText(
                 f"frame {self.shown.frame.index}: {len(self.overlay.visible_faces())} of "
@@ -385,6 +392,8 @@ class LivePanel(Panel):
         return self.batch_dialog
 
     def shutdown(self) -> None:
+        for action in self.shortcut_actions.values():
+            self.workbench.view.removeAction(action)
         self._hud_timer.stop()
         self.controller.shutdown()
         if self.batch_dialog is not None:

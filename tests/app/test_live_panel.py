@@ -52,8 +52,9 @@ def test_video_plays_at_its_rate_while_detection_runs_on_the_newest_frame(qtbot,
     panel.start_recording(tmp_path / "rec.jsonl")
     qtbot.waitUntil(lambda: panel.controller.source.state.value == "ended", timeout=20000)
     qtbot.waitUntil(lambda: not panel.controller.busy, timeout=20000)
-    # the display saw (nearly) every frame, detection only some of them
-    assert len(shown) >= 50 and shown == sorted(shown)
+    # the display saw (nearly) every frame, detection only some of them (a display tied to detection
+    # would show about as many frames as there are results: ~10)
+    assert len(shown) >= 45 and shown == sorted(shown), f"{len(shown)} shown, {len(results)} results"
     assert read_index(panel.controller.last_frame.image) == 59
     assert 3 <= len(results) < len(shown)
     with_face = [r for r in results if len(r.faces) == 1]
@@ -93,6 +94,11 @@ def test_pause_step_seek_from_the_panel(qtbot, window, tmp_path):
     assert panel.seek_slider.value() == 20 and panel.position_label.text() == "21/30"
     panel.back_button.click()
     qtbot.waitUntil(lambda: panel.controller.last_frame.index == 19, timeout=5000)
+    assert panel.shortcut_actions["live_step"].shortcut().toString() == "Ctrl+Right"
+    panel.shortcut_actions["live_step"].trigger()  # the remappable shortcuts drive the same controls
+    qtbot.waitUntil(lambda: panel.controller.last_frame.index == 20, timeout=5000)
+    panel.shortcut_actions["live_back"].trigger()
+    qtbot.waitUntil(lambda: panel.controller.last_frame.index == 19, timeout=5000)
     panel.toggle_play()
     qtbot.waitUntil(lambda: panel.controller.last_frame.index >= 25, timeout=5000)
     panel.toggle_play()
@@ -101,6 +107,9 @@ def test_pause_step_seek_from_the_panel(qtbot, window, tmp_path):
     assert held >= 25 and read_index(panel.controller.last_frame.image) == held
     assert window.view.image_size == (320, 240)
     panel.close_source()
+    assert not any(
+        action.isEnabled() for action in panel.shortcut_actions.values()
+    )  # keys free for other panels
 
 
 def test_missing_camera_and_corrupt_video_are_messages_not_crashes(qtbot, window, tmp_path):
