@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cfp-eval": ("core.cli.cfp_eval", "CFP frontal/profile verification per fold (stem or stem + DREAM)"),
     "verify": ("core.cli.verify", "are two face images the same person? (yaw, DREAM, calibrated threshold)"),
     "verify-pairs": ("core.cli.verify_pairs", "score a CSV of image pairs; EER/AUC/TAR when labelled"),
+    "attributes": ("core.cli.attributes", "40 CelebA attributes of every detected face (LMLE)"),
+    "attributes-eval": ("core.cli.attributes_eval", "score an attribute model on CelebA (accuracy, balanced acc.)"),
 }
 
 

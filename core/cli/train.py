@@ -34,6 +34,11 @@ TASK_FLAGS: dict[str, dict[str, str]] = {
         "--train-folds": "task.train_folds",
         "--val-folds": "task.val_folds",
     },
+    "lmle": {
+        "--celeba-root": "task.celeba_root",
+        "--train-range": "task.train_range",
+        "--val-range": "task.val_range",
+    },
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 # task name -> "module:factory"; DREAM and LMLE add their own line here.
 TASKS: dict[str, str] = {
     "scaleface": "core.train.tasks.scaleface:ScaleFaceTask",
+    "lmle": "core.train.tasks.lmle:LMLETask",
     "dream": "core.train.tasks.dream:DreamTask",
 }
 

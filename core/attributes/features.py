@@ -1,0 +1,149 @@
+"""Frozen attribute features: CelebA frames -> face square -> face-api descriptor trunk -> 2176 floats.
+
+Every method of this package (LMLE, the class-weighted linear baseline, the
+triplet baseline) reads the same features, computed once per image and
+cached, because the trunk is frozen (docs/adr/0011-lmle.md): training then
+touches only small heads and runs in minutes on two CPU cores.
+
+Pipeline: CelebA frame ``(109, 89, 3)`` (:mod:`core.attributes.align`) ->
+:data:`~core.attributes.align.FACE_SQUARE` crop -> face-api's centered pad
+and legacy resize to 150 -> :class:`~core.models.lmle.TrunkFeatures`.
+
+:class:`FeatureCache` keeps one ``.npz`` per (image folder, feature version)
+holding names and float16 features; asking for names it lacks computes and
+appends them, so the cache grows with use and never recomputes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Generator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.attributes.align import face_square, to_frame
+from core.imageio import load_image
+from core.models.face_descriptor import FaceRecognitionNet
+from core.models.lmle import TrunkFeatures
+from core.paths import user_data_dir
+from core.recognize.runner import FaceModelRunner
+
+log = logging.getLogger(__name__)
+
+#: bump when the crop, the trunk taps or the pooling change: old caches are then ignored.
+FEATURE_VERSION = "faceapi-frnet-conv128x4x4+desc128-square18.40.51-v1"
+FEATURE_DIM = TrunkFeatures.DIM
+
+
+class FeatureExtractor(FaceModelRunner):
+    """The frozen trunk behind the per-face runner (weights, device, batches of 32, inference mode)."""
+
+    weights_name = "faceapi_face_recognition"
+    input_size = FaceRecognitionNet.INPUT_SIZE
+    dim = FEATURE_DIM
+
+    def build(self, tensors: dict[str, torch.Tensor]) -> nn.Module:
+        return TrunkFeatures(FaceRecognitionNet.from_tfjs(tensors))
+
+    def from_frames(self, frames: Sequence[np.ndarray]) -> np.ndarray:
+        """``(109, 89, 3)`` CelebA frames -> ``(N, 2176)`` float32 features."""
+        if len(frames) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self.forward_crops([face_square(f) for f in frames]).numpy()
+
+    def iter_paths(
+        self, paths: Sequence[Path], batch: int = 64
+    ) -> Generator[tuple[int, int], None, np.ndarray]:
+        """Generator over image files (aligned CelebA images of any size): yields ``(done, total)``
+        after each batch, returns ``(N, 2176)`` float32. ``ImageLoadError`` names a bad file."""
+        out = np.zeros((len(paths), self.dim), dtype=np.float32)
+        for start in range(0, len(paths), batch):
+            chunk = paths[start : start + batch]
+            out[start : start + len(chunk)] = self.from_frames([to_frame(load_image(p)) for p in chunk])
+            yield start + len(chunk), len(paths)
+        return out
+
+
+def default_cache_dir() -> Path:
+    """``FACESCOPE_FEATURE_CACHE`` or ``<user data dir>/cache/attribute_features``."""
+    override = os.environ.get("FACESCOPE_FEATURE_CACHE")
+    return Path(override) if override else user_data_dir() / "cache" / "attribute_features"
+
+
+class FeatureCache:
+    """Features of the images of one folder, on disk (see module docstring).
+
+    images_dir: the folder the names are relative to. cache_dir: where the
+    ``.npz`` lives (``None``: :func:`default_cache_dir`).
+    """
+
+    def __init__(self, images_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> None:
+        self.images_dir = Path(images_dir)
+        key = hashlib.sha1(f"{self.images_dir.resolve()}|{FEATURE_VERSION}".encode()).hexdigest()[:16]
+        self.path = Path(cache_dir or default_cache_dir()) / f"{self.images_dir.name}-{key}.npz"
+        self._names: list[str] = []
+        self._feats = np.zeros((0, FEATURE_DIM), dtype=np.float16)
+        self._index: dict[str, int] = {}
+        if self.path.is_file():
+            try:
+                with np.load(self.path, allow_pickle=False) as blob:
+                    if str(blob["version"]) == FEATURE_VERSION:
+                        self._names = [str(n) for n in blob["names"]]
+                        self._feats = blob["features"]
+            except (OSError, KeyError, ValueError) as exc:  # a torn write: recompute
+                log.warning("ignoring unreadable feature cache %s: %s", self.path, exc)
+                self._names, self._feats = [], np.zeros((0, FEATURE_DIM), dtype=np.float16)
+            self._index = {n: i for i, n in enumerate(self._names)}
+
+    def missing(self, names: Sequence[str]) -> list[str]:
+        return [n for n in dict.fromkeys(names) if n not in self._index]
+
+    def iter_get(
+        self,
+        names: Sequence[str],
+        extractor: FeatureExtractor | Callable[[], FeatureExtractor] | None = None,
+        batch: int = 64,
+    ) -> Generator[tuple[int, int], None, np.ndarray]:
+        """Generator: computes the missing names (yielding ``(done, total)``), saves, and returns
+        ``(N, 2176)`` float32 features of ``names`` in order. ``extractor`` may be a factory
+        (built only when something is missing)."""
+        todo = self.missing(names)
+        if todo:
+            if extractor is None:
+                extractor = FeatureExtractor
+            runner = extractor() if not isinstance(extractor, FeatureExtractor) else extractor
+            log.info("extracting attribute features of %d images in %s", len(todo), self.images_dir)
+            gen = runner.iter_paths([self.images_dir / n for n in todo], batch)
+            while True:
+                try:
+                    yield next(gen)
+                except StopIteration as stop:
+                    new = stop.value
+                    break
+            self._append(todo, new)
+        rows = np.array([self._index[n] for n in names], dtype=np.int64)
+        return self._feats[rows].astype(np.float32)
+
+    def get(self, names: Sequence[str], extractor: FeatureExtractor | None = None) -> np.ndarray:
+        """Blocking :meth:`iter_get`."""
+        gen = self.iter_get(names, extractor)
+        while True:
+            try:
+                next(gen)
+            except StopIteration as stop:
+                return stop.value
+
+    def _append(self, names: list[str], feats: np.ndarray) -> None:
+        start = len(self._names)
+        self._names.extend(names)
+        self._feats = np.concatenate([self._feats, feats.astype(np.float16)])
+        self._index.update({n: start + i for i, n in enumerate(names)})
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp.npz")
+        np.savez(tmp, version=FEATURE_VERSION, names=np.array(self._names), features=self._feats)
+        os.replace(tmp, self.path)

@@ -1,0 +1,182 @@
+"""A trained attribute model as shipped in ``resources/models`` (LMLE, or a baseline).
+
+``AttributeModel.load("lmle_celeba")`` reads a weights container
+(:mod:`core.zoo.weights`) and classifies ``(N, 2176)`` frozen features
+(:mod:`core.attributes.features`) into the 40 attributes:
+
+* ``lmle``: :class:`~core.models.lmle.LMLEHead` + per-attribute cluster
+  centroids, cluster-wise kNN (:func:`core.attributes.knn.cluster_knn`);
+  margins in squared-distance units;
+* ``linear``: the class-weighted logistic regression; margins are logits;
+* ``triplet``: the triplet baseline's head; its sample kNN needs the training
+  embeddings, which are not shipped: :meth:`AttributeModel.set_bank` them
+  (``bench/attributes.py`` rebuilds them from the cached training features).
+
+Container layout: tensors ``head.*`` or ``linear.*`` (state dicts),
+``centroids`` ``(A, 2C, d)`` and ``centroid_label`` ``(A, 2C)`` int8 (lmle);
+meta ``method``, ``attributes`` (JSON list), ``feature_version``,
+``hidden``, ``dim``, ``knn_k``, ``train_range`` and the validation figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.attributes.clustering import ClusterLayout
+from core.attributes.features import FEATURE_DIM, FEATURE_VERSION
+from core.attributes.knn import cluster_knn, sample_knn
+from core.models.lmle import LinearAttributeClassifier, LMLEHead
+from core.zoo.weights import WeightsError, load_weights, resolve, save_weights
+
+DEFAULT_MODEL = "lmle_celeba"
+BASELINE_MODEL = "lmle_celeba_linear"
+TRIPLET_MODEL = "lmle_celeba_triplet"
+METHOD_MODELS = {"lmle": DEFAULT_MODEL, "baseline": BASELINE_MODEL, "triplet": TRIPLET_MODEL}
+
+
+@dataclass(frozen=True)
+class AttributePrediction:
+    """The 40 attributes of one face.
+
+    positive: ``(A,)`` bool. margin: ``(A,)`` float32, signed (> 0 means
+    present); its size says how clear the decision is (units depend on the
+    method: squared embedding distance for LMLE, logit for the linear baseline).
+    """
+
+    names: tuple[str, ...]
+    positive: np.ndarray
+    margin: np.ndarray
+
+    def present(self) -> list[str]:
+        return [n for n, p in zip(self.names, self.positive, strict=True) if p]
+
+    def to_json(self) -> dict[str, dict[str, float | bool]]:
+        return {
+            n: {"present": bool(p), "margin": round(float(m), 4)}
+            for n, p, m in zip(self.names, self.positive, self.margin, strict=True)
+        }
+
+
+class AttributeModel:
+    """Classifier of frozen features (see module docstring). Runs on the CPU: it is tiny."""
+
+    def __init__(
+        self,
+        method: str,
+        names: tuple[str, ...],
+        *,
+        head: LMLEHead | None = None,
+        linear: LinearAttributeClassifier | None = None,
+        layout: ClusterLayout | None = None,
+        knn_k: int = 1,
+        meta: dict | None = None,
+    ) -> None:
+        if method not in ("lmle", "triplet", "linear"):
+            raise ValueError(f"unknown attribute method {method!r}")
+        self.method, self.names = method, tuple(names)
+        self.head = head.eval() if head is not None else None
+        self.linear = linear.eval() if linear is not None else None
+        self.layout, self.knn_k = layout, knn_k
+        self.meta = dict(meta or {})
+        self.bank: torch.Tensor | None = None
+        self.bank_labels: torch.Tensor | None = None
+
+    # ------------------------------------------------------------------ io
+    @classmethod
+    def load(cls, name_or_path: str | os.PathLike = DEFAULT_MODEL) -> AttributeModel:
+        """Read a container; :class:`WeightsError` when missing, corrupt or not an attribute model."""
+        tensors, meta = load_weights(name_or_path)
+        method = str(meta.get("method", ""))
+        path = resolve(name_or_path)
+        if meta.get("feature_version") != FEATURE_VERSION:
+            raise WeightsError(
+                path, f"made for features {meta.get('feature_version')!r}, not {FEATURE_VERSION!r}"
+            )
+        names = tuple(json.loads(str(meta["attributes"])))
+        sub = {
+            prefix: {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+            for prefix in ("head", "linear")
+        }
+        try:
+            if method == "linear":
+                linear = LinearAttributeClassifier(FEATURE_DIM, len(names))
+                linear.load_state_dict(sub["linear"])
+                return cls(method, names, linear=linear, meta=meta)
+            head = LMLEHead(FEATURE_DIM, len(names), int(meta["hidden"]), int(meta["dim"]))
+            head.load_state_dict(sub["head"])
+            layout = None
+            if method == "lmle":
+                label = tensors["centroid_label"].to(torch.int8)
+                layout = ClusterLayout(
+                    tensors["centroids"], label, torch.zeros(0, len(names), dtype=torch.int64)
+                )
+            return cls(method, names, head=head, layout=layout, knn_k=int(meta["knn_k"]), meta=meta)
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise WeightsError(path, f"not a valid {method or 'attribute'} model: {exc}") from None
+
+    def save(self, path: Path, sidecar: dict, extra_meta: dict | None = None) -> str:
+        """Write this model as a weights container (float16 weights, float32 statistics)."""
+        tensors: dict[str, torch.Tensor] = {}
+        module = self.linear if self.method == "linear" else self.head
+        prefix = "linear" if self.method == "linear" else "head"
+        assert module is not None
+        for key, value in module.state_dict().items():
+            keep32 = "norm." in key or value.ndim <= 1
+            tensors[f"{prefix}.{key}"] = value.detach().float() if keep32 else value.detach().half()
+        meta = {
+            **self.meta,
+            **(extra_meta or {}),
+            "method": self.method,
+            "attributes": json.dumps(list(self.names)),
+            "feature_version": FEATURE_VERSION,
+            "knn_k": self.knn_k,
+        }
+        if self.head is not None:
+            meta.update(hidden=self.head.hidden, dim=self.head.dim)
+        if self.method == "lmle":
+            assert self.layout is not None
+            tensors["centroids"] = self.layout.centroids.float()
+            tensors["centroid_label"] = self.layout.centroid_label.to(torch.int8)
+        return save_weights(path, tensors=tensors, meta=meta, sidecar=sidecar)
+
+    # ----------------------------------------------------------- inference
+    @torch.no_grad()
+    def embed(self, features: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """``(N, D)`` features -> ``(N, A, d)`` unit-norm embeddings (lmle / triplet)."""
+        if self.head is None:
+            raise ValueError("the linear baseline has no embedding")
+        return self.head(torch.as_tensor(features, dtype=torch.float32))
+
+    def set_bank(self, train_features: np.ndarray, train_labels: np.ndarray) -> None:
+        """Training embeddings for the triplet baseline's sample kNN."""
+        self.bank = self.embed(train_features)
+        self.bank_labels = torch.as_tensor(train_labels, dtype=torch.bool)
+
+    @torch.no_grad()
+    def decide(self, features: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """``(N, D)`` -> ``(positive (N, A) bool, margin (N, A) float32)``."""
+        x = torch.as_tensor(features, dtype=torch.float32)
+        if self.method == "linear":
+            assert self.linear is not None
+            logits = self.linear(x)
+            return (logits > 0).numpy(), logits.numpy().astype(np.float32)
+        emb = self.embed(x)
+        if self.method == "lmle":
+            assert self.layout is not None
+            d = cluster_knn(emb, self.layout.centroids, self.layout.centroid_label, self.knn_k)
+            return d.positive.numpy(), d.margin.numpy().astype(np.float32)
+        if self.bank is None or self.bank_labels is None:
+            raise ValueError("the triplet baseline needs set_bank(training features, labels) first")
+        positive, frac = sample_knn(emb, self.bank, self.bank_labels, self.knn_k)
+        return positive.numpy(), (frac - 0.5).numpy().astype(np.float32)
+
+    def predict(self, features: np.ndarray) -> list[AttributePrediction]:
+        """One :class:`AttributePrediction` per row of ``(N, D)`` features."""
+        positive, margin = self.decide(features)
+        return [AttributePrediction(self.names, p, m) for p, m in zip(positive, margin, strict=True)]

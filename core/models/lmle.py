@@ -1,0 +1,109 @@
+"""LMLE's embedding head and the linear baseline, on frozen face-api trunk features.
+
+Both take ``(N, in_dim)`` float32 features from
+:mod:`core.attributes.features` (frozen FaceRecognitionNet maps, see
+docs/adr/0011-lmle.md) and standardise them with buffers filled from the
+training set (``feature_mean``, ``feature_std``), so the shipped weights carry
+their own normalisation.
+
+* :class:`LMLEHead`: ``(N, in_dim) -> (N, A, dim)``, one unit-norm embedding
+  per attribute (a shared hidden layer, then a per-attribute projection).
+  LMLE's clusters, quintuplets and kNN all work per attribute, so each
+  attribute gets its own small space rather than 40 conflicting class
+  structures in one.
+* :class:`LinearAttributeClassifier`: ``(N, in_dim) -> (N, A)`` logits (the
+  class-weighted baseline).
+* :class:`TrunkFeatures`: the frozen part, face-api's FaceRecognitionNet used
+  by composition: ``(N, 3, 150, 150)`` normalised crops ->
+  ``(N, 2176)`` = its ``conv128_2`` maps (128 x 8 x 8) average-pooled to
+  4 x 4 (2048, where position still says *which* part of the face) followed
+  by the 128-d identity descriptor.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class TrunkFeatures(nn.Module):
+    """Frozen FaceRecognitionNet -> ``(N, 2176)`` attribute features (see module docstring)."""
+
+    TAP = "conv128_2"
+    GRID = 4
+    DIM = 128 * GRID * GRID + 128
+
+    def __init__(self, descriptor_net: nn.Module) -> None:
+        super().__init__()
+        self.net = descriptor_net.eval().requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        taps: dict[str, torch.Tensor] = {}
+        descriptor = self.net(x, taps)
+        pooled = F.adaptive_avg_pool2d(taps[self.TAP], self.GRID).flatten(1)
+        return torch.cat([pooled, descriptor], dim=1)
+
+
+class FeatureNorm(nn.Module):
+    """``(x - mean) / std`` with buffers (identity until :meth:`fit` is called)."""
+
+    def __init__(self, in_dim: int) -> None:
+        super().__init__()
+        self.register_buffer("feature_mean", torch.zeros(in_dim))
+        self.register_buffer("feature_std", torch.ones(in_dim))
+
+    @torch.no_grad()
+    def fit(self, features: torch.Tensor) -> None:
+        """Set the statistics from ``(N, in_dim)`` training features."""
+        x = features.float()
+        self.feature_mean.copy_(x.mean(0))
+        self.feature_std.copy_(x.std(0).clamp_min(1e-3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.feature_mean) / self.feature_std
+
+
+class LMLEHead(nn.Module):
+    """``(N, in_dim)`` features -> ``(N, num_attributes, dim)`` L2-normalised embeddings."""
+
+    def __init__(
+        self, in_dim: int, num_attributes: int = 40, hidden: int = 512, dim: int = 16, dropout: float = 0.0
+    ) -> None:
+        super().__init__()
+        self.in_dim, self.num_attributes, self.hidden, self.dim = in_dim, num_attributes, hidden, dim
+        self.norm = FeatureNorm(in_dim)
+        self.dropout = nn.Dropout(dropout)
+        # hidden == 0: no shared layer, a linear projection per attribute (least prone to overfit)
+        self.fc1 = nn.Linear(in_dim, hidden) if hidden > 0 else None
+        self.fc2 = nn.Linear(hidden if hidden > 0 else in_dim, num_attributes * dim)
+
+    def hidden_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, in_dim) -> (N, hidden)`` shared representation (``(N, in_dim)`` when ``hidden == 0``)."""
+        x = self.dropout(self.norm(x))
+        return x if self.fc1 is None else F.relu(self.fc1(x))
+
+    def project(self, h: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
+        """Shared ``(N, hidden)`` -> ``(N, A, dim)`` unit vectors; with ``attributes`` ``(N,)`` int64,
+        only that attribute's ``(N, dim)`` embedding per row (cheaper when mining per attribute)."""
+        if attributes is None:
+            out = self.fc2(h).view(h.shape[0], self.num_attributes, self.dim)
+            return F.normalize(out, dim=-1)
+        w = self.fc2.weight.view(self.num_attributes, self.dim, -1)[attributes]  # (N, dim, hidden)
+        b = self.fc2.bias.view(self.num_attributes, self.dim)[attributes]
+        return F.normalize(torch.einsum("ndh,nh->nd", w, h) + b, dim=-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.project(self.hidden_features(x))
+
+
+class LinearAttributeClassifier(nn.Module):
+    """``(N, in_dim)`` features -> ``(N, A)`` logits (positive when > 0)."""
+
+    def __init__(self, in_dim: int, num_attributes: int = 40) -> None:
+        super().__init__()
+        self.norm = FeatureNorm(in_dim)
+        self.fc = nn.Linear(in_dim, num_attributes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.norm(x))
