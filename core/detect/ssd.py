@@ -141,6 +141,8 @@ class SsdDetector:
         self.model = (
             SsdMobileNetV1.from_tfjs(tensors).to(self.device, memory_format=torch.channels_last).eval()
         )
+        if self.device.type == "cpu":
+            self.model.fuse_relu6()
         self.anchors = self.model.anchors
         self.nominal_sizes = layer_nominal_sizes(self.anchors)
         layer_of_anchor = torch.cat(

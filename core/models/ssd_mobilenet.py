@@ -66,6 +66,14 @@ PREDICTION_LAYERS: tuple[tuple[int, int, int], ...] = (
     (128, 6, 1),
 )
 NUM_ANCHORS = sum(n * fm * fm for _, n, fm in PREDICTION_LAYERS)  # 5118
+# oneDNN convolution with a fused clamp (the op torch.compile emits on CPU). A
+# private op, so it is looked up once and everything falls back to conv + relu6
+# when it is absent.
+_FUSED_CONV = (
+    getattr(torch.ops.mkldnn, "_convolution_pointwise", None)
+    if torch.backends.mkldnn.is_available()
+    else None
+)
 INPUT_SIZE = 512
 BN_EPS = 0.0010000000474974513  # float32(0.001), as in the TF.js graph
 
@@ -89,6 +97,7 @@ class TfConv(nn.Module):
     def __init__(self, cin: int, cout: int, kernel: int, stride: int, groups: int = 1, relu6: bool = True):
         super().__init__()
         self.kernel, self.stride, self.relu6 = kernel, stride, relu6
+        self.fused = False  # set by SsdMobileNetV1.fuse_relu6()
         self.shifted = stride == 2 and kernel == 3 and groups == cin > 1
         if self.shifted:
             self.conv = nn.Conv2d(cin, cout, 4, 2, padding=1, groups=groups, bias=True)
@@ -105,16 +114,27 @@ class TfConv(nn.Module):
         return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.shifted:
-            if x.shape[-1] % 2 == 0 and x.shape[-2] % 2 == 0:
-                x = self.conv(x)
-            else:
-                w = self.conv.weight[:, :, 1:, 1:]
-                x = F.conv2d(pad_same(x, 3, 2), w, self.conv.bias, 2, 0, 1, self.conv.groups)
-        else:
-            if self.stride != 1:
-                x = pad_same(x, self.kernel, self.stride)
-            x = self.conv(x)
+        c = self.conv
+        if self.shifted and (x.shape[-1] % 2 or x.shape[-2] % 2):
+            x = F.conv2d(pad_same(x, 3, 2), c.weight[:, :, 1:, 1:], c.bias, 2, 0, 1, c.groups)
+            return F.relu6(x, inplace=True) if self.relu6 else x
+        if not self.shifted and self.stride != 1:
+            x = pad_same(x, self.kernel, self.stride)
+        if self.fused and x.device.type == "cpu" and not torch.is_grad_enabled():
+            # one oneDNN call for conv + clamp(0, 6): ~7 % of the SSD forward on CPU
+            return _FUSED_CONV(
+                x,
+                c.weight,
+                c.bias,
+                list(c.padding),
+                list(c.stride),
+                list(c.dilation),
+                c.groups,
+                "hardtanh",
+                [0.0, 6.0],
+                "",
+            )
+        x = c(x)
         return F.relu6(x, inplace=True) if self.relu6 else x
 
 
@@ -176,6 +196,18 @@ class SsdMobileNetV1(nn.Module):
         boxes = [_to_anchor_rows(h(src), 4, n) for h, src in zip(self.box_heads, sources, strict=True)]
         logits = [_to_anchor_rows(h(src), 3, n) for h, src in zip(self.class_heads, sources, strict=True)]
         return boxes, logits
+
+    def fuse_relu6(self, enabled: bool = True) -> bool:
+        """Run conv + ReLU6 as one oneDNN op on CPU (inference only). Returns whether it is on.
+
+        Same values up to float rounding (the clamp is exact; measured ≤ 5e-5 on logits);
+        off when this PyTorch build lacks the op.
+        """
+        on = bool(enabled and _FUSED_CONV is not None)
+        for module in self.modules():
+            if isinstance(module, TfConv):
+                module.fused = on and module.relu6
+        return on
 
     @classmethod
     def from_tfjs(cls, tensors: dict[str, torch.Tensor]) -> SsdMobileNetV1:

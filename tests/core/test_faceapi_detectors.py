@@ -86,6 +86,18 @@ def test_ssd_network_shapes(ssd):
     assert taps["prediction_layer/conv_7"].shape == (1, 128, 1, 1)
 
 
+def test_ssd_fused_relu6_matches_plain(ssd, sample1):
+    x = ssd.preprocess(sample1)
+    with torch.inference_mode():
+        fused_on = ssd.model.fuse_relu6(True)
+        enc_a, log_a = ssd.model(x)
+        assert ssd.model.fuse_relu6(False) is False
+        enc_b, log_b = ssd.model(x)
+        ssd.model.fuse_relu6(fused_on)
+    for a, b in zip(enc_a + log_a, enc_b + log_b, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-4)
+
+
 def test_ssd_loader_rejects_bad_shapes():
     tensors, _ = load_weights("faceapi_ssd_mobilenetv1")
     broken = dict(tensors)
