@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.panels.annotation import AnnotationPanel
+from app.panels.attributes import AttributesPanel
 from app.panels.base import Panel
 from app.panels.detection import DetectionPanel
 from app.panels.evaluation import EvaluationPanel
@@ -10,4 +11,4 @@ from app.panels.live import LivePanel
 from app.panels.training import TrainingPanel
 from app.panels.verification import VerificationPanel
 
-PANELS: tuple[type[Panel], ...] = (DetectionPanel, AnnotationPanel, EvaluationPanel, LivePanel, TrainingPanel, VerificationPanel)
+PANELS: tuple[type[Panel], ...] = (DetectionPanel, AnnotationPanel, EvaluationPanel, LivePanel, TrainingPanel, VerificationPanel, AttributesPanel)

@@ -116,7 +116,12 @@ class FeatureCache:
         if todo:
             if extractor is None:
                 extractor = FeatureExtractor
-            runner = extractor() if not isinstance(extractor, FeatureExtractor) else extractor
+            # a class or factory is called; anything with ``iter_paths`` (an extractor) is used as is
+            runner = (
+                extractor()
+                if isinstance(extractor, type) or not hasattr(extractor, "iter_paths")
+                else extractor
+            )
             log.info("extracting attribute features of %d images in %s", len(todo), self.images_dir)
             gen = runner.iter_paths([self.images_dir / n for n in todo], batch)
             while True:

@@ -1,0 +1,1 @@
+"""Widgets and jobs of the Attributes panel (app/panels/attributes.py): faces, embedding plot, training."""

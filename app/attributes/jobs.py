@@ -1,0 +1,99 @@
+"""Worker jobs of the Attributes panel (plain functions: no widgets, results are plain data)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.detectors import DetectorCache
+from app.worker import CancelToken, JobCancelled, Progress
+from core.attributes.celeba import CelebA
+from core.attributes.features import FeatureCache
+from core.attributes.model import AttributeModel
+from core.attributes.recognizer import AttributeRecognizer, FaceAttributes
+
+
+class ModelCache:
+    """Attribute models and their recognizers, loaded once in a worker and reused (name or .pt path)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._recognizers: dict[str, AttributeRecognizer] = {}
+
+    def recognizer(self, model: str) -> AttributeRecognizer:
+        with self._lock:
+            if model not in self._recognizers:
+                self._recognizers[model] = AttributeRecognizer(AttributeModel.load(model))
+            return self._recognizers[model]
+
+
+def analyze_job(
+    models: ModelCache, detectors: DetectorCache, model: str, detector: str, image: np.ndarray
+) -> list[FaceAttributes]:
+    """Detect the faces of ``image`` and predict their attributes."""
+    recognizer = models.recognizer(model)
+    faces = detectors.get(detector).detect(image).faces
+    return recognizer.analyze_faces(image, list(faces))
+
+
+@dataclass(frozen=True)
+class EmbeddingData:
+    """A labelled face set embedded by one model.
+
+    paths: N image files; labels ``(N, A)`` bool; embeddings ``(N, A, d)``
+    float32; centroids ``(A, C, d)`` and centroid_label ``(A, C)`` (LMLE's
+    clusters; label -1 = unused slot); names: the A attributes.
+    """
+
+    paths: list[Path]
+    labels: np.ndarray
+    embeddings: np.ndarray
+    centroids: np.ndarray
+    centroid_label: np.ndarray
+    names: tuple[str, ...]
+    source: str
+
+
+def embedding_job(
+    models: ModelCache,
+    model: str,
+    celeba_root: Path,
+    id_range: str | None,
+    cache_dir: str | None = None,
+    token: CancelToken | None = None,
+):
+    """Generator job: CelebA rows -> cached features (progress) -> embeddings. Returns :class:`EmbeddingData`."""
+    yield Progress(None, "reading the attribute file")
+    dataset = CelebA.open(celeba_root)
+    table = dataset.select(id_range or None)
+    if len(table) == 0:
+        raise ValueError(f"no images in {id_range!r}")
+    attr_model = models.recognizer(model).model
+    if attr_model.head is None or attr_model.layout is None:
+        raise ValueError("the embedding view needs an LMLE model (the linear baseline has no embedding)")
+    cache = FeatureCache(dataset.images_dir, cache_dir)
+    gen = cache.iter_get(list(table.images))
+    while True:
+        if token is not None and token.cancelled:
+            raise JobCancelled()
+        try:
+            done, total = next(gen)
+        except StopIteration as stop:
+            feats = stop.value
+            break
+        yield Progress(done / total, f"features {done}/{total} (cached for next time)")
+    yield Progress(None, "embedding")
+    emb = attr_model.embed(feats).numpy()
+    layout = attr_model.layout
+    return EmbeddingData(
+        paths=[dataset.images_dir / n for n in table.images],
+        labels=table.labels,
+        embeddings=emb,
+        centroids=layout.centroids.numpy(),
+        centroid_label=layout.centroid_label.numpy(),
+        names=attr_model.names,
+        source=f"{dataset.root.name} {id_range or 'all'} ({len(table)} faces)",
+    )
