@@ -41,7 +41,9 @@ class FileListModel(QAbstractListModel):
         # string prefix first: pathlib's relative_to costs ~0.1 ms a path (0.4 s for WIDER val)
         prefix = str(root).rstrip(os.sep) + os.sep
         names = [
-            s[len(prefix) :].replace(os.sep, "/") if s.startswith(prefix) else Path(s).relative_to(root).as_posix()
+            s[len(prefix) :].replace(os.sep, "/")
+            if s.startswith(prefix)
+            else Path(s).relative_to(root).as_posix()
             for s in map(str, paths)
         ]
         self._reset(root, names)
@@ -104,10 +106,17 @@ class FileListModel(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self._names):
             return None
         name = self._names[index.row()]
-        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole):
+        if role not in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.ToolTipRole,
+            Qt.ItemDataRole.ForegroundRole,
+        ):
             return None
         path = self._to_path(name)
-        if self.decorator is not None and role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole):
+        if self.decorator is not None and role in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.ForegroundRole,
+        ):
             decoration = self.decorator(index.row(), path)
             if decoration is not None and (role == Qt.ItemDataRole.DisplayRole or path not in self._errors):
                 return decoration[0] if role == Qt.ItemDataRole.DisplayRole else decoration[1]
