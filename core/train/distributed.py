@@ -71,6 +71,11 @@ def setup_distributed(device: torch.device) -> DistInfo:
     if not dist.is_available():
         raise RuntimeError("WORLD_SIZE > 1 but this PyTorch build has no torch.distributed")
     backend = "nccl" if device.type == "cuda" else "gloo"
+    # torchvision imported *after* the group exists takes references to it that outlive
+    # destroy_process_group; the group is then freed during interpreter shutdown, where gloo's
+    # threads abort the process ("terminate called without an active exception").
+    import torchvision.ops  # noqa: F401
+
     dist.init_process_group(backend=backend, init_method="env://")
     info = DistInfo(
         dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)), backend, True
