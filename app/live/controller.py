@@ -18,15 +18,12 @@ camera lost, truncated file) are polled on the display timer.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.context import Workbench
-from core.detect.protocol import Detector
-from core.detect.registry import create_detector
 from core.unlock.video import FrameReader, SourceSpec, VideoError, open_reader
 from core.unlock.video_live import LiveDetector, LiveResult
 from core.unlock.video_rate import RateMeter
@@ -70,8 +67,7 @@ class LiveController(QObject):
     def __init__(self, workbench: Workbench, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.workbench = workbench
-        # the workbench's shared cache when there is one (weights load once for every panel)
-        self.detectors = getattr(workbench, "detectors", None) or _OwnCache()
+        self.detectors = workbench.detectors  # shared by every panel: weights load once
         self.source: VideoSource | None = None
         self.model = "centerface"
         self.detecting = True
@@ -296,20 +292,6 @@ class LiveController(QObject):
 
     def shutdown(self) -> None:
         self.close()
-
-
-class _OwnCache:
-    """Detectors built on first use (in a job: loading weights is slow) and reused."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._detectors: dict[str, Detector] = {}
-
-    def get(self, name: str) -> Detector:
-        with self._lock:
-            if name not in self._detectors:
-                self._detectors[name] = create_detector(name)
-            return self._detectors[name]
 
 
 class _LazyDetector:
