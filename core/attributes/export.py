@@ -14,14 +14,15 @@ import json
 import logging
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from core.attributes.baselines import fit_linear
 from core.attributes.celeba import CELEBA_ATTRIBUTES, CelebA
 from core.attributes.model import BASELINE_MODEL, DEFAULT_MODEL, TRIPLET_MODEL, AttributeModel
-from core.paths import MODELS_DIR
+from core.paths import MODELS_DIR, SHARED_DIR
 from core.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from core.train.config import from_dict
+from core.train.config import from_dict, to_plain
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,15 @@ LICENCE = (
     "non-commercial research; the frozen trunk it reads is face-api 1.7.15 (MIT)"
 )
 AUTHORS = "FaceScope; method by Chen Huang, Yining Li, Chen Change Loy, Xiaoou Tang (LMLE, CVPR 2016)"
+
+
+def _shown_root(root: str | Path) -> str:
+    """The CelebA root as a regenerate command should spell it (``../shared/...`` when it is there)."""
+    path = Path(root).resolve()
+    try:
+        return f"../shared/{path.relative_to(SHARED_DIR.resolve()).as_posix()}"
+    except ValueError:
+        return str(root)
 
 
 def _sidecar(description: str, train_range: str, regenerate: str) -> dict:
@@ -45,11 +55,12 @@ def _sidecar(description: str, train_range: str, regenerate: str) -> dict:
 
 
 def model_from_run(run_dir: str | Path, celeba_root: str | None = None) -> tuple[AttributeModel, dict]:
-    """``(model, task config dict)`` of a run's ``last.pt`` (clusters of the final embeddings)."""
+    """``(model, run config dict)`` of a run's ``last.pt`` (clusters of the final embeddings)."""
     from core.train.tasks.lmle import LMLEConfig, LMLETask
 
     ckpt = load_checkpoint(Path(run_dir) / CHECKPOINT_NAME, task="lmle")
-    task_cfg = dict(ckpt["config"]["task"])
+    config = {"train": dict(ckpt["config"]["train"]), "task": dict(ckpt["config"]["task"])}
+    task_cfg = config["task"]
     if celeba_root:
         task_cfg["celeba_root"] = celeba_root
     cfg = from_dict(LMLEConfig, task_cfg)
@@ -62,25 +73,48 @@ def model_from_run(run_dir: str | Path, celeba_root: str | None = None) -> tuple
     model = AttributeModel(
         cfg.method, CELEBA_ATTRIBUTES, head=core.head, layout=layout, knn_k=cfg.knn_k, meta=meta
     )
-    return model, task_cfg
+    return model, config
+
+
+def _changed_options(config: dict) -> list[str]:
+    """``--set`` overrides for every option that differs from the task's defaults."""
+    from core.train.config import TrainConfig
+    from core.train.tasks.lmle import LMLEConfig, LMLETask
+
+    skip = {"celeba_root", "train_range", "val_range", "feature_cache", "device", "num_workers"}
+    defaults = {
+        "train": {**to_plain(TrainConfig()), **LMLETask.train_defaults},
+        "task": to_plain(LMLEConfig()),
+    }
+    out = []
+    for section in ("train", "task"):
+        for key, value in sorted(config[section].items()):
+            if key not in skip and defaults[section].get(key) != value:
+                out.append(f"--set {section}.{key}={json.dumps(value)}")
+    return out
 
 
 def export_run(run_dir: str | Path, celeba_root: str | None = None, out: str | Path | None = None) -> Path:
     """Write the run's model to ``out`` (default ``resources/models/lmle_celeba[_triplet].pt``)."""
-    model, task_cfg = model_from_run(run_dir, celeba_root)
+    model, config = model_from_run(run_dir, celeba_root)
+    task_cfg = config["task"]
     name = DEFAULT_MODEL if model.method == "lmle" else TRIPLET_MODEL
     path = Path(out) if out else MODELS_DIR / f"{name}.pt"
+    head = model.head
+    assert head is not None
     what = (
-        "LMLE: per-attribute 16-d unit-norm embeddings (a linear head on frozen face-api trunk features), "
+        f"LMLE: per-attribute {head.dim}-d unit-norm embeddings (a head on frozen face-api trunk features), "
         "k-means centroids per class, cluster-wise kNN"
         if model.method == "lmle"
         else "Triplet baseline for LMLE: the same head trained with a triplet loss (kNN over training embeddings)"
     )
-    method_flag = "" if model.method == "lmle" else " --set task.method=triplet"
-    regenerate = (
-        f"python main.py train lmle --celeba-root CELEBA --train-range {task_cfg['train_range']} "
-        f"--val-range {task_cfg['val_range']}{method_flag} --out RUN && python tools/export_lmle.py RUN "
-        "&& python tools/make_notice.py"
+    regenerate = " ".join(
+        [
+            f"python main.py train lmle --celeba-root {_shown_root(task_cfg['celeba_root'])}",
+            f"--train-range {task_cfg['train_range']} --val-range {task_cfg['val_range']}",
+            *_changed_options(config),
+            "--out RUN && python tools/export_lmle.py RUN && python tools/make_notice.py",
+        ]
     )
     model.save(path, _sidecar(what, task_cfg["train_range"], regenerate))
     return path
@@ -92,20 +126,26 @@ def export_linear(
     weight_decay: float = 0.01,
     out: str | Path | None = None,
     cache_dir: str = "",
+    flip: bool = True,
 ) -> Path:
-    """Fit the class-weighted linear baseline on ``train_range`` and write it."""
+    """Fit the class-weighted linear baseline on ``train_range`` (and the mirrored images, the
+    same training data LMLE sees) and write it."""
     from core.train.tasks.lmle import load_split
 
-    split = load_split(CelebA.open(celeba_root), train_range, cache_dir)
+    split = load_split(CelebA.open(celeba_root), train_range, cache_dir, flip)
+    views = split.views()  # (N, V, D): every view is a training row with the image's labels
+    labels = np.repeat(split.labels, views.shape[1], axis=0)
     linear = fit_linear(
-        torch.from_numpy(split.features), torch.from_numpy(split.labels), weight_decay=weight_decay
+        torch.from_numpy(views.reshape(-1, views.shape[2])),
+        torch.from_numpy(labels),
+        weight_decay=weight_decay,
     )
-    meta = {"train_range": train_range, "weight_decay": weight_decay}
+    meta = {"train_range": train_range, "weight_decay": weight_decay, "flip": int(flip)}
     model = AttributeModel("linear", CELEBA_ATTRIBUTES, linear=linear, meta=meta)
     path = Path(out) if out else MODELS_DIR / f"{BASELINE_MODEL}.pt"
     regenerate = (
-        f"python tools/export_lmle.py --linear --celeba-root CELEBA --train-range {train_range} "
-        f"--weight-decay {weight_decay} && python tools/make_notice.py"
+        f"python tools/export_lmle.py --linear --celeba-root {_shown_root(celeba_root)} --train-range {train_range} "
+        f"--weight-decay {weight_decay}{'' if flip else ' --no-flip'} && python tools/make_notice.py"
     )
     what = (
         "Class-weighted linear baseline for LMLE: one logistic regression per attribute on the same features"

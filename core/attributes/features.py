@@ -35,6 +35,8 @@ from core.recognize.runner import FaceModelRunner
 
 log = logging.getLogger(__name__)
 
+#: a cache name ending with this is the image mirrored left-right (a training augmentation view)
+FLIP_SUFFIX = "#flip"
 #: bump when the crop, the trunk taps or the pooling change: old caches are then ignored.
 FEATURE_VERSION = "faceapi-frnet-conv128x4x4+desc128-square18.40.51-v1"
 FEATURE_DIM = TrunkFeatures.DIM
@@ -60,13 +62,22 @@ class FeatureExtractor(FaceModelRunner):
         self, paths: Sequence[Path], batch: int = 64
     ) -> Generator[tuple[int, int], None, np.ndarray]:
         """Generator over image files (aligned CelebA images of any size): yields ``(done, total)``
-        after each batch, returns ``(N, 2176)`` float32. ``ImageLoadError`` names a bad file."""
+        after each batch, returns ``(N, 2176)`` float32. A path ending with :data:`FLIP_SUFFIX`
+        is that file mirrored. ``ImageLoadError`` names a bad file."""
         out = np.zeros((len(paths), self.dim), dtype=np.float32)
         for start in range(0, len(paths), batch):
             chunk = paths[start : start + batch]
-            out[start : start + len(chunk)] = self.from_frames([to_frame(load_image(p)) for p in chunk])
+            out[start : start + len(chunk)] = self.from_frames([_frame_of(p) for p in chunk])
             yield start + len(chunk), len(paths)
         return out
+
+
+def _frame_of(path: str | os.PathLike) -> np.ndarray:
+    """The CelebA frame of an image file, mirrored when the path ends with :data:`FLIP_SUFFIX`."""
+    text = str(path)
+    if text.endswith(FLIP_SUFFIX):
+        return np.ascontiguousarray(to_frame(load_image(text[: -len(FLIP_SUFFIX)]))[:, ::-1])
+    return to_frame(load_image(path))
 
 
 def default_cache_dir() -> Path:

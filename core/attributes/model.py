@@ -108,7 +108,13 @@ class AttributeModel:
                 linear = LinearAttributeClassifier(FEATURE_DIM, len(names))
                 linear.load_state_dict(sub["linear"])
                 return cls(method, names, linear=linear, meta=meta)
-            head = LMLEHead(FEATURE_DIM, len(names), int(meta["hidden"]), int(meta["dim"]))
+            head = LMLEHead(
+                FEATURE_DIM,
+                len(names),
+                int(meta["hidden"]),
+                int(meta["dim"]),
+                linear_hidden=bool(int(meta.get("linear_hidden", 0))),
+            )
             head.load_state_dict(sub["head"])
             layout = None
             if method == "lmle":
@@ -138,7 +144,9 @@ class AttributeModel:
             "knn_k": self.knn_k,
         }
         if self.head is not None:
-            meta.update(hidden=self.head.hidden, dim=self.head.dim)
+            meta.update(
+                hidden=self.head.hidden, dim=self.head.dim, linear_hidden=int(self.head.linear_hidden)
+            )
         if self.method == "lmle":
             assert self.layout is not None
             tensors["centroids"] = self.layout.centroids.float()

@@ -110,8 +110,11 @@ class EmbeddingModel(nn.Module):
     def set_training_data(
         self, features: torch.Tensor, labels: torch.Tensor, init_embedding: torch.Tensor | None = None
     ) -> None:
-        """``(N, D)`` frozen features, ``(N, A)`` bool labels; ``init_embedding`` ``(N, e)``: what the
-        first clustering uses (the paper: identity features), ``None`` for the head's own output."""
+        """``(N, D)`` or ``(N, V, D)`` frozen features (V views of each image, view 0 the original),
+        ``(N, A)`` bool labels; ``init_embedding`` ``(N, e)``: what the first clustering uses
+        (the paper: identity features), ``None`` for the head's own output."""
+        if features.ndim == 2:
+            features = features[:, None]
         if features.shape[0] != self.assign.shape[0]:
             raise ValueError(
                 f"{features.shape[0]} training rows for a model built for {self.assign.shape[0]}"
@@ -119,6 +122,7 @@ class EmbeddingModel(nn.Module):
         self.features, self.labels, self.init_embedding = features, labels.bool(), init_embedding
 
     def _on(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(N, V, D)`` training features and ``(N, A)`` labels on ``device``."""
         assert self.features is not None and self.labels is not None, "set_training_data first"
         if self.features.device != device:
             self.features, self.labels = self.features.to(device), self.labels.to(device)
@@ -141,6 +145,7 @@ class EmbeddingModel(nn.Module):
     def refresh(self) -> ClusterLayout:
         """Re-cluster the training set with the current embeddings (or the initial ones at step 0)."""
         feats, labels = self._on(self.assign.device)
+        feats = feats[:, 0]  # clusters of the original images
         step = int(self.steps_done)
         if step == 0 and self.init_embedding is not None:
             emb = self.init_embedding.to(feats.device).float()
@@ -167,6 +172,7 @@ class EmbeddingModel(nn.Module):
     def final_layout(self) -> ClusterLayout:
         """Clusters of the current embeddings without touching the buffers (evaluation, export)."""
         feats, labels = self._on(self.assign.device)
+        feats = feats[:, 0]
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + 999_983)
         o = self.options
         return cluster_attributes(
@@ -204,7 +210,10 @@ def pool_losses(
     batch = batch.to(device)
     num_attr = batch.shape[1]
     pool, inverse = torch.unique(batch, return_inverse=True)  # inverse: (B, A, 2) positions in pool
-    emb = model(feats[pool])  # (P, A, d)
+    # each pool member is seen as one of its views (original / mirror), drawn from the global
+    # torch generator, which the engine checkpoints: resumes stay exact
+    view = torch.randint(feats.shape[1], (len(pool),)).to(device)
+    emb = model(feats[pool, view])  # (P, A, d)
     pool_labels = labels[pool]
     pool_ids = torch.arange(len(pool), device=device)
     per_attr = []

@@ -23,7 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("core.cli.verify", "are two face images the same person? (yaw, DREAM, calibrated threshold)"),
     "verify-pairs": ("core.cli.verify_pairs", "score a CSV of image pairs; EER/AUC/TAR when labelled"),
     "attributes": ("core.cli.attributes", "40 CelebA attributes of every detected face (LMLE)"),
-    "attributes-eval": ("core.cli.attributes_eval", "score an attribute model on CelebA (accuracy, balanced acc.)"),
+    "attributes-eval": (
+        "core.cli.attributes_eval",
+        "score an attribute model on CelebA (accuracy, balanced acc.)",
+    ),
 }
 
 

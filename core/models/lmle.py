@@ -68,10 +68,19 @@ class LMLEHead(nn.Module):
     """``(N, in_dim)`` features -> ``(N, num_attributes, dim)`` L2-normalised embeddings."""
 
     def __init__(
-        self, in_dim: int, num_attributes: int = 40, hidden: int = 512, dim: int = 16, dropout: float = 0.0
+        self,
+        in_dim: int,
+        num_attributes: int = 40,
+        hidden: int = 512,
+        dim: int = 16,
+        dropout: float = 0.0,
+        linear_hidden: bool = False,
     ) -> None:
         super().__init__()
         self.in_dim, self.num_attributes, self.hidden, self.dim = in_dim, num_attributes, hidden, dim
+        # linear_hidden: the shared layer has no ReLU, i.e. each attribute's projection is
+        # low-rank through one subspace learned by all 40 attributes (multi-task sharing)
+        self.linear_hidden = linear_hidden
         self.norm = FeatureNorm(in_dim)
         self.dropout = nn.Dropout(dropout)
         # hidden == 0: no shared layer, a linear projection per attribute (least prone to overfit)
@@ -81,7 +90,10 @@ class LMLEHead(nn.Module):
     def hidden_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, in_dim) -> (N, hidden)`` shared representation (``(N, in_dim)`` when ``hidden == 0``)."""
         x = self.dropout(self.norm(x))
-        return x if self.fc1 is None else F.relu(self.fc1(x))
+        if self.fc1 is None:
+            return x
+        h = self.fc1(x)
+        return h if self.linear_hidden else F.relu(h)
 
     def project(self, h: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
         """Shared ``(N, hidden)`` -> ``(N, A, dim)`` unit vectors; with ``attributes`` ``(N,)`` int64,

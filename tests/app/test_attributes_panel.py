@@ -12,8 +12,8 @@ from PySide6.QtCore import QPointF, Qt
 
 from app.attributes.jobs import EmbeddingData
 from core.attributes.celeba import CELEBA_ATTRIBUTES
-from core.attributes.features import FEATURE_DIM, FeatureCache
 from core.paths import MODELS_DIR, SAMPLES_DIR
+from tests.core.attributes.fakes import fake_celeba
 
 A = len(CELEBA_ATTRIBUTES)
 
@@ -116,38 +116,9 @@ def test_faces_of_a_sample_get_40_attributes_with_margins(qtbot, window):
     assert panel.box_item.rect().width() > 0
 
 
-class _FakeExtractor:
-    def __init__(self, feats):
-        self.feats = feats
-
-    def iter_paths(self, paths, batch=64):
-        yield len(paths), len(paths)
-        return np.stack([self.feats[p.name] for p in paths])
-
-
-def _fake_celeba(root, n=160, seed=0):
-    """A CelebA folder whose features are pre-cached (no image is ever decoded)."""
-    rng = np.random.default_rng(seed)
-    (root / "images").mkdir(parents=True)
-    labels = rng.random((n, A)) < np.linspace(0.15, 0.6, A)
-    labels[0], labels[1] = True, False  # both classes everywhere
-    names = [f"{i + 1:06d}.jpg" for i in range(n)]
-    rows = [
-        f"{name} " + " ".join("1" if v else "-1" for v in row)
-        for name, row in zip(names, labels, strict=True)
-    ]
-    (root / "list_attr_celeba.txt").write_text(
-        f"{n}\n{' '.join(CELEBA_ATTRIBUTES)}\n" + "\n".join(rows) + "\n"
-    )
-    feats = rng.normal(size=(n, FEATURE_DIM)).astype(np.float32)
-    feats[:, :A] += np.where(labels, 1.5, -1.5)  # each attribute readable from one feature
-    FeatureCache(root / "images").get(names, _FakeExtractor(dict(zip(names, feats, strict=True))))
-    return labels
-
-
 def test_training_tab_runs_lmle_with_live_curves_and_offers_the_model(qtbot, window, tmp_path, monkeypatch):
     monkeypatch.setenv("FACESCOPE_FEATURE_CACHE", str(tmp_path / "cache"))
-    _fake_celeba(tmp_path / "celeba")
+    fake_celeba(tmp_path / "celeba")
     panel = window.panel("attributes")
     panel.root_edit.setText(str(tmp_path / "celeba"))
     panel._root_changed()

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.attributes.celeba import CelebA
-from core.attributes.features import FEATURE_DIM, FeatureCache
+from core.attributes.features import FEATURE_DIM, FLIP_SUFFIX, FeatureCache
 from core.attributes.knn import cluster_knn, sample_knn
 from core.attributes.loss import Margins
 from core.attributes.metrics import evaluate_predictions
@@ -52,7 +52,8 @@ class LMLEConfig:
         disables validation.
     method: ``"lmle"`` or ``"triplet"`` (the baseline: same head, batches and
         pool, hardest-positive/hardest-negative triplet loss, sample kNN).
-    hidden: shared hidden layer width, 0 = a linear projection per attribute.
+    hidden: shared hidden layer width, 0 = a linear projection per attribute;
+        linear_hidden: that layer without ReLU (a shared low-rank subspace).
     dim: embedding size per attribute. dropout: on the input features.
     max_clusters / min_cluster_size: k-means clusters per class =
         ``n // min_cluster_size`` within ``[1, max_clusters]``.
@@ -61,6 +62,9 @@ class LMLEConfig:
         descriptor, as the paper used DeepID2 features) or ``"embedding"``.
     g1, g2, g3: triple-header hinge margins; triplet_margin: the baseline's.
     knn_k: centroids (LMLE) or samples (triplet) the classifier looks at.
+    flip: also train on the mirrored images (each anchor and pool member
+        uses the original or the mirror at random; clusters and validation
+        use the originals).
     feature_cache: folder of the feature cache ("" = the default).
     """
 
@@ -69,6 +73,7 @@ class LMLEConfig:
     val_range: str = "7001-8000"
     method: str = "lmle"
     hidden: int = 0
+    linear_hidden: bool = False
     dim: int = 16
     dropout: float = 0.0
     max_clusters: int = 8
@@ -81,6 +86,7 @@ class LMLEConfig:
     g3: float = 0.2
     triplet_margin: float = 0.2
     knn_k: int = 16
+    flip: bool = True
     feature_cache: str = ""
 
     def __post_init__(self) -> None:
@@ -94,20 +100,30 @@ class LMLEConfig:
 
 @dataclass
 class SplitData:
-    """Features ``(N, D)`` float32 and labels ``(N, A)`` bool of one split."""
+    """Features ``(N, D)`` float32 and labels ``(N, A)`` bool of one split; ``flipped``: the
+    features of the mirrored images ``(N, D)`` (a training augmentation) or ``None``."""
 
     names: tuple[str, ...]
     features: np.ndarray
     labels: np.ndarray
+    flipped: np.ndarray | None = None
+
+    def views(self) -> np.ndarray:
+        """``(N, V, D)``: the original features, then the mirrored ones when loaded."""
+        if self.flipped is None:
+            return self.features[:, None]
+        return np.stack([self.features, self.flipped], axis=1)
 
 
-def load_split(dataset: CelebA, id_range: str, cache_dir: str = "") -> SplitData:
-    """Features (cached) and labels of the images in ``id_range``."""
+def load_split(dataset: CelebA, id_range: str, cache_dir: str = "", flipped: bool = False) -> SplitData:
+    """Features (cached) and labels of the images in ``id_range`` (+ mirrored views when asked)."""
     table = dataset.select(id_range)
     if len(table) == 0:
         raise ValueError(f"{dataset.root}: no images in range {id_range}")
-    feats = FeatureCache(dataset.images_dir, cache_dir or None).get(list(table.images))
-    return SplitData(table.images, feats, table.labels)
+    cache = FeatureCache(dataset.images_dir, cache_dir or None)
+    feats = cache.get(list(table.images))
+    flips = cache.get([n + FLIP_SUFFIX for n in table.images]) if flipped else None
+    return SplitData(table.images, feats, table.labels, flips)
 
 
 class LMLETask:
@@ -142,7 +158,7 @@ class LMLETask:
             raise ValueError("the lmle task needs --celeba-root DIR (or task.celeba_root)")
         if self.celeba is None or str(self.celeba.root) != root:
             self.celeba = CelebA.open(root)
-            self.train_split = load_split(self.celeba, cfg.train_range, cfg.feature_cache)
+            self.train_split = load_split(self.celeba, cfg.train_range, cfg.feature_cache, cfg.flip)
             self.val_split = (
                 load_split(self.celeba, cfg.val_range, cfg.feature_cache) if cfg.val_range else None
             )
@@ -156,7 +172,7 @@ class LMLETask:
         if cfg.celeba_root:
             self._open(cfg)
             num_train = len(self.train_split.names)
-        head = LMLEHead(FEATURE_DIM, 40, cfg.hidden, cfg.dim, cfg.dropout)
+        head = LMLEHead(FEATURE_DIM, 40, cfg.hidden, cfg.dim, cfg.dropout, cfg.linear_hidden)
         options = ClusterOptions(cfg.max_clusters, cfg.min_cluster_size, cfg.kmeans_iters, cfg.refresh_every)
         self.model = EmbeddingModel(head, num_train, options)
         return self.model
@@ -169,9 +185,11 @@ class LMLETask:
             model.assign = torch.zeros(len(split.names), model.assign.shape[1], dtype=torch.int64).to(
                 model.assign.device
             )
-        feats = torch.from_numpy(split.features)
-        model.head.norm.fit(feats)  # deterministic from the data; restored anyway on resume
-        init = F.normalize(feats[:, DESCRIPTOR_SLICE], dim=1) if cfg.init_clusters == "descriptor" else None
+        feats = torch.from_numpy(split.views())
+        model.head.norm.fit(feats.flatten(0, 1))  # deterministic from the data; restored anyway on resume
+        init = (
+            F.normalize(feats[:, 0, DESCRIPTOR_SLICE], dim=1) if cfg.init_clusters == "descriptor" else None
+        )
         model.set_training_data(feats, torch.from_numpy(split.labels), init)
         return AnchorDataset(split.labels)
 
@@ -214,5 +232,5 @@ def predict_split(core: EmbeddingModel, cfg: LMLEConfig, features: np.ndarray) -
         layout = core.final_layout()
         return cluster_knn(query, layout.centroids, layout.centroid_label, cfg.knn_k).positive.numpy()
     feats, labels = core._on(device)
-    bank = core.embed_all(feats).cpu()
+    bank = core.embed_all(feats[:, 0]).cpu()
     return sample_knn(query, bank, labels.cpu(), cfg.knn_k)[0].numpy()
