@@ -11,7 +11,6 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QGraphicsRectItem,
     QHBoxLayout,
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 from app.context import Workbench
 from app.image_store import LoadedImage
 from app.panels.base import Panel
+from app.widgets import path_row, show_progress
 from app.worker import Job, Progress
 from core.detect.on_split import detect_split
 from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
@@ -142,29 +142,7 @@ class EvaluationPanel(Panel):
 
     # --- widgets ------------------------------------------------------------
     def _path_row(self, key: str, folder: bool) -> tuple[QWidget, QLineEdit]:
-        edit = QLineEdit(str(self.workbench.settings.value(f"evaluation/{key}", "")))
-        edit.editingFinished.connect(
-            lambda: self.workbench.settings.set_value(f"evaluation/{key}", edit.text())
-        )
-        browse = QPushButton("…")
-        browse.setMaximumWidth(30)
-
-        def choose() -> None:
-            if folder:
-                chosen = QFileDialog.getExistingDirectory(self, "Choose folder", edit.text())
-            else:
-                chosen, _ = QFileDialog.getOpenFileName(self, "Choose file", edit.text())
-            if chosen:
-                edit.setText(chosen)
-                self.workbench.settings.set_value(f"evaluation/{key}", chosen)
-
-        browse.clicked.connect(choose)
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(edit, 1)
-        layout.addWidget(browse)
-        return row, edit
+        return path_row(self, self.workbench.settings, f"evaluation/{key}", folder)
 
     def _build(self) -> None:
         controls = QWidget()
@@ -295,12 +273,7 @@ class EvaluationPanel(Panel):
             self.job.cancel()
 
     def _on_progress(self, progress: Progress) -> None:
-        if progress.fraction is None:
-            self.progress.setRange(0, 0)
-        else:
-            self.progress.setRange(0, 1000)
-            self.progress.setValue(int(progress.fraction * 1000))
-        self.summary.setText(progress.message)
+        show_progress(self.progress, self.summary, progress)
 
     def _on_finished(self) -> None:
         self.progress.setVisible(False)

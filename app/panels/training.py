@@ -8,7 +8,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.context import Workbench
 from app.panels.base import Panel
+from app.widgets import path_row
 from app.worker import Job
 from core.train.launch import launch
 from core.train.registry import TASKS
@@ -57,32 +57,9 @@ class TrainingPanel(Panel):
         self._build()
 
     def _path_edit(self, key: str, folder: bool) -> tuple[QWidget, QLineEdit]:
-        edit = QLineEdit(str(self.workbench.settings.value(f"training/{key}", "")))
-        edit.editingFinished.connect(
-            lambda: self.workbench.settings.set_value(f"training/{key}", edit.text())
+        return path_row(
+            self, self.workbench.settings, f"training/{key}", folder, "TOML (*.toml);;All files (*)"
         )
-        button = QPushButton("…")
-        button.setMaximumWidth(30)
-
-        def choose() -> None:
-            chosen = (
-                QFileDialog.getExistingDirectory(self, "Choose folder", edit.text())
-                if folder
-                else QFileDialog.getOpenFileName(
-                    self, "Choose file", edit.text(), "TOML (*.toml);;All files (*)"
-                )[0]
-            )
-            if chosen:
-                edit.setText(chosen)
-                self.workbench.settings.set_value(f"training/{key}", chosen)
-
-        button.clicked.connect(choose)
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(edit, 1)
-        layout.addWidget(button)
-        return row, edit
 
     def _build(self) -> None:
         controls = QWidget()

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from app.context import Workbench
 from app.verification.chips import pair_pixmap
 from app.verification.jobs import THUMB, CfpRun, cfp_job
+from app.widgets import show_progress
 from app.worker import Job, Progress
 from core.paths import SHARED_DIR
 from core.recognize.verify import Verifier
@@ -178,12 +179,7 @@ class CfpView(QSplitter):
             self.cfp_job.cancel()
 
     def _on_cfp_progress(self, progress: Progress) -> None:
-        if progress.fraction is None:
-            self.progress.setRange(0, 0)
-        else:
-            self.progress.setRange(0, 1000)
-            self.progress.setValue(int(progress.fraction * 1000))
-        self.cfp_summary.setText(progress.message)
+        show_progress(self.progress, self.cfp_summary, progress)
 
     def _on_cfp_finished(self) -> None:
         self.progress.setVisible(False)

@@ -1,0 +1,49 @@
+"""Small widgets the panels share: a persisted path field, progress display."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QWidget
+
+from app.settings import Settings
+from app.worker import Progress
+
+
+def path_row(
+    parent: QWidget, settings: Settings, key: str, folder: bool, file_filter: str = ""
+) -> tuple[QWidget, QLineEdit]:
+    """A line edit + "…" browse button whose text persists in ``settings[key]``.
+
+    folder: browse for a directory, else for a file (``file_filter`` as in QFileDialog).
+    Returns the row widget (for a form) and the edit (to read the path).
+    """
+    edit = QLineEdit(str(settings.value(key, "")))
+    edit.editingFinished.connect(lambda: settings.set_value(key, edit.text()))
+    browse = QPushButton("…")
+    browse.setMaximumWidth(30)
+
+    def choose() -> None:
+        if folder:
+            chosen = QFileDialog.getExistingDirectory(parent, "Choose folder", edit.text())
+        else:
+            chosen, _ = QFileDialog.getOpenFileName(parent, "Choose file", edit.text(), file_filter)
+        if chosen:
+            edit.setText(chosen)
+            settings.set_value(key, chosen)
+
+    browse.clicked.connect(choose)
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(edit, 1)
+    layout.addWidget(browse)
+    return row, edit
+
+
+def show_progress(bar: QProgressBar, label: QLabel, progress: Progress) -> None:
+    """Show a job's :class:`Progress`: a busy bar when the fraction is unknown."""
+    if progress.fraction is None:
+        bar.setRange(0, 0)
+    else:
+        bar.setRange(0, 1000)
+        bar.setValue(int(progress.fraction * 1000))
+    label.setText(progress.message)
