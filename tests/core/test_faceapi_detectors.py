@@ -18,7 +18,6 @@ from core.detect.protocol import Detector
 from core.detect.registry import DETECTORS, create_detector
 from core.detect.ssd import SsdDetector, decode_boxes, layer_groups
 from core.detect.tiny import TinyFaceDetector
-from core.imageio import load_image
 from core.models.ssd_mobilenet import NUM_ANCHORS, PREDICTION_LAYERS, SsdMobileNetV1
 from core.models.tf_ops import pad_to_square, resize_bilinear_legacy
 from core.models.tiny_face_detector import TinyFaceDetectorNet
@@ -28,42 +27,6 @@ from core.zoo.weights import WeightsError, load_weights
 SAMPLES = REPO_ROOT / "tests" / "data" / "faceapi_demo"
 REF = SHARED_DIR / "data" / "faceapi_ref" / "ref"
 IMAGES = [f"sample{i}" for i in range(1, 7)]
-
-
-@pytest.fixture(scope="module")
-def ssd() -> SsdDetector:
-    return SsdDetector(device="cpu")
-
-
-@pytest.fixture(scope="module")
-def tiny416() -> TinyFaceDetector:
-    return TinyFaceDetector(device="cpu", input_size=416)
-
-
-@pytest.fixture(scope="module")
-def tiny608() -> TinyFaceDetector:
-    return TinyFaceDetector(device="cpu", input_size=608)
-
-
-_DECODED: dict[str, np.ndarray] = {}
-
-
-def _sample(name: str) -> np.ndarray:
-    """Decoded demo photo, decoded once per test session (1920 px JPEGs)."""
-    if name not in _DECODED:
-        _DECODED[name] = load_image(SAMPLES / f"{name}.jpg")
-    return _DECODED[name]
-
-
-@pytest.fixture(scope="module")
-def sample1() -> np.ndarray:
-    return _sample("sample1")
-
-
-@pytest.fixture(scope="module")
-def ssd_sample1(ssd, sample1):
-    """SSD on sample1 at the references' threshold 0.2 (shared by several tests)."""
-    return ssd.locate(sample1, min_score=0.2)
 
 
 # ---------------------------------------------------------------- no ../shared needed

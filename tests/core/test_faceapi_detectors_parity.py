@@ -18,51 +18,15 @@ import torch
 
 from core.detect.faceapi_input import detector_batch
 from core.detect.ssd import SsdDetector, decode_boxes
-from core.detect.tiny import TinyFaceDetector
 from core.imageio import load_image
 from core.paths import REPO_ROOT, SHARED_DIR
+from tests.core.conftest import faceapi_sample
 
 SAMPLES = REPO_ROOT / "tests" / "data" / "faceapi_demo"
 REF = SHARED_DIR / "data" / "faceapi_ref" / "ref"
 IMAGES = [f"sample{i}" for i in range(1, 7)]
 
 pytestmark = pytest.mark.shared_data
-
-
-@pytest.fixture(scope="module")
-def ssd() -> SsdDetector:
-    return SsdDetector(device="cpu")
-
-
-@pytest.fixture(scope="module")
-def tiny416() -> TinyFaceDetector:
-    return TinyFaceDetector(device="cpu", input_size=416)
-
-
-@pytest.fixture(scope="module")
-def tiny608() -> TinyFaceDetector:
-    return TinyFaceDetector(device="cpu", input_size=608)
-
-
-_DECODED: dict[str, np.ndarray] = {}
-
-
-def _sample(name: str) -> np.ndarray:
-    """Decoded demo photo, decoded once per test session (1920 px JPEGs)."""
-    if name not in _DECODED:
-        _DECODED[name] = load_image(SAMPLES / f"{name}.jpg")
-    return _DECODED[name]
-
-
-@pytest.fixture(scope="module")
-def sample1() -> np.ndarray:
-    return _sample("sample1")
-
-
-@pytest.fixture(scope="module")
-def ssd_sample1(ssd, sample1):
-    """SSD on sample1 at the references' threshold 0.2 (shared by several tests)."""
-    return ssd.locate(sample1, min_score=0.2)
 
 
 def _ref(name: str) -> dict:
@@ -86,7 +50,7 @@ def _xyxy(dets: list[dict]) -> np.ndarray:
 def _load_checked(name: str) -> tuple[np.ndarray, dict]:
     """The Pillow-decoded sample and its reference, after checking the decoded-pixel md5."""
     ref = _ref(f"images_pil/{name}.json")
-    image = _sample(name)
+    image = faceapi_sample(name)
     md5 = hashlib.md5(image.tobytes()).hexdigest()
     assert md5 == ref["md5_rgb"], (
         f"{name}: decoded pixels differ from the reference's (Pillow/libjpeg-turbo version?)"
