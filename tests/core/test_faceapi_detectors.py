@@ -21,10 +21,9 @@ from core.detect.tiny import TinyFaceDetector
 from core.models.ssd_mobilenet import NUM_ANCHORS, PREDICTION_LAYERS, SsdMobileNetV1
 from core.models.tf_ops import pad_to_square, resize_bilinear_legacy
 from core.models.tiny_face_detector import TinyFaceDetectorNet
-from core.paths import MODELS_DIR, REPO_ROOT, SHARED_DIR
+from core.paths import MODELS_DIR, SHARED_DIR
 from core.zoo.weights import WeightsError, load_weights
 
-SAMPLES = REPO_ROOT / "tests" / "data" / "faceapi_demo"
 REF = SHARED_DIR / "data" / "faceapi_ref" / "ref"
 IMAGES = [f"sample{i}" for i in range(1, 7)]
 

@@ -19,10 +19,9 @@ import torch
 from core.detect.faceapi_input import detector_batch
 from core.detect.ssd import SsdDetector, decode_boxes
 from core.imageio import load_image
-from core.paths import REPO_ROOT, SHARED_DIR
+from core.paths import SHARED_DIR
 from tests.core.conftest import faceapi_sample
 
-SAMPLES = REPO_ROOT / "tests" / "data" / "faceapi_demo"
 REF = SHARED_DIR / "data" / "faceapi_ref" / "ref"
 IMAGES = [f"sample{i}" for i in range(1, 7)]
 
