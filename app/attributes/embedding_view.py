@@ -34,11 +34,11 @@ from PySide6.QtWidgets import (
 from app.attributes.jobs import EmbeddingData
 from core.attributes.projection import Projection, project_attribute
 
-CLASS_COLORS = {True: QColor(245, 150, 40, 170), False: QColor(60, 130, 230, 120)}
+CLASS_COLORS = {True: QColor(250, 130, 20, 220), False: QColor(60, 120, 230, 110)}
+# cluster outlines: hues away from the class fills (no orange, no blue), so both read at once
 CLUSTER_PALETTE = [
-    (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
-    (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212), (0, 128, 128), (220, 190, 255),
-    (170, 110, 40), (128, 0, 0), (170, 255, 195), (128, 128, 0),
+    (40, 200, 90), (230, 40, 90), (250, 230, 60), (170, 80, 220), (0, 190, 190), (240, 240, 240),
+    (120, 60, 30), (200, 120, 200), (130, 200, 40), (120, 120, 120), (255, 150, 180), (0, 110, 60),
 ]  # fmt: skip
 HOVER_PIXELS = 8.0
 THUMB_CACHE = 512
@@ -90,7 +90,7 @@ class EmbeddingView(QWidget):
         self.selected: np.ndarray = np.zeros(0, dtype=np.int64)
         self.hovered: int | None = None
         self._thumbs: OrderedDict[Path, QPixmap] = OrderedDict()
-        self._pens = [pg.mkPen(c, width=1.5) for c in CLUSTER_PALETTE]
+        self._pens = [pg.mkPen(c, width=1.2) for c in CLUSTER_PALETTE]
         self._brushes = {k: QBrush(v) for k, v in CLASS_COLORS.items()}
         self._build()
 
@@ -108,7 +108,9 @@ class EmbeddingView(QWidget):
         self.select_box.toggled.connect(lambda on: setattr(self.viewbox, "select_mode", on))
         self.plot = pg.PlotWidget(viewBox=self.viewbox)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.scatter = pg.ScatterPlotItem(size=6, pxMode=True)
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).enableAutoSIPrefix(False)
+        self.scatter = pg.ScatterPlotItem(size=7, pxMode=True)
         self.centroid_item = pg.ScatterPlotItem(symbol="star", size=18, pxMode=True)
         self.centroid_item.setZValue(10)
         self.plot.addItem(self.scatter)

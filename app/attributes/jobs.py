@@ -11,7 +11,7 @@ import numpy as np
 from app.detectors import DetectorCache
 from app.worker import CancelToken, JobCancelled, Progress
 from core.attributes.celeba import CelebA
-from core.attributes.features import FeatureCache
+from core.attributes.features import FLIP_SUFFIX, FeatureCache
 from core.attributes.model import AttributeModel
 from core.attributes.recognizer import AttributeRecognizer, FaceAttributes
 
@@ -57,6 +57,19 @@ class EmbeddingData:
     source: str
 
 
+def _cached(cache: FeatureCache, names: list[str], what: str, token: CancelToken | None):
+    """Sub-generator: features of ``names`` with progress; raises JobCancelled when asked."""
+    gen = cache.iter_get(names)
+    while True:
+        if token is not None and token.cancelled:
+            raise JobCancelled()
+        try:
+            done, total = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        yield Progress(done / total, f"{what} {done}/{total} (cached for next time)")
+
+
 def embedding_job(
     models: ModelCache,
     model: str,
@@ -75,18 +88,13 @@ def embedding_job(
     if attr_model.head is None or attr_model.layout is None:
         raise ValueError("the embedding view needs an LMLE model (the linear baseline has no embedding)")
     cache = FeatureCache(dataset.images_dir, cache_dir)
-    gen = cache.iter_get(list(table.images))
-    while True:
-        if token is not None and token.cancelled:
-            raise JobCancelled()
-        try:
-            done, total = next(gen)
-        except StopIteration as stop:
-            feats = stop.value
-            break
-        yield Progress(done / total, f"features {done}/{total} (cached for next time)")
+    names = list(table.images)
+    feats = yield from _cached(cache, names, "features", token)
+    flipped = None
+    if attr_model.tta:  # the model decides on the image and its mirror: plot what it decides on
+        flipped = yield from _cached(cache, [n + FLIP_SUFFIX for n in names], "mirrored", token)
     yield Progress(None, "embedding")
-    emb = attr_model.embed(feats).numpy()
+    emb = attr_model.embed(feats, flipped).numpy()
     layout = attr_model.layout
     return EmbeddingData(
         paths=[dataset.images_dir / n for n in table.images],

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -73,7 +74,7 @@ class TrainingView(QWidget):
         form.addRow("Method", self.method_box)
         self.steps_box = QSpinBox()
         self.steps_box.setRange(10, 1_000_000)
-        self.steps_box.setValue(3000)
+        self.steps_box.setValue(1500)
         self.eval_box = QSpinBox()
         self.eval_box.setRange(0, 1_000_000)
         self.eval_box.setValue(500)
@@ -110,7 +111,8 @@ class TrainingView(QWidget):
         self.mean_plot.setLabel("bottom", "step")
         self.mean_plot.showGrid(x=True, y=True, alpha=0.3)
         self.mean_curve = self.mean_plot.plot([], [], pen=pg.mkPen((70, 160, 230), width=2), symbol="o")
-        self.ba_plot = pg.PlotWidget(title="balanced accuracy per attribute (rarest at the top)")
+        self.mean_plot.getAxis("left").setWidth(48)
+        self.ba_plot = pg.PlotWidget(title="balanced accuracy per attribute")
         self.ba_plot.setXRange(0.4, 1.0)
         self.ba_plot.showGrid(x=True, alpha=0.3)
         self.ba_bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush=(100, 180, 120))
@@ -131,7 +133,13 @@ class TrainingView(QWidget):
         layout.addWidget(splitter)
 
     def _set_ticks(self) -> None:
-        self.ba_plot.getAxis("left").setTicks([[(i, n) for i, n in enumerate(self.order)]])
+        axis = self.ba_plot.getAxis("left")
+        # all 40 names: a small font, and no label dropped for touching its neighbour
+        axis.setStyle(
+            tickFont=QFont(self.font().family(), 7), hideOverlappingLabels=False, textFillLimits=[(0, 1.0)]
+        )
+        axis.setWidth(120)
+        axis.setTicks([[(i, n) for i, n in enumerate(self.order)]])
         self.ba_plot.setYRange(-1, len(self.order))
 
     def set_rarity_order(self, positive_rate: dict[str, float]) -> None:

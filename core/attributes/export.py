@@ -69,7 +69,12 @@ def model_from_run(run_dir: str | Path, celeba_root: str | None = None) -> tuple
     task.build_dataset(cfg, None)
     core.load_state_dict(ckpt["model"])
     layout = core.final_layout() if cfg.method == "lmle" else None
-    meta = {"train_range": cfg.train_range, "steps": int(ckpt["step"]), "task_config": json.dumps(task_cfg)}
+    meta = {
+        "train_range": cfg.train_range,
+        "steps": int(ckpt["step"]),
+        "task_config": json.dumps(task_cfg),
+        "tta": int(cfg.tta),
+    }
     model = AttributeModel(
         cfg.method, CELEBA_ATTRIBUTES, head=core.head, layout=layout, knn_k=cfg.knn_k, meta=meta
     )
@@ -140,7 +145,8 @@ def export_linear(
         torch.from_numpy(labels),
         weight_decay=weight_decay,
     )
-    meta = {"train_range": train_range, "weight_decay": weight_decay, "flip": int(flip)}
+    # the same protocol as LMLE: trained on both views, decides on both (mean logit)
+    meta = {"train_range": train_range, "weight_decay": weight_decay, "flip": int(flip), "tta": int(flip)}
     model = AttributeModel("linear", CELEBA_ATTRIBUTES, linear=linear, meta=meta)
     path = Path(out) if out else MODELS_DIR / f"{BASELINE_MODEL}.pt"
     regenerate = (

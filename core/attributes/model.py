@@ -13,7 +13,7 @@
   (``bench/attributes.py`` rebuilds them from the cached training features).
 
 Container layout: tensors ``head.*`` or ``linear.*`` (state dicts),
-``centroids`` ``(A, 2C, d)`` and ``centroid_label`` ``(A, 2C)`` int8 (lmle);
+``centroids`` ``(A, 2C, d)`` and ``centroid_label`` ``(A, 2C)`` int32 (lmle; int8 in memory);
 meta ``method``, ``attributes`` (JSON list), ``feature_version``,
 ``hidden``, ``dim``, ``knn_k``, ``train_range`` and the validation figures.
 """
@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from core.attributes.clustering import ClusterLayout
 from core.attributes.features import FEATURE_DIM, FEATURE_VERSION
@@ -84,6 +85,8 @@ class AttributeModel:
         self.linear = linear.eval() if linear is not None else None
         self.layout, self.knn_k = layout, knn_k
         self.meta = dict(meta or {})
+        # test-time flip: decide on the image and its mirror together (mean logit / mean embedding)
+        self.tta = bool(int(self.meta.get("tta", 0)))
         self.bank: torch.Tensor | None = None
         self.bank_labels: torch.Tensor | None = None
 
@@ -142,6 +145,7 @@ class AttributeModel:
             "attributes": json.dumps(list(self.names)),
             "feature_version": FEATURE_VERSION,
             "knn_k": self.knn_k,
+            "tta": int(self.tta),
         }
         if self.head is not None:
             meta.update(
@@ -150,16 +154,22 @@ class AttributeModel:
         if self.method == "lmle":
             assert self.layout is not None
             tensors["centroids"] = self.layout.centroids.float()
-            tensors["centroid_label"] = self.layout.centroid_label.to(torch.int8)
+            tensors["centroid_label"] = self.layout.centroid_label.to(torch.int32)  # int8 on load
         return save_weights(path, tensors=tensors, meta=meta, sidecar=sidecar)
 
     # ----------------------------------------------------------- inference
     @torch.no_grad()
-    def embed(self, features: np.ndarray | torch.Tensor) -> torch.Tensor:
-        """``(N, D)`` features -> ``(N, A, d)`` unit-norm embeddings (lmle / triplet)."""
+    def embed(
+        self, features: np.ndarray | torch.Tensor, flipped: np.ndarray | torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``(N, D)`` features -> ``(N, A, d)`` unit-norm embeddings (lmle / triplet); with the
+        mirrored images' ``flipped`` features, the normalised mean of both embeddings."""
         if self.head is None:
             raise ValueError("the linear baseline has no embedding")
-        return self.head(torch.as_tensor(features, dtype=torch.float32))
+        emb = self.head(torch.as_tensor(features, dtype=torch.float32))
+        if flipped is not None:
+            emb = F.normalize(emb + self.head(torch.as_tensor(flipped, dtype=torch.float32)), dim=-1)
+        return emb
 
     def set_bank(self, train_features: np.ndarray, train_labels: np.ndarray) -> None:
         """Training embeddings for the triplet baseline's sample kNN."""
@@ -167,14 +177,19 @@ class AttributeModel:
         self.bank_labels = torch.as_tensor(train_labels, dtype=torch.bool)
 
     @torch.no_grad()
-    def decide(self, features: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """``(N, D)`` -> ``(positive (N, A) bool, margin (N, A) float32)``."""
+    def decide(
+        self, features: np.ndarray | torch.Tensor, flipped: np.ndarray | torch.Tensor | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(N, D)`` -> ``(positive (N, A) bool, margin (N, A) float32)``. ``flipped``: features of
+        the mirrored images, used together with the originals (pass them when :attr:`tta`)."""
         x = torch.as_tensor(features, dtype=torch.float32)
         if self.method == "linear":
             assert self.linear is not None
             logits = self.linear(x)
+            if flipped is not None:
+                logits = (logits + self.linear(torch.as_tensor(flipped, dtype=torch.float32))) / 2
             return (logits > 0).numpy(), logits.numpy().astype(np.float32)
-        emb = self.embed(x)
+        emb = self.embed(x, flipped)
         if self.method == "lmle":
             assert self.layout is not None
             d = cluster_knn(emb, self.layout.centroids, self.layout.centroid_label, self.knn_k)
@@ -184,7 +199,7 @@ class AttributeModel:
         positive, frac = sample_knn(emb, self.bank, self.bank_labels, self.knn_k)
         return positive.numpy(), (frac - 0.5).numpy().astype(np.float32)
 
-    def predict(self, features: np.ndarray) -> list[AttributePrediction]:
-        """One :class:`AttributePrediction` per row of ``(N, D)`` features."""
-        positive, margin = self.decide(features)
+    def predict(self, features: np.ndarray, flipped: np.ndarray | None = None) -> list[AttributePrediction]:
+        """One :class:`AttributePrediction` per row of ``(N, D)`` features (+ mirrored, see :meth:`decide`)."""
+        positive, margin = self.decide(features, flipped)
         return [AttributePrediction(self.names, p, m) for p, m in zip(positive, margin, strict=True)]

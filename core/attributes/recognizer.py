@@ -10,7 +10,7 @@ landmarks are unusable (an empty crop) get ``prediction=None``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,9 +95,16 @@ class AttributeRecognizer:
         return out
 
     def predict_frames(self, frames: Sequence[np.ndarray | None]) -> list[AttributePrediction | None]:
-        """Predictions of aligned frames (``None`` passes through)."""
+        """Predictions of aligned frames (``None`` passes through); with a test-time-flip model
+        the mirrored frames are classified together with them."""
         ok = [f for f in frames if f is not None]
-        preds = iter(self.model.predict(self._nets()[1].from_frames(ok)) if ok else [])
+        model, extractor = self.model, self._nets()[1]
+        preds: Iterator[AttributePrediction] = iter([])
+        if ok:
+            flipped = (
+                extractor.from_frames([np.ascontiguousarray(f[:, ::-1]) for f in ok]) if model.tta else None
+            )
+            preds = iter(model.predict(extractor.from_frames(ok), flipped))
         return [next(preds) if f is not None else None for f in frames]
 
     def analyze_faces(self, image: np.ndarray, faces: Sequence[Detection]) -> list[FaceAttributes]:

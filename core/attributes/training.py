@@ -193,6 +193,7 @@ def pool_losses(
     method: str,
     margins: Margins,
     triplet_margin: float,
+    mine_in: str = "pool",
 ) -> dict[str, torch.Tensor]:
     """Losses of one ``(B, A, 2)`` anchor batch.
 
@@ -200,6 +201,9 @@ def pool_losses(
     core: the unwrapped :class:`EmbeddingModel`. method ``"lmle"``
     (triple-header hinge on pool quintuplets, refreshing clusters first when
     due) or ``"triplet"`` (hardest positive / hardest negative in the pool).
+    mine_in: ``"pool"`` (quintuplet members among all the batch's images) or
+    ``"anchors"`` (among the attribute's own class-balanced anchors only: fewer
+    candidates, so "nearest"/"farthest" are less extreme).
     Returns ``{"quintuplet" | "triplet": scalar}`` averaged over attributes.
     """
     device = core.assign.device
@@ -220,8 +224,12 @@ def pool_losses(
     for a in range(num_attr):
         e = emb[:, a].float()
         anchors = inverse[:, a].reshape(-1)
+        lab = pool_labels[:, a]
         assign = core.assign[pool, a] if method == "lmle" else pool_ids
-        q = select_quintuplets(e.detach(), pool_labels[:, a], assign, anchors)
+        if mine_in == "anchors":  # candidates = this attribute's anchors: re-index into them
+            cand, anchors = torch.unique(anchors, return_inverse=True)
+            e, lab, assign = e[cand], lab[cand], assign[cand]
+        q = select_quintuplets(e.detach(), lab, assign, anchors)
         if method == "lmle":
             members = q.members()
             embs = {k: e[t.clamp_min(0)] for k, t in zip(MEMBERS, members, strict=True)}

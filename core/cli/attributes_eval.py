@@ -70,7 +70,7 @@ def _selection(dataset, model, args) -> tuple[object, str]:
 
 def run(args: argparse.Namespace) -> int:
     from core.attributes.celeba import CelebA, CelebAFormatError
-    from core.attributes.features import FeatureCache
+    from core.attributes.features import FLIP_SUFFIX, FeatureCache
     from core.attributes.metrics import evaluate_predictions
     from core.attributes.model import METHOD_MODELS, AttributeModel
     from core.imageio import ImageLoadError
@@ -98,10 +98,11 @@ def run(args: argparse.Namespace) -> int:
             train = dataset.select(str(model.meta.get("train_range", "")))
             model.set_bank(_features(cache, train.images), train.labels)
         feats = _features(cache, table.images)
+        flipped = _features(cache, [n + FLIP_SUFFIX for n in table.images]) if model.tta else None
     except (ImageLoadError, OSError) as exc:
         log.error("%s", exc)
         return 1
-    positive, _ = model.decide(feats)
+    positive, _ = model.decide(feats, flipped)
     report = evaluate_predictions(table.labels, positive, table.names, model.method)
     doc = {"method": model.method, "images": len(table), "range": desc, **report.to_json()}
     # the schema's key order: method, attributes, means (images/range are informative extras)

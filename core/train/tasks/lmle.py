@@ -62,9 +62,13 @@ class LMLEConfig:
         descriptor, as the paper used DeepID2 features) or ``"embedding"``.
     g1, g2, g3: triple-header hinge margins; triplet_margin: the baseline's.
     knn_k: centroids (LMLE) or samples (triplet) the classifier looks at.
+    mine_in: where quintuplet members are searched: ``"pool"`` (every image
+        of the batch) or ``"anchors"`` (the attribute's balanced anchors only).
     flip: also train on the mirrored images (each anchor and pool member
         uses the original or the mirror at random; clusters and validation
         use the originals).
+    tta: validation (and the exported model) embed each image and its mirror
+        and use the normalised mean (test-time flip).
     feature_cache: folder of the feature cache ("" = the default).
     """
 
@@ -74,9 +78,9 @@ class LMLEConfig:
     method: str = "lmle"
     hidden: int = 0
     linear_hidden: bool = False
-    dim: int = 16
+    dim: int = 32
     dropout: float = 0.0
-    max_clusters: int = 8
+    max_clusters: int = 2
     min_cluster_size: int = 20
     refresh_every: int = 200
     kmeans_iters: int = 20
@@ -85,13 +89,17 @@ class LMLEConfig:
     g2: float = 0.1
     g3: float = 0.2
     triplet_margin: float = 0.2
-    knn_k: int = 16
+    knn_k: int = 1
+    mine_in: str = "anchors"
     flip: bool = True
+    tta: bool = True
     feature_cache: str = ""
 
     def __post_init__(self) -> None:
         if self.method not in ("lmle", "triplet"):
             raise ValueError(f"method must be lmle or triplet, got {self.method!r}")
+        if self.mine_in not in ("pool", "anchors"):
+            raise ValueError(f"mine_in must be pool or anchors, got {self.mine_in!r}")
         if self.init_clusters not in ("descriptor", "embedding"):
             raise ValueError(f"init_clusters must be descriptor or embedding, got {self.init_clusters!r}")
         if self.dim < 2 or self.hidden < 0 or self.max_clusters < 1 or self.refresh_every < 1:
@@ -131,9 +139,10 @@ class LMLETask:
 
     name = "lmle"
     config_cls = LMLEConfig
+    # chosen on an inner split (train 1-6000, tune 6001-7000; docs/adr/0011-lmle.md)
     train_defaults = {
-        "max_steps": 3000,
-        "batch_size": 16,
+        "max_steps": 1500,
+        "batch_size": 32,
         "lr": 1e-3,
         "optimizer": "adamw",
         "weight_decay": 1e-4,
@@ -209,13 +218,14 @@ class LMLETask:
             method=cfg.method,
             margins=Margins(cfg.g1, cfg.g2, cfg.g3),
             triplet_margin=cfg.triplet_margin,
+            mine_in=cfg.mine_in,
         )
 
     def evaluate(self, model: nn.Module, step: int) -> dict[str, float]:
         if self.val_split is None or self.cfg is None:
             return {}
         core: EmbeddingModel = model.module if hasattr(model, "module") else model  # type: ignore[assignment]
-        positive = predict_split(core, self.cfg, self.val_split.features)
+        positive = predict_split(core, self.cfg, self.val_split.features, self.val_split.flipped)
         report = evaluate_predictions(
             self.val_split.labels, positive, self.celeba.table.names, self.cfg.method
         )
@@ -224,10 +234,15 @@ class LMLETask:
         return out
 
 
-def predict_split(core: EmbeddingModel, cfg: LMLEConfig, features: np.ndarray) -> np.ndarray:
-    """``(Q, A)`` bool predictions of ``(Q, D)`` features with the current head (clusters recomputed)."""
+def predict_split(
+    core: EmbeddingModel, cfg: LMLEConfig, features: np.ndarray, flipped: np.ndarray | None = None
+) -> np.ndarray:
+    """``(Q, A)`` bool predictions of ``(Q, D)`` features with the current head (clusters recomputed);
+    ``flipped``: the mirrored images' features, averaged in (test-time flip)."""
     device = core.assign.device
     query = core.embed_all(torch.from_numpy(features).to(device)).cpu()
+    if flipped is not None:
+        query = F.normalize(query + core.embed_all(torch.from_numpy(flipped).to(device)).cpu(), dim=-1)
     if cfg.method == "lmle":
         layout = core.final_layout()
         return cluster_knn(query, layout.centroids, layout.centroid_label, cfg.knn_k).positive.numpy()

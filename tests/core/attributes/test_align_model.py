@@ -84,7 +84,9 @@ def test_lmle_model_round_trip(tmp_path):
     assert side["regenerate"] == "pytest" and len(side["sha256"]) == 64
     loaded = AttributeModel.load(path)
     assert loaded.method == "lmle" and loaded.names == NAMES and loaded.knn_k == 2
-    assert loaded.meta["train_range"] == "1-50" and loaded.layout.centroid_label.dtype == torch.int8
+    assert (
+        loaded.meta["train_range"] == "1-50" and loaded.layout.centroid_label.dtype == torch.int8
+    )  # stored as int32
     feats = np.random.default_rng(0).normal(size=(6, FEATURE_DIM)).astype(np.float32)
     p0, m0 = model.decide(feats)
     p1, m1 = loaded.decide(feats)

@@ -13,6 +13,7 @@ from core.attributes.celeba import CELEBA_ATTRIBUTES
 from core.attributes.export import export_run
 from core.attributes.model import AttributeModel
 from core.cli import run_cli
+from core.paths import MODELS_DIR, SAMPLES_DIR
 from core.train.config import build_config
 from core.train.loop import train
 from core.train.tasks.lmle import LMLETask
@@ -134,3 +135,23 @@ def test_train_cli_takes_the_issue_flags(celeba, tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["task"] == "lmle" and summary["step"] == 4
     assert run_cli(["train", "lmle", "--cfp-root", str(root), "--out", str(tmp_path / "x")]) == 2
+
+
+@pytest.mark.skipif(
+    not (MODELS_DIR / "lmle_celeba.pt").exists(), reason="bundled LMLE model not exported yet"
+)
+def test_attributes_cli_on_a_sample_with_the_bundled_model(tmp_path, capsys):
+    sample = SAMPLES_DIR / "faceapi_demo_1.jpg"
+    assert run_cli(["attributes", str(sample), "--json", str(tmp_path / "out.json")]) == 0
+    doc = json.loads((tmp_path / "out.json").read_text())
+    assert doc["method"] == "lmle" and doc["detector"] == "centerface"
+    faces = doc["images"][0]["faces"]
+    assert doc["images"][0]["error"] is None and len(faces) == 3  # the three women of sample 1
+    for face in faces:
+        attrs = face["attributes"]
+        assert set(attrs) == set(CELEBA_ATTRIBUTES) and len(face["box"]) == 4
+        assert not attrs["Male"]["present"] and attrs["Male"]["margin"] < 0
+        assert all((v["margin"] > 0) == v["present"] for v in attrs.values() if v["margin"] != 0)
+    assert run_cli(["attributes", str(sample), str(tmp_path / "missing.jpg")]) == 1
+    out = capsys.readouterr().out
+    assert "face 1" in out and "missing.jpg: error" in out
