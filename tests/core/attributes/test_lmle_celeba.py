@@ -18,9 +18,10 @@ CELEBA = SHARED_DIR / "data" / "celeba_89x109_dev"
 
 @pytest.mark.shared_data
 def test_short_lmle_run_on_300_celeba_images_lowers_the_loss(tmp_path, request, monkeypatch):
-    monkeypatch.setenv(
-        "FACESCOPE_FEATURE_CACHE", str(request.config.cache.mkdir("facescope-attribute-features"))
-    )
+    # pytest's cache dir keeps the features between runs; without the cache plugin, a fresh dir
+    cache = getattr(request.config, "cache", None)
+    folder = cache.mkdir("facescope-attribute-features") if cache is not None else tmp_path / "features"
+    monkeypatch.setenv("FACESCOPE_FEATURE_CACHE", str(folder))
     task = LMLETask()
     overrides = [
         "device=cpu",
