@@ -29,7 +29,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from core.wider._atomic import write_text_atomic
+from core.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.wider._atomic import write_text_atomic
+from core.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from core.wider._atomic import write_text_atomic
+from core.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from core.annotate.faces import copy_faces, face_from_row, face_to_row
 from core.annotate.journal import Journal, JournalContents, read_journal
 from core.annotate.loading import LoadedLabels, image_paths_for, load_folder, load_labels, load_unreadable
 from core.annotate.review import ReviewState, format_review, read_review, sidecar_path, write_review
-from core.wider._atomic import write_text_atomic
+from core.atomic import write_text_atomic
 from core.wider.labels import FaceBox, ImageLabels, format_labels
 
 log = logging.getLogger(__name__)

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.atomic import atomic_write
 from core.attributes.align import face_square, to_frame
 from core.imageio import load_image
 from core.models.face_descriptor import FaceRecognitionNet
@@ -159,7 +160,5 @@ class FeatureCache:
         self._names.extend(names)
         self._feats = np.concatenate([self._feats, feats.astype(np.float16)])
         self._index.update({n: start + i for i, n in enumerate(names)})
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp.npz")
-        np.savez(tmp, version=FEATURE_VERSION, names=np.array(self._names), features=self._feats)
-        os.replace(tmp, self.path)
+        with atomic_write(self.path, fsync=False) as handle:  # a cache: rebuilt if lost
+            np.savez(handle, version=FEATURE_VERSION, names=np.array(self._names), features=self._feats)

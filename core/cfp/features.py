@@ -15,14 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from core.atomic import atomic_write
 from core.imageio import ImageLoadError, load_image
 from core.paths import user_data_dir
 from core.recognize.faces import FacePipeline, FaceRecord
@@ -156,11 +155,9 @@ def _write_shard(folder: Path, table: FeatureTable) -> Path:
     existing = sorted(folder.glob("shard_*.npz"))
     number = 1 + max((int(p.stem.split("_")[1]) for p in existing), default=-1)
     path = folder / f"shard_{number:04d}.npz"
-    fd, tmp = tempfile.mkstemp(prefix="shard", suffix=".tmp.npz", dir=folder)
-    os.close(fd)
-    try:
+    with atomic_write(path, fsync=False) as handle:  # a cache: rebuilt if lost
         np.savez(
-            tmp,
+            handle,
             keys=np.array(table.keys),
             boxes=table.boxes,
             scores=table.scores,
@@ -170,10 +167,6 @@ def _write_shard(folder: Path, table: FeatureTable) -> Path:
             embeddings=table.embeddings,
             image_sizes=table.image_sizes,
         )
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 
@@ -314,19 +307,13 @@ def attach_yaw(table: FeatureTable, folder: Path | None = None) -> FeatureTable:
             known[table.keys[i]] = (float(y), float(c))
         if path is not None:
             keys = sorted(known)
-            fd, tmp = tempfile.mkstemp(prefix="yaw", suffix=".tmp.npz", dir=path.parent)
-            os.close(fd)
-            try:
+            with atomic_write(path, fsync=False) as handle:  # a cache: rebuilt if lost
                 np.savez(
-                    tmp,
+                    handle,
                     keys=np.array(keys),
                     yaw=np.array([known[k][0] for k in keys]),
                     confidence=np.array([known[k][1] for k in keys]),
                 )
-                os.replace(tmp, path)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
     table.yaw = np.array([known[k][0] for k in table.keys], dtype=np.float64)
     table.yaw_confidence = np.array([known[k][1] for k in table.keys], dtype=np.float64)
     return table

@@ -59,6 +59,7 @@ from pathlib import Path
 
 import torch
 
+from core.atomic import write_text_atomic
 from core.batch import WorkItem, expand_batch_inputs
 from core.batch_ledger import VERIFY_MODES, order_records
 from core.batch_run import BatchOptions, BatchProgress, BatchSummary, build_detector, run_batch
@@ -225,11 +226,7 @@ def _write_doc(target: str, model: str, records: list[dict]) -> None:
     if target == "-":
         sys.stdout.write(text)
         return
-    out = Path(target)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out)
+    write_text_atomic(target, text, fsync=False)
 
 
 def _report_failures(summaries: list[BatchSummary], verbose: bool = False) -> int:

@@ -23,12 +23,13 @@ from __future__ import annotations
 import logging
 import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from core.atomic import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -91,21 +92,9 @@ def restore_rng_state(state: dict[str, Any]) -> None:
 def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
     """Write ``payload`` (plus format/version tags) to ``path`` atomically."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     data = {"format": FORMAT, "version": VERSION, "torch_version": str(torch.__version__), **payload}
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_write(target) as handle:
+        torch.save(data, handle)
     return target
 
 

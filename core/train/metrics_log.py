@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from core.atomic import write_text_atomic
+
 METRICS_NAME = "metrics.jsonl"
 
 
@@ -57,9 +59,7 @@ def truncate_after(path: str | os.PathLike, step: int) -> None:
             continue
         if int(record.get("step", 0)) <= step:
             kept.append(line)
-    tmp = target.with_suffix(".jsonl.tmp")
-    tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
-    os.replace(tmp, target)
+    write_text_atomic(target, "".join(k + "\n" for k in kept), fsync=False)
 
 
 def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:

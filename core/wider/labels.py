@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.wider._atomic import write_text_atomic
+from core.atomic import write_text_atomic
 from core.wider._facelines import (
     _check_face_line,
     _detect_decimals,

@@ -36,7 +36,7 @@ from typing import Literal
 
 import numpy as np
 
-from core.wider._atomic import write_text_atomic
+from core.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
 

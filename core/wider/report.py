@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.wider._atomic import write_text_atomic
+from core.atomic import write_text_atomic
 from core.wider.evaluation import THRESHOLDS, SettingResult, WiderEvalResult
 from core.wider.groundtruth import ALL_FACES, WiderGroundTruth
 

@@ -28,11 +28,11 @@ import io
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from core.atomic import write_bytes_atomic
 from core.paths import MODELS_DIR
 
 log = logging.getLogger(__name__)
@@ -147,15 +147,7 @@ def save_weights(
     # writes to, so saving straight to a random tmp name made every run's bytes (and sha256) differ.
     buffer = io.BytesIO()
     torch.save(blob, buffer)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        Path(tmp).write_bytes(buffer.getvalue())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; weights are meant to be shared
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_bytes_atomic(path, buffer.getvalue())
     digest = sha256_of(path)
     side = dict(sidecar or {})
     side["file"] = path.name
