@@ -19,6 +19,7 @@ from app.image_store import ImageStore, LoadedImage
 from app.panels import PANELS
 from app.panels.base import Panel
 from app.settings import SHORTCUTS, Settings
+from app.widgets import IMAGE_FILTER
 from app.worker import JobRunner
 from core.files import expand_inputs, list_image_names
 from core.imageio import is_image_path
@@ -181,7 +182,7 @@ class MainWindow(QMainWindow):
             self,
             "Open images",
             "",
-            "Images (*.jpg *.jpeg *.png *.bmp *.webp *.tif *.tiff *.gif *.ppm *.pgm);;All files (*)",
+            IMAGE_FILTER,
         )
         if files:
             self.open_paths([Path(f) for f in files])

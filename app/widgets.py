@@ -6,6 +6,10 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QProg
 
 from app.settings import Settings
 from app.worker import Progress
+from core.imageio import IMAGE_SUFFIXES
+
+#: QFileDialog filter for every image format the loader reads.
+IMAGE_FILTER = "Images ({});;All files (*)".format(" ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)))
 
 
 def path_row(

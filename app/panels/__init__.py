@@ -11,4 +11,12 @@ from app.panels.live import LivePanel
 from app.panels.training import TrainingPanel
 from app.panels.verification import VerificationPanel
 
-PANELS: tuple[type[Panel], ...] = (DetectionPanel, AnnotationPanel, EvaluationPanel, LivePanel, TrainingPanel, VerificationPanel, AttributesPanel)
+PANELS: tuple[type[Panel], ...] = (
+    DetectionPanel,
+    AnnotationPanel,
+    EvaluationPanel,
+    LivePanel,
+    TrainingPanel,
+    VerificationPanel,
+    AttributesPanel,
+)

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -31,9 +30,10 @@ from PySide6.QtWidgets import (
 
 from app.context import Workbench
 from app.image_store import LoadedImage
+from app.job_controls import JobControls
 from app.panels.base import Panel
-from app.widgets import path_row, show_progress
-from app.worker import Job, Progress
+from app.widgets import path_row
+from app.worker import Progress
 from core.detect.on_split import detect_split
 from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
 from core.wider.dataset import WiderDataset
@@ -134,7 +134,6 @@ class EvaluationPanel(Panel):
         super().__init__(workbench, parent)
         self.run: EvaluationRun | None = None
         self.queue: list[ImageReview] = []
-        self.job: Job | None = None
         self._review_items: list[QGraphicsRectItem] = []
         self._review_shown: ImageReview | None = None
         self._build()
@@ -170,20 +169,19 @@ class EvaluationPanel(Panel):
             "official: MATLAB eval_tools semantics (what papers quote); corrected: real-valued IoU"
         )
         form.addRow("Mode", self.mode_box)
-        buttons = QHBoxLayout()
-        self.run_button = QPushButton("Evaluate")
+        self.controls = JobControls(
+            self.workbench.runner, "Evaluate", QLabel("Choose ground truth and predictions, then Evaluate.")
+        )
+        self.run_button = self.controls.run_button
         self.run_button.clicked.connect(self.start)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button = self.controls.cancel_button
+        self.progress = self.controls.progress
+        self.summary = self.controls.summary
+        buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
         form.addRow(buttons)
-        self.progress = QProgressBar()
-        self.progress.setVisible(False)
         form.addRow(self.progress)
-        self.summary = QLabel("Choose ground truth and predictions, then Evaluate.")
-        self.summary.setWordWrap(True)
         form.addRow(self.summary)
 
         self.plot = pg.PlotWidget(title="Precision / recall")
@@ -238,7 +236,7 @@ class EvaluationPanel(Panel):
 
     # --- running ------------------------------------------------------------
     def start(self) -> None:
-        if self.job is not None and not self.job.is_done:
+        if self.controls.busy:
             return
         gt_text = self.gt_edit.text().strip()
         if not gt_text:
@@ -246,12 +244,7 @@ class EvaluationPanel(Panel):
             return
         pred = Path(self.pred_edit.text().strip()) if self.pred_edit.text().strip() else None
         images = Path(self.images_edit.text().strip()) if self.images_edit.text().strip() else None
-        self.progress.setVisible(True)
-        self.progress.setRange(0, 0)
-        self.run_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.summary.setText("Evaluating…")
-        self.job = self.workbench.runner.submit(
+        self.controls.start(
             evaluation_job,
             Path(gt_text),
             self.source_box.currentText(),
@@ -261,24 +254,12 @@ class EvaluationPanel(Panel):
             self.model_box.currentText(),
             self.mode_box.currentText(),
             name="WIDER evaluation",
-            on_progress=self._on_progress,
+            busy_text="Evaluating…",
             on_result=self._on_result,
-            on_error=lambda exc: self.summary.setText(f"Evaluation failed: {exc}"),
-            on_finished=self._on_finished,
         )
-        self.job.cancelled.connect(lambda: self.summary.setText("Evaluation cancelled."))
 
     def cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
-
-    def _on_progress(self, progress: Progress) -> None:
-        show_progress(self.progress, self.summary, progress)
-
-    def _on_finished(self) -> None:
-        self.progress.setVisible(False)
-        self.run_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
+        self.controls.cancel()
 
     def _on_result(self, run: EvaluationRun | None) -> None:
         if run is None:

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from app.context import Workbench
 from app.image_store import LoadedImage
 from app.panels.base import Panel
-from app.verification.cfp_view import ACCEPT, REJECT, CfpView, path_row
+from app.verification.cfp_view import ACCEPT, REJECT, CfpView
 from app.verification.chips import chip_pixmap
 from app.verification.jobs import (
     Comparison,
@@ -46,6 +46,7 @@ from app.verification.jobs import (
     faces_job,
     rethreshold,
 )
+from app.widgets import IMAGE_FILTER, path_row
 from app.worker import Job
 from core.recognize.verify import Verifier
 
@@ -77,7 +78,7 @@ class VerificationPanel(Panel):
 
     # --- widgets ------------------------------------------------------------
     def _path_row(self, key: str, folder: bool) -> tuple[QWidget, QLineEdit]:
-        return path_row(self.workbench, self, key, folder)
+        return path_row(self, self.workbench.settings, f"verification/{key}", folder, IMAGE_FILTER)
 
     def _build_pair(self) -> QWidget:
         box = QGroupBox("Pair")
@@ -311,6 +312,7 @@ class VerificationPanel(Panel):
         self.start_compare()
 
     def shutdown(self) -> None:
-        for job in (self.compare_job, self.faces_job, self.cfp.cfp_job):
+        self.cfp.cancel_cfp()
+        for job in (self.compare_job, self.faces_job):
             if job is not None:
                 job.cancel()

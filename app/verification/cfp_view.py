@@ -13,7 +13,6 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -21,48 +20,21 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
-    QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from app.context import Workbench
+from app.job_controls import JobControls
 from app.verification.chips import pair_pixmap
 from app.verification.jobs import THUMB, CfpRun, cfp_job
-from app.widgets import show_progress
-from app.worker import Job, Progress
+from app.widgets import path_row
 from core.paths import SHARED_DIR
 from core.recognize.verify import Verifier
 
 MODE_COLORS = {"stem": (240, 170, 40), "dream": (60, 200, 255)}
 ACCEPT, REJECT = QColor(60, 190, 90), QColor(230, 70, 70)
-
-
-def path_row(workbench: Workbench, parent: QWidget, key: str, folder: bool) -> tuple[QWidget, QLineEdit]:
-    """A line edit remembered in settings under ``verification/<key>`` with a browse button."""
-    edit = QLineEdit(str(workbench.settings.value(f"verification/{key}", "")))
-    edit.editingFinished.connect(lambda: workbench.settings.set_value(f"verification/{key}", edit.text()))
-    browse = QPushButton("…")
-    browse.setMaximumWidth(30)
-
-    def choose() -> None:
-        if folder:
-            chosen = QFileDialog.getExistingDirectory(parent, "Choose folder", edit.text())
-        else:
-            chosen, _ = QFileDialog.getOpenFileName(parent, "Choose image", edit.text())
-        if chosen:
-            edit.setText(chosen)
-            workbench.settings.set_value(f"verification/{key}", chosen)
-
-    browse.clicked.connect(choose)
-    row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.addWidget(edit, 1)
-    layout.addWidget(browse)
-    return row, edit
 
 
 class CfpView(QSplitter):
@@ -75,7 +47,6 @@ class CfpView(QSplitter):
         self.workbench = workbench
         self.verifier = verifier
         self.cfp_run: CfpRun | None = None
-        self.cfp_job: Job | None = None
         self.addWidget(self._build_cfp())
         self.addWidget(self._build_gallery())
         self.setSizes([420, 360])
@@ -84,7 +55,9 @@ class CfpView(QSplitter):
         box = QGroupBox("CFP evaluation")
         layout = QVBoxLayout(box)
         form = QFormLayout()
-        root_row, self.cfp_root = path_row(self.workbench, self, "cfp_root", folder=True)
+        root_row, self.cfp_root = path_row(
+            self, self.workbench.settings, "verification/cfp_root", folder=True
+        )
         if not self.cfp_root.text() and (SHARED_DIR / "data" / "cfp_dev").is_dir():
             self.cfp_root.setText(str(SHARED_DIR / "data" / "cfp_dev"))
         form.addRow("CFP root", root_row)
@@ -96,21 +69,19 @@ class CfpView(QSplitter):
         row.addWidget(self.protocol_box)
         row.addWidget(self.folds_edit, 1)
         form.addRow("Protocol / folds", row)
-        buttons = QHBoxLayout()
-        self.cfp_button = QPushButton("Evaluate")
+        self.cfp_controls = JobControls(
+            self.workbench.runner, "Evaluate", QLabel("Evaluate CFP-FP or FF with and without DREAM.")
+        )
+        self.cfp_button = self.cfp_controls.run_button
         self.cfp_button.clicked.connect(self.start_cfp)
-        self.cfp_cancel = QPushButton("Cancel")
-        self.cfp_cancel.setEnabled(False)
-        self.cfp_cancel.clicked.connect(self.cancel_cfp)
+        self.progress = self.cfp_controls.progress
+        self.cfp_summary = self.cfp_controls.summary
+        buttons = QHBoxLayout()
         buttons.addWidget(self.cfp_button)
-        buttons.addWidget(self.cfp_cancel)
+        buttons.addWidget(self.cfp_controls.cancel_button)
         form.addRow(buttons)
         layout.addLayout(form)
-        self.progress = QProgressBar()
-        self.progress.setVisible(False)
         layout.addWidget(self.progress)
-        self.cfp_summary = QLabel("Evaluate CFP-FP or FF with and without DREAM.")
-        self.cfp_summary.setWordWrap(True)
         layout.addWidget(self.cfp_summary)
         self.roc_plot = pg.PlotWidget(title="ROC")
         self.roc_plot.setLabel("bottom", "false accept rate")
@@ -148,43 +119,26 @@ class CfpView(QSplitter):
 
     # --- CFP evaluation -----------------------------------------------------
     def start_cfp(self) -> None:
-        if self.cfp_job is not None and not self.cfp_job.is_done:
+        if self.cfp_controls.busy:
             return
         root = self.cfp_root.text().strip()
         if not root:
             self.cfp_summary.setText("Choose the CFP root first.")
             return
         self.workbench.settings.set_value("verification/cfp_root", root)
-        self.progress.setVisible(True)
-        self.progress.setRange(0, 0)
-        self.cfp_button.setEnabled(False)
-        self.cfp_cancel.setEnabled(True)
-        self.cfp_summary.setText("Evaluating…")
-        self.cfp_job = self.workbench.runner.submit(
+        self.cfp_controls.start(
             cfp_job,
             self.verifier,
             Path(root),
             self.protocol_box.currentText(),
             self.folds_edit.text(),
             name="CFP evaluation",
-            on_progress=self._on_cfp_progress,
+            busy_text="Evaluating…",
             on_result=self._on_cfp_result,
-            on_error=lambda exc: self.cfp_summary.setText(f"CFP evaluation failed: {exc}"),
-            on_finished=self._on_cfp_finished,
         )
-        self.cfp_job.cancelled.connect(lambda: self.cfp_summary.setText("CFP evaluation cancelled."))
 
     def cancel_cfp(self) -> None:
-        if self.cfp_job is not None:
-            self.cfp_job.cancel()
-
-    def _on_cfp_progress(self, progress: Progress) -> None:
-        show_progress(self.progress, self.cfp_summary, progress)
-
-    def _on_cfp_finished(self) -> None:
-        self.progress.setVisible(False)
-        self.cfp_button.setEnabled(True)
-        self.cfp_cancel.setEnabled(False)
+        self.cfp_controls.cancel()
 
     def _on_cfp_result(self, run: CfpRun | None) -> None:
         if run is None:
