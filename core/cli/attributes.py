@@ -21,10 +21,10 @@ Exit codes: 0 all images read, 1 an image or the model failed, 2 usage error.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
-from pathlib import Path
+
+from core.cli.output import emit_json
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +83,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(_describe(entry))
     if args.json_out is not None:
         doc = {"method": model.method, "detector": args.detector, "images": entries}
-        text = json.dumps(doc, indent=2)
-        if args.json_out == "-":
-            sys.stdout.write(text + "\n")
-        else:
-            Path(args.json_out).write_text(text + "\n", encoding="utf-8")
+        emit_json(doc, args.json_out, indent=2)
     return 1 if failed else 0
 
 

@@ -21,12 +21,12 @@ codes: 0 ok, 1 data or model error, 2 usage error.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
-from pathlib import Path
 
 import numpy as np
+
+from core.cli.output import emit_json
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +107,7 @@ def run(args: argparse.Namespace) -> int:
     doc = {"method": model.method, "images": len(table), "range": desc, **report.to_json()}
     # the schema's key order: method, attributes, means (images/range are informative extras)
     if args.json_out is not None:
-        text = json.dumps(doc, indent=2)
-        if args.json_out == "-":
-            sys.stdout.write(text + "\n")
-        else:
-            Path(args.json_out).write_text(text + "\n", encoding="utf-8")
+        emit_json(doc, args.json_out, indent=2)
     else:
         sys.stdout.write(_table(report, desc, len(table)))
     return 0

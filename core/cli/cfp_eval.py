@@ -14,9 +14,10 @@ Exit codes: 0 done, 2 bad arguments or CFP files, 1 missing model weights.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
+
+from core.cli.output import emit_json
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +71,8 @@ def run(args: argparse.Namespace) -> int:
     result = evaluate_protocol(cfp, table, args.protocol, folds, mapper, use_dream=args.dream == "on")
     for note in result.notes:
         log.warning("%s", note)
-    payload = result.to_json()
-    if args.json == "-":
-        json.dump(payload, sys.stdout, indent=1)
-        sys.stdout.write("\n")
+    if emit_json(result.to_json(), args.json):
         return 0
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=1)
     out = sys.stdout
     out.write(f"CFP-{result.protocol}  DREAM {'on' if result.dream else 'off'}\n")
     out.write("fold  accuracy   EER     AUC     threshold\n")

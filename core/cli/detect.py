@@ -50,7 +50,6 @@ loaded), 2 usage error (bad option value, no input found), 130 interrupted
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -59,10 +58,10 @@ from pathlib import Path
 
 import torch
 
-from core.atomic import write_text_atomic
 from core.batch import WorkItem, expand_batch_inputs
 from core.batch_ledger import VERIFY_MODES, order_records
 from core.batch_run import BatchOptions, BatchProgress, BatchSummary, build_detector, run_batch
+from core.cli.output import emit_json
 from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
 from core.train.distributed import (
     DistInfo,
@@ -222,11 +221,7 @@ def _summary_line(record: dict) -> str | None:
 
 def _write_doc(target: str, model: str, records: list[dict]) -> None:
     entries = [e for e in (_doc_entry(r) for r in records) if e is not None]
-    text = json.dumps({"model": model, "images": entries}, indent=1) + "\n"
-    if target == "-":
-        sys.stdout.write(text)
-        return
-    write_text_atomic(target, text, fsync=False)
+    emit_json({"model": model, "images": entries}, target)
 
 
 def _report_failures(summaries: list[BatchSummary], verbose: bool = False) -> int:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import logging
 import sys
 from pathlib import Path
 
+from core.cli.output import emit_json
 from core.cli.verify import parse_far
 
 log = logging.getLogger(__name__)
@@ -131,13 +131,8 @@ def run(args: argparse.Namespace) -> int:
     payload: dict = {"dream": use_dream, "operating_point": results[0].operating_point, "pairs": pairs}
     if rows[0][2] is not None:
         payload["metrics"] = pair_metrics([r.result.score for r in results], [r[2] for r in rows])
-    if args.json == "-":
-        json.dump(payload, sys.stdout, indent=1)
-        sys.stdout.write("\n")
+    if emit_json(payload, args.json):
         return 0
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=1)
     for item in pairs:
         score = "nan" if item["score"] is None else f"{item['score']:.4f}"
         sys.stdout.write(f"{item['img_a']},{item['img_b']},{score},{int(item['accepted'])}\n")

@@ -37,6 +37,7 @@ from typing import Literal
 import numpy as np
 
 from core.atomic import write_text_atomic
+from core.wider.errors import LocatedFormatError
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +46,8 @@ OnError = Literal["raise", "official"]
 _SPLIT = re.compile(r"[\s,]+")
 
 
-class PredictionFormatError(ValueError):
-    """A prediction file is malformed. ``path`` and 1-based ``line`` say where."""
-
-    def __init__(self, path: str | os.PathLike, line: int | None, reason: str):
-        self.path = str(path)
-        self.line = line
-        self.reason = reason
-        where = f"{self.path}:{line}" if line is not None else self.path
-        super().__init__(f"{where}: {reason}")
+class PredictionFormatError(LocatedFormatError):
+    """A prediction file is malformed."""
 
 
 def image_stem(image_name: str) -> str:
