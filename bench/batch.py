@@ -18,7 +18,6 @@ load average is printed too.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -30,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import LoadWatch  # noqa: E402
 from core.batch_ledger import read_records  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
 
@@ -87,7 +87,7 @@ def main() -> int:
     if not args.data.is_dir():
         print(f"needs the research data in {args.data} (absent on this machine)")
         return 0
-    load_start = os.getloadavg()[0]
+    load = LoadWatch()
     rows: list[dict] = []
     references: dict[int, list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -108,14 +108,8 @@ def main() -> int:
                 f"{row['same_output_as_first_with_same_threads']}",
                 flush=True,
             )
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(
-        f"{args.data.name}, {cores} cores, load average {load_start:.1f} at start, {os.getloadavg()[0]:.1f} at end"
-    )
-    if args.json is not None:
-        args.json.write_text(
-            json.dumps({"rows": rows, "load_average": [load_start, os.getloadavg()[0]]}, indent=1)
-        )
+    print(load.footer(args.data.name))
+    load.write_json(args.json, rows)
     return 0
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import sys
 import tempfile
@@ -36,6 +35,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from bench.machine import LoadWatch  # noqa: E402
 from core.imageio import load_image  # noqa: E402
 from core.paths import SAMPLES_DIR  # noqa: E402
 
@@ -179,7 +179,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     os.environ["FACESCOPE_DEVICE"] = args.device
-    load_start = os.getloadavg()[0]
+    load = LoadWatch()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         video = make_video(Path(tmp) / "pan.avi", args.seconds)
@@ -195,15 +195,9 @@ def main() -> int:
                     f"stages {row['stage_ms']}",
                     flush=True,
                 )
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(
-        f"{'headless' if args.headless else 'GUI (offscreen Qt)'}, {SIZE[0]}x{SIZE[1]} @ {FPS:.0f} fps source, "
-        f"{cores} cores, load average {load_start:.1f} at start, {os.getloadavg()[0]:.1f} at end"
-    )
-    if args.json is not None:
-        args.json.write_text(
-            json.dumps({"rows": rows, "load_average": [load_start, os.getloadavg()[0]]}, indent=1)
-        )
+    mode = "headless" if args.headless else "GUI (offscreen Qt)"
+    print(load.footer(f"{mode}, {SIZE[0]}x{SIZE[1]} @ {FPS:.0f} fps source"))
+    load.write_json(args.json, rows)
     return 0
 
 
