@@ -71,7 +71,7 @@ class LivePanel(Panel):
         c.result_ready.connect(self.show_result)
         c.message.connect(self.message.setText)
         c.state_changed.connect(self._on_state)
-        c.detection_failed.connect(self._on_detection_failed)
+        c.job_failed.connect(self._on_detection_failed)
         workbench.row_changed.connect(self._on_row_changed)
         self.shortcut_actions: dict[str, QAction] = {}
         for key, slot in (
