@@ -1,7 +1,14 @@
-"""Training panel: start, stop (with a checkpoint) and resume a training task; live curves."""
+"""Training panel: start, stop (with a checkpoint) and resume a training task; live curves.
+
+Curves: loss per branch / term, learning rate and quick evaluation metrics,
+and the official WIDER AP (easy / medium / hard, each branch's own AP dashed)
+of the periodic evaluation on a chosen split (ScaleFace). Resuming a run, or
+"Load curves" on a run folder, redraws the history from ``metrics.jsonl``.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -23,12 +30,15 @@ from PySide6.QtWidgets import (
 
 from app.context import Workbench
 from app.panels.base import Panel
+from app.training.curves import ApPlot, CurveBook, eval_metrics, is_ap_metric
+from app.training.history import read_history, replayable
+from app.training.job import training_job
 from app.widgets import path_row
 from app.worker import Job
-from core.train.launch import launch
 from core.train.registry import TASKS
 
-MAX_POINTS = 5000  # older points are thinned so long runs stay smooth
+# tasks whose config takes an evaluation split (task.eval_split / task.eval_max_images)
+SPLIT_TASKS = frozenset({"scaleface"})
 PALETTE = [(230, 90, 70), (70, 160, 230), (100, 200, 90), (220, 170, 40), (170, 110, 220), (60, 200, 200)]
 
 
@@ -50,16 +60,30 @@ class TrainingPanel(Panel):
     def __init__(self, workbench: Workbench, parent=None) -> None:
         super().__init__(workbench, parent)
         self.job: Job | None = None
-        self.curves: dict[str, pg.PlotDataItem] = {}
-        self.series: dict[str, tuple[list[float], list[float]]] = {}
+        self.book = CurveBook()
         self.last_record: dict | None = None
         self.summary = None
+        self._eval_every = 0
+        self._run_dir: Path | None = None
         self._build()
+
+    @property
+    def curves(self) -> dict[str, pg.PlotDataItem]:
+        return self.book.curves
+
+    @property
+    def series(self) -> dict[str, tuple[list[float], list[float]]]:
+        return self.book.series
 
     def _path_edit(self, key: str, folder: bool) -> tuple[QWidget, QLineEdit]:
         return path_row(
             self, self.workbench.settings, f"training/{key}", folder, "TOML (*.toml);;All files (*)"
         )
+
+    def _persist_spin(self, box: QSpinBox, key: str) -> None:
+        settings = self.workbench.settings
+        box.setValue(int(settings.value(key, 0, int)))
+        box.valueChanged.connect(lambda value: settings.set_value(key, value))
 
     def _build(self) -> None:
         controls = QWidget()
@@ -87,6 +111,29 @@ class TrainingPanel(Panel):
         self.device_box = QComboBox()
         self.device_box.addItems(["auto", "cpu", "cuda"])
         form.addRow("Device", self.device_box)
+        split_row, self.split_edit = self._path_edit("eval_split", folder=True)
+        split_row.setToolTip(
+            "a WIDER val-style split (labels *_bbx_gt.txt, images/, keep lists) or a WIDER root: "
+            "official AP at evaluations"
+        )
+        self.split_label = QLabel("Eval split")
+        form.addRow(self.split_label, split_row)
+        self.split_row = split_row
+        self.eval_every_box = QSpinBox()
+        self.eval_every_box.setRange(0, 10_000_000)
+        self.eval_every_box.setSpecialValueText("at checkpoints / task default")
+        self.eval_every_box.setToolTip("evaluate every N steps (0: at checkpoints when a split is chosen)")
+        self._persist_spin(self.eval_every_box, "training/eval_every")
+        form.addRow("Evaluate every", self.eval_every_box)
+        self.eval_images_box = QSpinBox()
+        self.eval_images_box.setRange(0, 1_000_000)
+        self.eval_images_box.setSpecialValueText("all")
+        self.eval_images_box.setToolTip("evenly spaced images of the split to evaluate on")
+        self._persist_spin(self.eval_images_box, "training/eval_images")
+        self.eval_images_label = QLabel("Eval images")
+        form.addRow(self.eval_images_label, self.eval_images_box)
+        self.task_box.currentTextChanged.connect(self._show_split_rows)
+        self._show_split_rows(self.task_box.currentText())
         self.overrides_edit = QLineEdit()
         self.overrides_edit.setPlaceholderText('e.g. task.data.source="synthetic" train.lr=0.02')
         form.addRow("Overrides", self.overrides_edit)
@@ -100,7 +147,10 @@ class TrainingPanel(Panel):
         self.stop_button.setToolTip("stop after the current step, writing a checkpoint (Resume continues)")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop)
-        for button in (self.start_button, self.resume_button, self.stop_button):
+        self.load_button = QPushButton("Load curves")
+        self.load_button.setToolTip("draw the curves of the run folder's metrics.jsonl")
+        self.load_button.clicked.connect(self.load_history)
+        for button in (self.start_button, self.resume_button, self.stop_button, self.load_button):
             buttons.addWidget(button)
         form.addRow(buttons)
         self.status = QLabel("Idle.")
@@ -116,15 +166,19 @@ class TrainingPanel(Panel):
         self.loss_plot.setLogMode(y=True)
         self.loss_plot.addLegend(offset=(-10, 10))
         self.loss_plot.showGrid(x=True, y=True, alpha=0.3)
-        self.side_plot = pg.PlotWidget(title="learning rate · evaluation")
+        self.side_plot = pg.PlotWidget(title="learning rate · quick evaluation")
         self.side_plot.setLabel("bottom", "step")
         self.side_plot.addLegend(offset=(-10, 10))
         self.side_plot.showGrid(x=True, y=True, alpha=0.3)
+        self.ap_plot = ApPlot()
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.side_plot)
+        right.addWidget(self.ap_plot)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         scroll = QScrollArea()  # the form scrolls instead of forcing a tall window
         scroll.setWidgetResizable(True)
         scroll.setWidget(controls)
-        for widget in (scroll, self.loss_plot, self.side_plot):
+        for widget in (scroll, self.loss_plot, right):
             splitter.addWidget(widget)
         splitter.setSizes([340, 480, 380])
         layout = QVBoxLayout(self)
@@ -138,7 +192,17 @@ class TrainingPanel(Panel):
         if self.batch_box.value():
             out.append(f"train.batch_size={self.batch_box.value()}")
         out.append(f'train.device="{self.device_box.currentText()}"')
+        if self.eval_every_box.value():
+            out.append(f"train.eval_every={self.eval_every_box.value()}")
+        split = self.split_edit.text().strip()
+        if self.task_box.currentText() in SPLIT_TASKS and split:
+            out.append(f"task.eval_split={json.dumps(split)}")  # a TOML string
+            out.append(f"task.eval_max_images={self.eval_images_box.value()}")
         return out
+
+    def _show_split_rows(self, task: str) -> None:
+        for widget in (self.split_label, self.split_row, self.eval_images_label, self.eval_images_box):
+            widget.setVisible(task in SPLIT_TASKS)
 
     def start(self, resume: bool = False) -> None:
         if self.job is not None and not self.job.is_done:
@@ -151,9 +215,10 @@ class TrainingPanel(Panel):
         config = self.config_edit.text().strip() or None
         self._clear_plots()
         self.summary = None
+        self._run_dir = Path(run_dir)
         self.status.setText(("Resuming" if resume else "Starting") + f" {self.task_box.currentText()}…")
         self.job = self.workbench.runner.submit(
-            launch,
+            training_job,
             self.task_box.currentText(),
             Path(run_dir),
             data_dir=data,
@@ -197,55 +262,103 @@ class TrainingPanel(Panel):
         event = record.get("event")
         if event == "step":
             self.last_record = record
-            step = float(record["step"])
-            for name, value in _loss_groups(record.get("losses", {})).items():
-                self._add_point(self.loss_plot, f"loss:{name}", name, step, value)
-            if "lr" in record:
-                self._add_point(self.side_plot, "lr", "lr", step, float(record["lr"]))
+            self._plot_step(record)
             eta = record.get("eta_s")
             gpu = f", GPU {record['gpu_mem_mb']:.0f} MB" if "gpu_mem_mb" in record else ""
-            self.status.setText(
+            text = (
                 f"step {record['step']}/{self._max_steps}  loss {record.get('loss', float('nan')):.4f}  "
                 f"{record.get('images_per_s', 0):.2f} images/s"
                 + (f"  ETA {eta / 60:.1f} min" if eta else "")
                 + gpu
             )
+            if self._eval_every and record["step"] % self._eval_every == 0:
+                text += "  · evaluating…"  # the engine evaluates right after this step
+            self.status.setText(text)
         elif event == "eval":
-            step = float(record.get("step", 0))
-            for key, value in record.items():
-                if key not in ("event", "step") and isinstance(value, (int, float)):
-                    self._add_point(self.side_plot, f"eval:{key}", key, step, float(value))
+            self._plot_eval(record)
+            metrics = record.get("metrics", {})
+            shown = ", ".join(
+                f"{k}={v:.4g}" for k, v in eval_metrics(record).items() if not k.startswith("eval_")
+            )
+            cancelled = isinstance(metrics, dict) and metrics.get("cancelled")
             self.log_view.appendPlainText(
-                f"eval @ {record.get('step')}: "
-                + ", ".join(f"{k}={v:.4g}" for k, v in record.items() if isinstance(v, float))
+                f"eval @ {record.get('step')}: " + ("stopped (no AP)" if cancelled else shown or "-")
             )
         elif event in ("start", "checkpoint", "end"):
             if event == "start":
                 self._max_steps = record.get("max_steps")
+                config = record.get("config", {})
+                self._eval_every = int(config.get("train", {}).get("eval_every") or 0)
+                if record.get("resumed"):
+                    self._redraw_history(int(record.get("step", 0)))
             shown = {k: v for k, v in record.items() if k not in ("event", "config")}
             self.log_view.appendPlainText(f"{event}: {shown}")
 
     _max_steps = None
 
+    def _plot_step(self, record: dict) -> None:
+        step = float(record["step"])
+        for name, value in _loss_groups(record.get("losses", {})).items():
+            self._add_point(self.loss_plot, f"loss:{name}", name, step, value)
+        if "lr" in record:
+            self._add_point(self.side_plot, "lr", "lr", step, float(record["lr"]))
+
+    def _plot_eval(self, record: dict) -> None:
+        self.ap_plot.add_record(record)
+        step = float(record.get("step", 0))
+        for key, value in eval_metrics(record).items():
+            if not is_ap_metric(key) and not key.startswith("eval_"):  # quick-eval metrics
+                self._add_point(self.side_plot, f"eval:{key}", key, step, value)
+
+    def replay(self, records: list[dict]) -> None:
+        """Draw step and eval records (from a metrics file) on the curves."""
+        for record in replayable(records):
+            if record["event"] == "step":
+                self._plot_step(record)
+            else:
+                self._plot_eval(record)
+
+    def _redraw_history(self, up_to_step: int) -> None:
+        """A resumed run: the file holds the history up to the checkpoint (cut by the engine)."""
+        if self._run_dir is not None:
+            self.replay(replayable(read_history(self._run_dir), up_to_step))
+
+    def load_history(self) -> None:
+        """Read the run folder's metrics in the worker and draw them (replacing the curves)."""
+        run_dir = self.run_edit.text().strip()
+        if not run_dir:
+            self.status.setText("Choose a run folder first.")
+            return
+        if self.job is not None and not self.job.is_done:
+            return  # a running job draws its own curves
+
+        def show(records: list[dict]) -> None:
+            self._clear_plots()
+            self.replay(records)
+            evals = sum(1 for r in records if r.get("event") == "eval")
+            last = max((r.get("step", 0) for r in records if r.get("event") == "step"), default=0)
+            self.status.setText(
+                f"{run_dir}: {len(records)} records up to step {last}, {evals} evaluations"
+                if records
+                else f"No metrics.jsonl in {run_dir}."
+            )
+
+        self.workbench.runner.submit(read_history, run_dir, name="read training history", on_result=show)
+
     def _add_point(self, plot: pg.PlotWidget, key: str, label: str, x: float, y: float) -> None:
-        if key not in self.curves:
-            color = PALETTE[
-                len([k for k in self.curves if k.split(":")[0] == key.split(":")[0]]) % len(PALETTE)
-            ]
-            self.curves[key] = plot.plot([], [], pen=pg.mkPen(color=color, width=2), name=label)
-            self.series[key] = ([], [])
-        xs, ys = self.series[key]
-        xs.append(x)
-        ys.append(max(y, 1e-12) if plot is self.loss_plot else y)
-        if len(xs) > MAX_POINTS:  # keep every other old point: long runs stay light
-            del xs[: MAX_POINTS // 2 : 2], ys[: MAX_POINTS // 2 : 2]
-        self.curves[key].setData(xs, ys)
+        if key not in self.book.curves:
+            group = key.split(":")[0]
+            color = PALETTE[self.book.count(group + ":") % len(PALETTE)] if ":" in key else PALETTE[0]
+            pen = pg.mkPen(color=color, width=2)
+        else:
+            pen = None
+        self.book.add(plot, key, label, x, max(y, 1e-12) if plot is self.loss_plot else y, pen)
 
     def _clear_plots(self) -> None:
         for plot in (self.loss_plot, self.side_plot):
             plot.clear()
-        self.curves.clear()
-        self.series.clear()
+        self.ap_plot.clear_curves()
+        self.book.clear()
         self.log_view.clear()
 
     def shutdown(self) -> None:

@@ -34,6 +34,9 @@ TASK_FLAGS: dict[str, dict[str, str]] = {
         "--train-folds": "task.train_folds",
         "--val-folds": "task.val_folds",
     },
+    "scaleface": {
+        "--eval-split": "task.eval_split",
+    },
     "lmle": {
         "--celeba-root": "task.celeba_root",
         "--train-range": "task.train_range",
@@ -61,6 +64,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--num-workers", type=int, default=None, help="data loader worker processes")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--eval-every",
+        type=int,
+        default=None,
+        help="evaluate every N steps (the task's eval hook; scaleface with --eval-split: at checkpoints "
+        "when not given)",
+    )
     parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
     parser.add_argument("--quiet", action="store_true", help="no progress lines (errors only)")
     for task, flags in TASK_FLAGS.items():
@@ -75,6 +85,7 @@ def _flag_overrides(args: argparse.Namespace) -> list[str]:
         "lr": args.lr,
         "num_workers": args.num_workers,
         "seed": args.seed,
+        "eval_every": args.eval_every,
     }
     out = [f"train.{k}={v}" for k, v in flags.items() if v is not None]
     if args.device is not None:
@@ -130,9 +141,19 @@ def _describe(record: dict) -> str:
     )
 
 
+def _describe_eval(record: dict) -> str:
+    metrics = record.get("metrics", {})
+    aps = " ".join(
+        f"{k[3:]}={v:.4f}" for k, v in metrics.items() if k.startswith("ap_") and isinstance(v, float)
+    )
+    rest = {k: v for k, v in metrics.items() if not k.startswith("ap_")}
+    return f"eval at step {record['step']}: AP {aps or '-'} {rest}"
+
+
 def run(args: argparse.Namespace) -> int:
     from core.train.checkpoint import CheckpointError
     from core.train.config import ConfigError, build_config
+    from core.train.eval_hook import EvalSplitError, apply_eval_defaults
     from core.train.loop import NonFiniteLossError, TrainError, train
     from core.train.registry import create_task
 
@@ -144,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
             overrides=[*args.overrides, *_flag_overrides(args)],
             train_defaults=getattr(task, "train_defaults", None),
         )
+        apply_eval_defaults(config)
     except (ValueError, ConfigError) as exc:
         log.error("%s", exc)
         return 2
@@ -153,18 +175,22 @@ def run(args: argparse.Namespace) -> int:
     log_every = max(1, config.train.log_every or 1)
     gen = train(task, config, run_dir=args.out, data_dir=args.data, resume=args.resume)
     with _StopFlag() as flag:
+        if hasattr(task, "should_stop"):  # a long evaluation stops at the signal too
+            task.should_stop = lambda: flag.stop
         while True:
             try:
                 record = next(gen)
             except StopIteration as stop:
                 summary = stop.value
                 break
-            except (TrainError, CheckpointError, NonFiniteLossError, ConfigError) as exc:
+            except (TrainError, CheckpointError, NonFiniteLossError, ConfigError, EvalSplitError) as exc:
                 log.error("training stopped: %s", exc)
                 return 1
             if record["event"] == "step" and record["step"] % log_every == 0:
                 log.info("%s", _describe(record))
-            elif record["event"] in ("checkpoint", "eval"):
+            elif record["event"] == "eval":
+                log.info("%s", _describe_eval(record))
+            elif record["event"] == "checkpoint":
                 log.info("%s: %s", record["event"], {k: v for k, v in record.items() if k != "event"})
             if flag.stop:
                 gen.close()  # writes the cancel checkpoint

@@ -2,8 +2,13 @@
 
 TOML layout (``python main.py train scaleface --config FILE``)::
 
+    [train]
+    eval_every = 1000       # evaluate every N steps (0: off; with eval_split: at checkpoints)
+
     [task]
-    eval_images = 200
+    eval_images = 200       # quick eval (no eval_split): held-out images
+    eval_split = "/data/wider_val_416_dev"   # official WIDER AP on this split instead
+    eval_max_images = 500   # evenly spaced subset of the split (0 = all)
 
     [task.model]            # core.models.scaleface.ScaleFaceConfig
     backbone = "resnet50"
@@ -15,11 +20,20 @@ TOML layout (``python main.py train scaleface --config FILE``)::
 
 The loss is the plain sum of the twelve branch losses
 (``<branch>/{rpn_cls, rpn_box, roi_cls, roi_box}``); every one is logged.
+
+Evaluation (the engine's ``evaluate`` hook, rank 0, every ``train.eval_every``
+steps): with ``eval_split`` the official WIDER protocol on that split
+(:mod:`core.train.eval_hook`: ``ap_easy``/``ap_medium``/``ap_hard`` and
+``ap_branch_<branch>``), otherwise the quick metrics of
+:mod:`core.detect.scaleface_eval` on ``eval_images`` held-out images.
+``should_stop`` (a callable the CLI and the GUI set) interrupts a running
+evaluation, which then reports ``{"cancelled": true}`` and no AP.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +49,7 @@ from core.train.detection_data import (
     WiderSource,
     collate_detection,
 )
+from core.train.eval_hook import EvalSplit, evaluate_on_split, open_eval_split
 from core.train.synthetic import SyntheticFaces
 
 log = logging.getLogger(__name__)
@@ -57,12 +72,22 @@ class ScaleFaceDataConfig(AugmentConfig):
 @dataclass
 class ScaleFaceTaskConfig:
     """eval_images: images of the validation set (WIDER val, or held-out synthetic images)
-    scored by the eval hook; eval_max_size caps their longer side."""
+    scored by the quick eval hook; eval_max_size caps their longer side (both evaluations).
+    eval_split: a WIDER val-style split (see :func:`core.train.eval_hook.open_eval_split`)
+    scored with the official protocol instead; eval_max_images: evenly spaced subset (0 = all)."""
 
     model: ScaleFaceConfig = field(default_factory=ScaleFaceConfig)
     data: ScaleFaceDataConfig = field(default_factory=ScaleFaceDataConfig)
     eval_images: int = 100
     eval_max_size: int = 1024
+    eval_split: str | None = None
+    eval_max_images: int = 0
+
+    def __post_init__(self) -> None:
+        if self.eval_max_images < 0:
+            raise ValueError(f"eval_max_images must be >= 0, not {self.eval_max_images}")
+        if self.eval_split == "":
+            self.eval_split = None
 
 
 class ScaleFaceTask:
@@ -82,6 +107,9 @@ class ScaleFaceTask:
     def __init__(self) -> None:
         self.cfg: ScaleFaceTaskConfig | None = None
         self.data_dir: Path | None = None
+        self.eval_split: EvalSplit | None = None
+        # polled during an evaluation (the CLI's signal flag, the GUI job's cancel token)
+        self.should_stop: Callable[[], bool] | None = None
 
     def build_model(self, cfg: ScaleFaceTaskConfig) -> nn.Module:
         self.cfg = cfg
@@ -98,6 +126,10 @@ class ScaleFaceTask:
                 raise ValueError("ScaleFace on WIDER needs --data WIDER_ROOT (or task.data.source=synthetic)")
             source = WiderSource(data_dir, "train")
         log.info("ScaleFace training set: %s, %d images", cfg.data.source, len(source))
+        if cfg.eval_split:
+            # opened now so a wrong path fails before the first step, not at the first evaluation
+            self.eval_split = open_eval_split(cfg.eval_split, cfg.eval_max_images)
+            log.info("evaluation split %s: %d images", cfg.eval_split, self.eval_split.num_images)
         return DetectionTrainSet(source, augment)
 
     def collate(self, items: list) -> dict:
@@ -121,20 +153,26 @@ class ScaleFaceTask:
             log.warning("no WIDER val split for evaluation: %s", exc)
             return None
 
-    def evaluate(self, model: nn.Module, step: int) -> dict[str, float]:
-        """Quick AP / per-range recall / branch recall on ``eval_images`` validation images."""
+    def evaluate(self, model: nn.Module, step: int) -> dict[str, float | bool]:
+        """Official WIDER AP on ``eval_split`` if set, else quick AP / per-range recall /
+        branch recall on ``eval_images`` validation images."""
         from core.detect.scaleface import ScaleFaceDetector
         from core.detect.scaleface_eval import ImageEval, quick_eval
 
-        if self.cfg is None or self.cfg.eval_images <= 0:
-            return {}
-        source = self._eval_source()
-        if source is None:
+        if self.cfg is None:
             return {}
         device = next(model.parameters()).device
         detector = ScaleFaceDetector(
             model=model, device=device, min_score=0.05, max_size=self.cfg.eval_max_size
         )
+        if self.eval_split is not None:
+            metrics = evaluate_on_split(detector, self.eval_split, should_stop=self.should_stop)
+            return {"cancelled": True} if metrics is None else metrics
+        if self.cfg.eval_images <= 0:
+            return {}
+        source = self._eval_source()
+        if source is None:
+            return {}
         items = []
         for i in range(min(self.cfg.eval_images, len(source))):
             image, boxes, invalid = source.load(i)
