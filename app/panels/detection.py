@@ -1,4 +1,9 @@
-"""Detection panel: run a detector on the current image, view faces per scale branch."""
+"""Detection panel: run a detector on the current image, view faces per scale branch.
+
+With a detector that has response maps (ScaleFace with a checkpoint), each
+branch's map can be shown as a heat map in the branch's colour; the maps come
+from the same worker job as the boxes (:func:`detection_job`).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -21,7 +27,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app.canvas.overlays import BRANCH_COLORS, FaceOverlay
+from app.canvas.overlays import BRANCH_COLORS, BranchHeatmap, FaceOverlay, HeatmapOverlay, branch_heatmaps
 from app.context import Workbench
 from app.detectors import DetectorCache, checkpoint_key
 from app.image_store import LoadedImage
@@ -34,6 +40,17 @@ from core.types import Detection, DetectionResult
 # The detector runs with a low threshold once; the slider filters what is shown.
 RUN_MIN_SCORE = 0.2
 ICON_SIZE = 48
+
+
+def detection_job(detectors: DetectorCache, name: str, image: np.ndarray):
+    """Worker: detect with ``name``; with a detector that has response maps, also build its
+    heat maps. Returns ``(DetectionResult, {branch: BranchHeatmap})``."""
+    detector = detectors.get(name)
+    with_maps = getattr(detector, "detect_with_maps", None)
+    if callable(with_maps):
+        result, maps = with_maps(image, min_score=RUN_MIN_SCORE)
+        return result, branch_heatmaps(maps)
+    return detector.detect(image, min_score=RUN_MIN_SCORE), {}
 
 
 def _range_text(branch: str) -> str:
@@ -54,6 +71,8 @@ class DetectionPanel(Panel):
         self.analyses: dict[tuple[Path, str], dict[int, FaceAnalysis]] = {}
         self._analyzing: set[tuple[Path, str]] = set()
         self.overlay = FaceOverlay(workbench.view.scene())
+        self.heatmaps: dict[tuple[Path, str], dict[str, BranchHeatmap]] = {}
+        self.heat_overlay = HeatmapOverlay(workbench.view.scene())
         self.shown: DetectionResult | None = None
         self._running: set[tuple[Path, str]] = set()
         self._build()
@@ -87,16 +106,29 @@ class DetectionPanel(Panel):
         layout.addWidget(self.auto_box)
 
         self.branch_group = QGroupBox("Branches")
-        branch_layout = QVBoxLayout(self.branch_group)
+        branch_layout = QGridLayout(self.branch_group)
         self.branch_boxes: dict[str, QCheckBox] = {}
-        for name in BRANCH_NAMES:
+        self.map_boxes: dict[str, QCheckBox] = {}
+        for row, name in enumerate(BRANCH_NAMES):
             box = QCheckBox()
             color = BRANCH_COLORS[name]
-            box.setStyleSheet(f"QCheckBox {{ color: rgb({color.red()},{color.green()},{color.blue()}); }}")
+            style = f"QCheckBox {{ color: rgb({color.red()},{color.green()},{color.blue()}); }}"
+            box.setStyleSheet(style)
             box.setChecked(True)
             box.toggled.connect(self._refresh_overlay)
-            branch_layout.addWidget(box)
+            branch_layout.addWidget(box, row, 0)
             self.branch_boxes[name] = box
+            heat = QCheckBox("heat map")
+            heat.setStyleSheet(style)
+            heat.setChecked(bool(self.workbench.settings.value(f"detection/heatmap/{name}", False, bool)))
+            heat.toggled.connect(
+                lambda on, n=name: self.workbench.settings.set_value(f"detection/heatmap/{n}", on)
+            )
+            heat.toggled.connect(self._refresh_overlay)
+            heat.setEnabled(False)  # until a result with response maps is shown
+            branch_layout.addWidget(heat, row, 1)
+            self.map_boxes[name] = heat
+        branch_layout.setColumnStretch(0, 1)
         layout.addWidget(self.branch_group)
 
         slider_row = QHBoxLayout()
@@ -145,6 +177,7 @@ class DetectionPanel(Panel):
         if path:
             self.workbench.settings.set_value(checkpoint_key(name), path)
             self.results = {k: v for k, v in self.results.items() if k[1] != name}
+            self.heatmaps = {k: v for k, v in self.heatmaps.items() if k[1] != name}
             self.on_image_changed(self.workbench.current)
 
     @property
@@ -154,6 +187,9 @@ class DetectionPanel(Panel):
     # --- running ------------------------------------------------------------
     def on_image_changed(self, loaded: LoadedImage | None) -> None:
         self.overlay.clear()
+        self.heat_overlay.clear()
+        for box in self.map_boxes.values():
+            box.setEnabled(False)
         self.face_list.clear()
         self.shown = None
         if loaded is None or loaded.image is None:
@@ -178,20 +214,22 @@ class DetectionPanel(Panel):
         self._running.add(key)
         self.summary.setText(f"Detecting with {self.model_name}…")
         name, image = self.model_name, loaded.image
-
-        def job() -> DetectionResult:
-            return self.detectors.get(name).detect(image, min_score=RUN_MIN_SCORE)
-
         self.workbench.runner.submit(
-            job,
+            detection_job,
+            self.detectors,
+            name,
+            image,
             name=f"detect ({name}) {loaded.path.name}",
-            on_result=lambda result, k=key: self._on_result(k, result),
+            on_result=lambda out, k=key: self._on_result(k, *out),
             on_error=lambda exc: self.summary.setText(f"Detection failed: {exc}"),
             on_finished=lambda k=key: self._running.discard(k),
         )
 
-    def _on_result(self, key: tuple[Path, str], result: DetectionResult) -> None:
+    def _on_result(
+        self, key: tuple[Path, str], result: DetectionResult, heatmaps: dict[str, BranchHeatmap]
+    ) -> None:
         self.results[key] = result
+        self.heatmaps[key] = heatmaps
         current = self.workbench.current
         if current is not None and (current.path, self.model_name) == key:
             self.show_result(result)
@@ -199,6 +237,15 @@ class DetectionPanel(Panel):
     # --- display ------------------------------------------------------------
     def show_result(self, result: DetectionResult) -> None:
         self.shown = result
+        heatmaps = self.heatmaps.get(self._shown_key() or ("", ""), {})
+        self.heat_overlay.set_maps(heatmaps, result.image_size)
+        for name, box in self.map_boxes.items():
+            box.setEnabled(name in heatmaps)
+            box.setToolTip(
+                f"{name} branch response map (objectness, peak {heatmaps[name].peak:.2f})"
+                if name in heatmaps
+                else "response maps come with a ScaleFace checkpoint"
+            )
         self._redraw()
         self._analyze_shown()
         timing = ", ".join(f"{k} {v:.0f}" for k, v in result.timings_ms.items())
@@ -288,6 +335,8 @@ class DetectionPanel(Panel):
         self.overlay.min_score = min_score
         self.overlay.show_landmarks = self.landmark_box.isChecked()
         self.overlay.refresh()
+        self.heat_overlay.visible_branches = {n for n, b in self.map_boxes.items() if b.isChecked()}
+        self.heat_overlay.refresh()
         self._update_branch_labels()
         self._fill_face_list()
 
@@ -331,3 +380,4 @@ class DetectionPanel(Panel):
 
     def shutdown(self) -> None:
         self.overlay.clear()
+        self.heat_overlay.clear()

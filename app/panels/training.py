@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.canvas.overlays import BRANCH_COLORS
 from app.context import Workbench
 from app.panels.base import Panel
 from app.training.curves import ApPlot, CurveBook, eval_metrics, is_ap_metric
@@ -172,6 +173,8 @@ class TrainingPanel(Panel):
         self.side_plot.showGrid(x=True, y=True, alpha=0.3)
         self.ap_plot = ApPlot()
         right = QSplitter(Qt.Orientation.Vertical)
+        for plot in (self.side_plot, self.ap_plot):  # two stacked plots must not make the dock taller
+            plot.setMinimumHeight(60)
         right.addWidget(self.side_plot)
         right.addWidget(self.ap_plot)
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -334,6 +337,9 @@ class TrainingPanel(Panel):
 
         def show(records: list[dict]) -> None:
             self._clear_plots()
+            task = next((r.get("task") for r in records if r.get("event") == "start"), None)
+            if task in TASKS:
+                self.task_box.setCurrentText(task)
             self.replay(records)
             evals = sum(1 for r in records if r.get("event") == "eval")
             last = max((r.get("step", 0) for r in records if r.get("event") == "step"), default=0)
@@ -348,7 +354,11 @@ class TrainingPanel(Panel):
     def _add_point(self, plot: pg.PlotWidget, key: str, label: str, x: float, y: float) -> None:
         if key not in self.book.curves:
             group = key.split(":")[0]
-            color = PALETTE[self.book.count(group + ":") % len(PALETTE)] if ":" in key else PALETTE[0]
+            branch = BRANCH_COLORS.get(label) if key.startswith("loss:") else None
+            if branch is not None:  # a ScaleFace branch: the colour of its boxes and heat map
+                color = (branch.red(), branch.green(), branch.blue())
+            else:
+                color = PALETTE[self.book.count(group + ":") % len(PALETTE)] if ":" in key else PALETTE[0]
             pen = pg.mkPen(color=color, width=2)
         else:
             pen = None

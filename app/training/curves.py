@@ -86,7 +86,8 @@ class ApPlot(pg.PlotWidget):
         self.setLabel("bottom", "step")
         self.setLabel("left", "AP")
         self.setYRange(0.0, 1.0)
-        self.addLegend(offset=(-10, 10))
+        # bottom right (AP curves rise towards the top), over a dark backing
+        self.addLegend(offset=(-10, -10), brush=pg.mkBrush(0, 0, 0, 170))
         self.showGrid(x=True, y=True, alpha=0.3)
         self.book = CurveBook()
 

@@ -37,8 +37,9 @@ NAME = "scaleface"
 
 @dataclass
 class ResponseMap:
-    """A branch's objectness map: ``values (Hb, Wb)`` float32 in [0, 1]; cell (i, j) covers
-    original-image pixels ``[j, j+1) * cell_size`` × ``[i, i+1) * cell_size``."""
+    """A branch's objectness map: ``values (Hb, Wb)`` float32 in [0, 1]; value (i, j) is the
+    objectness of the anchors centred at original-image pixel ``(j * cell_size, i * cell_size)``
+    (torchvision's anchor grid starts at 0, so a cell is centred there, not at ``(j + 0.5) * cell_size``)."""
 
     values: np.ndarray
     cell_size: float

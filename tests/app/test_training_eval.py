@@ -55,7 +55,7 @@ def test_eval_records_extend_the_ap_curves(window):
 def test_load_curves_redraws_a_run_from_metrics_jsonl(qtbot, window, tmp_path):
     panel = window.panel("training")
     rows = [
-        {"event": "start", "step": 0, "max_steps": 4},
+        {"event": "start", "step": 0, "max_steps": 4, "task": "scaleface"},
         {"event": "step", "step": 1, "losses": {"small/rpn_cls": 0.5, "large/roi_cls": 0.25}, "lr": 0.01},
         _eval(2, 0.1, 0.05, 0.01),
         {"event": "step", "step": 3, "losses": {"small/rpn_cls": 0.4, "large/roi_cls": 0.2}, "lr": 0.01},
@@ -65,11 +65,13 @@ def test_load_curves_redraws_a_run_from_metrics_jsonl(qtbot, window, tmp_path):
     text = "".join(json.dumps(r) + "\n" for r in rows) + '{"event": "step", "st'  # a half-written line
     (tmp_path / "run" / "metrics.jsonl").write_text(text)
     panel.run_edit.setText(str(tmp_path / "run"))
+    panel.task_box.setCurrentText("lmle")
     panel.load_history()
     qtbot.waitUntil(lambda: "ap_hard" in panel.ap_plot.series, timeout=10000)
     assert panel.ap_plot.series["ap_hard"] == ([2.0, 4.0], [0.01, 0.02])
     assert panel.series["loss:small"] == ([1.0, 3.0], [0.5, 0.4])
     assert "2 evaluations" in panel.status.text()
+    assert panel.task_box.currentText() == "scaleface"  # the run's task
 
 
 def test_split_rows_only_for_scaleface(window):
