@@ -30,6 +30,8 @@ a row says so.
 def main() -> int:
     rows = []
     for sidecar in sorted(MODELS.glob("*.json")):
+        if not sidecar.with_suffix(".pt").exists():
+            continue  # not a weights sidecar (e.g. a calibration table kept beside the models)
         meta = json.loads(sidecar.read_text(encoding="utf-8"))
         rows.append(meta)
     lines = [HEADER]
