@@ -175,3 +175,18 @@ def test_cli_options_and_a_bad_split(split_dir, tmp_path, caplog):
     assert run_cli([*bad, *argv[4:]]) == 1
     assert "does not exist" in caplog.text
     assert run_cli(["train", "lmle", "--out", str(tmp_path / "x"), "--eval-split", str(split_dir)]) == 2
+
+
+@pytest.mark.shared_data
+def test_the_416_dev_split_opens_and_scores_a_scaleface_model():
+    from core.detect.scaleface import ScaleFaceDetector
+    from core.models.scaleface import ScaleFace, ScaleFaceConfig
+    from core.paths import SHARED_DIR
+
+    split = open_eval_split(SHARED_DIR / "data" / "wider_val_416_dev", max_images=4)
+    assert split.num_images == 4 and split.gt.settings == ("easy", "medium", "hard")
+    torch.manual_seed(0)
+    model = ScaleFace(ScaleFaceConfig(backbone="tiny", rpn_pre_nms_test=300, rpn_post_nms_test=50)).eval()
+    metrics = evaluate_on_split(ScaleFaceDetector(model=model, min_score=0.05), split)
+    assert all(math.isfinite(metrics[f"ap_{s}"]) for s in ("easy", "medium", "hard"))
+    assert metrics["eval_unreadable"] == 0 and metrics["eval_faces"] == split.gt.num_faces
