@@ -33,16 +33,15 @@ from app.context import Workbench
 from app.live.batch_dialog import BatchDialog
 from app.live.controller import LiveController
 from app.live.hud import Hud
-from app.live.widgets import BranchToggles
+from app.live.widgets import BranchToggles, SourcePicker
 from app.panels.base import Panel
 from app.settings import SHORTCUT_BY_KEY
 from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
 from core.paths import user_data_dir
-from core.unlock.video import VIDEO_SUFFIXES, SourceSpec, list_cameras
+from core.unlock.video import SourceSpec
 from core.unlock.video_live import LiveResult
 
 HUD_INTERVAL_MS = 250
-PICK_FILE, PICK_FOLDER = "file", "folder"
 
 
 class LivePanel(Panel):
@@ -93,21 +92,12 @@ class LivePanel(Panel):
     def _build(self) -> None:
         settings = self.workbench.settings
         layout = QVBoxLayout(self)
-        row = QHBoxLayout()
-        self.source_box = QComboBox()
-        self.source_box.setMinimumContentsLength(12)
-        refresh = QPushButton("⟳")
-        refresh.setToolTip("Look for cameras again")
-        refresh.clicked.connect(self.refresh_cameras)
-        self.open_button = QPushButton("Open")
-        self.open_button.clicked.connect(self._open_selected)
-        self.close_button = QPushButton("Close")
-        self.close_button.clicked.connect(self.close_source)
-        row.addWidget(self.source_box, 1)
-        row.addWidget(refresh)
-        row.addWidget(self.open_button)
-        row.addWidget(self.close_button)
-        layout.addLayout(row)
+        self.picker = SourcePicker(settings, "live/last_dir")
+        self.picker.open_requested.connect(self.open_source)
+        self.picker.close_requested.connect(self.close_source)
+        self.source_box = self.picker.source_box
+        self.open_button, self.close_button = self.picker.open_button, self.picker.close_button
+        layout.addWidget(self.picker)
 
         transport = QHBoxLayout()
         self.back_button = QPushButton("◀|")
@@ -194,39 +184,12 @@ class LivePanel(Panel):
 
     # --- sources --------------------------------------------------------------------
     def refresh_cameras(self) -> None:
-        self.source_box.clear()
-        cameras = list_cameras()
-        for camera in cameras:
-            self.source_box.addItem(str(camera), SourceSpec("camera", camera.index))
-        if not cameras:
-            self.source_box.addItem("No camera found", None)
-            item = self.source_box.model().item(0)
-            item.setEnabled(False)
-        self.source_box.addItem("Video file…", PICK_FILE)
-        self.source_box.addItem("Image sequence (folder)…", PICK_FOLDER)
-        self.source_box.setCurrentIndex(0 if cameras else 1)
-
-    def _open_selected(self) -> None:
-        choice = self.source_box.currentData()
-        last = str(self.workbench.settings.value("live/last_dir", ""))
-        if choice == PICK_FILE:
-            patterns = " ".join(f"*{s}" for s in sorted(VIDEO_SUFFIXES))
-            path, _ = QFileDialog.getOpenFileName(
-                self, "Open video", last, f"Videos ({patterns});;All files (*)"
-            )
-            if path:
-                self.open_source(SourceSpec("file", path))
-        elif choice == PICK_FOLDER:
-            folder = QFileDialog.getExistingDirectory(self, "Open image sequence", last)
-            if folder:
-                self.open_source(SourceSpec("images", folder))
-        elif isinstance(choice, SourceSpec):
-            self.open_source(choice)
+        self.picker.refresh_cameras()
 
     def open_source(self, spec: SourceSpec | str | int, paused: bool = False) -> None:
         """Open a camera / file / folder / glob (``"0"``, ``"clip.mp4"``, ``"frames/*.png"``)."""
-        if isinstance(spec, SourceSpec) and spec.kind != "camera":
-            self.workbench.settings.set_value("live/last_dir", str(Path(str(spec.target)).parent))
+        if isinstance(spec, SourceSpec):
+            self.picker.remember(spec)
         self.controller.open(spec, paused=paused)
 
     def close_source(self) -> None:
