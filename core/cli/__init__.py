@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "core.cli.attributes_eval",
         "score an attribute model on CelebA (accuracy, balanced acc.)",
     ),
+    "unlock": (
+        "core.cli.unlock",
+        "face unlock from a video: enrol, verify (calibrated FAR), list/rename/delete",
+    ),
 }
 
 

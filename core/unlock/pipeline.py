@@ -1,0 +1,199 @@
+"""One unlock frame: detect → largest face → gates → 68 landmarks + yaw → descriptor (+ DREAM), timed per stage.
+
+:class:`UnlockPipeline` is the per-frame engine of enrolment and verification.
+It reuses the verification stem (:mod:`core.recognize`): CenterFace at a
+*working resolution suited to a near face* (longer side :data:`WORKING_SIDE`:
+a 640×480 frame is detected at 320×240, where a face of ≥ 80 px is still
+≥ 40 px, well inside CenterFace's range), face-api's 68-point landmarks on the
+largest box, the fused PnP yaw, face-api's 128-d descriptor on its dlib crop,
+and the DREAM block driven by the yaw. Frames whose main face fails the cheap
+gates (count, size) stop before the landmarks; frames failing the other gates
+stop before the descriptor unless ``embed_always``.
+
+Stage times (ms, ``time.perf_counter``): ``detect`` (resize + CenterFace +
+decoding), ``landmarks`` (68 points + yaw + quality gates), ``embed``
+(descriptor + DREAM); the session adds ``match`` and ``total``.
+
+Coordinates: original frame pixels, boxes ``(x1, y1, x2, y2)``. Descriptors are
+``(128,)`` float32 unit vectors (compared by dot product = cosine).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.detect.protocol import Detector
+from core.recognize.dream import DreamMapper, l2_normalize, shared_mapper
+from core.recognize.faces import FaceRecord
+from core.recognize.pose import estimate_yaw
+from core.recognize.yaw import NO_ESTIMATE, YawEstimate
+from core.types import Detection
+from core.unlock.quality import FrameQuality, QualityGates, assess, count_and_size
+from core.unlock.templates import ModelInfo, current_model_info
+
+log = logging.getLogger(__name__)
+
+#: Longer side of CenterFace's input for unlock frames (measured in bench/unlock.py).
+WORKING_SIDE = 320
+#: Detector threshold: a near face scores > 0.9; 0.5 keeps background clutter out of the face count.
+MIN_SCORE = 0.5
+
+
+@dataclass
+class FrameAnalysis:
+    """What the pipeline found in one frame.
+
+    faces: every detection ≥ the detector threshold (original pixels).
+    quality: the gates' verdict on the main (largest) face.
+    record: landmarks (``(68, 2)``), detector points, raw descriptor of the main face, or ``None``
+        when the frame stopped before the landmarks / descriptor.
+    yaw: fused yaw estimate of the main face (``NO_ESTIMATE`` when not computed).
+    embedding: ``(128,)`` float32 unit descriptor (after DREAM when on), ``None`` when not computed.
+    timings_ms: ``detect``, ``landmarks``, ``embed`` (0 for a stage not run).
+    """
+
+    image_size: tuple[int, int]
+    faces: list[Detection]
+    quality: FrameQuality
+    record: FaceRecord | None = None
+    yaw: YawEstimate = NO_ESTIMATE
+    embedding: np.ndarray | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def box(self) -> tuple[float, float, float, float] | None:
+        return self.quality.box
+
+
+class UnlockPipeline:
+    """Detector + landmarks + descriptor + DREAM for unlock frames (models load on first use; thread-safe).
+
+    detector: a :class:`~core.detect.protocol.Detector` or a registry name.
+    working_side: CenterFace's longer input side (ignored for a detector instance).
+    min_score: detector threshold.
+    use_dream: map descriptors with the DREAM block by yaw (templates record it).
+    mapper: a DREAM block to use instead of the shipped one.
+    """
+
+    def __init__(
+        self,
+        detector: Detector | str = "centerface",
+        working_side: int = WORKING_SIDE,
+        min_score: float = MIN_SCORE,
+        use_dream: bool = True,
+        mapper: DreamMapper | None = None,
+    ) -> None:
+        self._detector_arg = detector
+        self.working_side = int(working_side)
+        self.min_score = float(min_score)
+        self.use_dream = bool(use_dream)
+        self._mapper = mapper
+        self._lock = threading.Lock()
+        self._detector: Detector | None = None
+        self._landmarker = None
+        self._embedder = None
+        self._model_info: ModelInfo | None = None
+
+    # --- models ------------------------------------------------------------------
+    def load(self) -> UnlockPipeline:
+        """Load every model now (raises :class:`~core.zoo.weights.WeightsError` for a missing file)."""
+        self._models()
+        if self.use_dream:
+            _ = self.mapper
+        return self
+
+    def _models(self):
+        with self._lock:
+            if self._detector is None:
+                from core.detect.registry import create_detector
+                from core.recognize.embedder import Embedder
+                from core.recognize.landmarker import Landmarker
+
+                det = self._detector_arg
+                if isinstance(det, str):
+                    kwargs = {"max_side": self.working_side} if det == "centerface" else {}
+                    det = create_detector(det, **kwargs)
+                self._landmarker = Landmarker()
+                self._embedder = Embedder()
+                self._detector = det
+            return self._detector, self._landmarker, self._embedder
+
+    @property
+    def mapper(self) -> DreamMapper:
+        if self._mapper is None:
+            self._mapper = shared_mapper()
+        return self._mapper
+
+    @property
+    def model_info(self) -> ModelInfo:
+        """Identity of the descriptor (+ DREAM) this pipeline produces (stored in templates)."""
+        if self._model_info is None:
+            self._model_info = current_model_info(self.use_dream)
+        return self._model_info
+
+    @property
+    def mode(self) -> str:
+        """``"dream"`` or ``"stem"``: which calibration applies."""
+        return "dream" if self.use_dream else "stem"
+
+    def warmup(self, size: tuple[int, int] = (640, 480), runs: int = 2) -> None:
+        """Run every stage on a synthetic frame (first calls allocate and pick kernels)."""
+        _, landmarker, embedder = self._models()
+        w, h = size
+        rng = np.random.default_rng(0)
+        frame = rng.integers(60, 200, (h, w, 3), dtype=np.uint8)
+        box = np.array([[w * 0.35, h * 0.25, w * 0.65, h * 0.75]])
+        for _ in range(runs):
+            self._detector.detect(frame, min_score=self.min_score)  # type: ignore[union-attr]
+            pts = landmarker.landmarks(frame, box)
+            embedder.embed(frame, pts)
+            if self.use_dream:
+                self.mapper.map(np.zeros((1, 128), np.float32) + 0.1, np.array([10.0]))
+
+    # --- per frame -------------------------------------------------------------------
+    def analyze(self, image: np.ndarray, gates: QualityGates, embed_always: bool = False) -> FrameAnalysis:
+        """Run the stages on an RGB uint8 ``(H, W, 3)`` frame, stopping at the first failed gate group."""
+        detector, landmarker, embedder = self._models()
+        size = (int(image.shape[1]), int(image.shape[0]))
+        times = {"detect": 0.0, "landmarks": 0.0, "embed": 0.0}
+        t0 = time.perf_counter()
+        faces = list(detector.detect(image, min_score=self.min_score).faces)
+        t1 = time.perf_counter()
+        times["detect"] = (t1 - t0) * 1e3
+        pre = count_and_size(faces, gates)
+        if pre.box is None or (not pre.ok and not embed_always):
+            return FrameAnalysis(size, faces, pre, timings_ms=times)
+        main = next(f for f in faces if tuple(float(v) for v in f.box) == pre.box)
+        points68 = landmarker.landmarks(image, np.array([main.box], dtype=np.float64))[0]
+        p5 = (
+            np.asarray(main.landmarks, dtype=np.float64).reshape(5, 2)
+            if main.landmarks is not None and len(main.landmarks) == 5
+            else np.full((5, 2), np.nan)
+        )
+        yaw = estimate_yaw(points68, p5)
+        quality = assess(image, faces, yaw.yaw, gates, pre=pre)
+        t2 = time.perf_counter()
+        times["landmarks"] = (t2 - t1) * 1e3
+        if not quality.ok and not embed_always:
+            return FrameAnalysis(size, faces, quality, None, yaw, None, times)
+        raw = embedder.embed(image, points68[None])[0].astype(np.float32)
+        embedding = self.describe(raw, yaw.yaw)
+        times["embed"] = (time.perf_counter() - t2) * 1e3
+        record = FaceRecord(tuple(float(v) for v in main.box), float(main.score), p5, points68, raw)
+        return FrameAnalysis(size, faces, quality, record, yaw, embedding, times)
+
+    def describe(self, raw: np.ndarray, yaw_deg: float) -> np.ndarray | None:
+        """Raw ``(128,)`` descriptor → unit ``(128,)`` (DREAM by yaw when on); ``None`` if not finite."""
+        raw = np.asarray(raw, dtype=np.float32).reshape(1, -1)
+        if not np.isfinite(raw).all():
+            return None
+        if self.use_dream:
+            yaw = np.array([yaw_deg if math.isfinite(yaw_deg) else math.nan])
+            return self.mapper.map(raw, yaw)[0]
+        return l2_normalize(raw)[0]

@@ -1,0 +1,427 @@
+"""Frame-by-frame enrolment and verification objects the GUI, the CLI and the tests drive alike.
+
+* :class:`Enroller`: ``process(image, now)`` → :class:`EnrolOutcome` (gates'
+  verdict and reasons, progress); after ``n_frames`` accepted frames,
+  :meth:`Enroller.template` builds the :class:`~core.unlock.templates.UserTemplate`.
+* :class:`UnlockSession`: ``process(image, now)`` → :class:`FrameOutcome`
+  (box, best score and user, this frame's vote, per-stage ms, state
+  LOCKED / UNLOCKED / LOCKED_OUT, reasons), scoring every enrolled template
+  and feeding the :class:`~core.unlock.decision.DecisionMachine`.
+
+Neither is thread-safe: one worker calls ``process`` for one frame at a time
+(the newest one, see :class:`~core.unlock.video_source.VideoSource`); the
+results are plain data for the UI thread. ``now`` is seconds on any monotonic
+clock (camera timestamp, media time, a test's fake clock); ``None`` uses
+``time.monotonic()``.
+
+Per-stage ms keys: ``detect``, ``landmarks`` (68 points, yaw, gates),
+``embed`` (descriptor, DREAM), ``match`` (cosines, decision), ``total`` (the
+whole call), plus ``liveness`` when a liveness check is attached.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from core.recognize.calibration import OperatingPoint
+from core.unlock.decision import DecisionEvent, DecisionMachine, DecisionRule, UnlockState, Vote
+from core.unlock.pipeline import FrameAnalysis, UnlockPipeline
+from core.unlock.quality import ENROL_GATES, VERIFY_GATES, FrameQuality, QualityGates, face_crop
+from core.unlock.templates import TemplateError, TemplateStore, UserTemplate, crops_to_png, mean_template
+
+log = logging.getLogger(__name__)
+
+STAGES = ("detect", "landmarks", "embed", "match", "total")
+DEFAULT_ENROL_FRAMES = 5
+#: Accepted enrolment frames are at least this far apart (media seconds), so they differ a little.
+DEFAULT_MIN_GAP_S = 0.2
+
+
+class NoTemplates(TemplateError):
+    """Verification without any usable enrolled user."""
+
+
+def _r(v: float, n: int = 4) -> float | None:
+    return None if v is None or not math.isfinite(v) else round(float(v), n)
+
+
+def _ms(times: dict[str, float]) -> dict[str, float]:
+    return {k: round(float(v), 2) for k, v in times.items()}
+
+
+# --- enrolment ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class EnrolOutcome:
+    """One enrolment frame.
+
+    accepted: the frame was added to the template; reasons: why not (gates, spacing, consistency).
+    collected / needed: progress; done: ``collected >= needed``.
+    box: the main face (original pixels) or ``None``; ms: per-stage times.
+    """
+
+    quality: FrameQuality
+    accepted: bool
+    collected: int
+    needed: int
+    reasons: tuple[str, ...]
+    box: tuple[float, float, float, float] | None
+    ms: dict[str, float]
+    time_s: float
+
+    @property
+    def done(self) -> bool:
+        return self.collected >= self.needed
+
+    def to_json(self) -> dict:
+        return {
+            "accepted": self.accepted,
+            "collected": self.collected,
+            "needed": self.needed,
+            "reasons": list(self.reasons),
+            "quality": self.quality.to_json(),
+            "ms": _ms(self.ms),
+        }
+
+
+class Enroller:
+    """Collects ``n_frames`` frames that pass the enrolment gates (issue 8).
+
+    min_gap_s: minimum time between two accepted frames (``now`` units).
+    consistency: a frame whose descriptor's cosine to the mean so far is below this is refused
+        ("another person?"); ``None`` disables the check. The session passes the FAR 1e-2 threshold.
+    keep_images: store the face crops in the template (the user's opt-in).
+    """
+
+    def __init__(
+        self,
+        pipeline: UnlockPipeline,
+        n_frames: int = DEFAULT_ENROL_FRAMES,
+        gates: QualityGates = ENROL_GATES,
+        min_gap_s: float = DEFAULT_MIN_GAP_S,
+        consistency: float | None = None,
+        keep_images: bool = False,
+    ) -> None:
+        if n_frames < 1:
+            raise ValueError("n_frames must be >= 1")
+        self.pipeline = pipeline
+        self.n_frames = int(n_frames)
+        self.gates = gates
+        self.min_gap_s = float(min_gap_s)
+        self.consistency = consistency
+        self.keep_images = keep_images
+        self.reset()
+
+    def reset(self) -> None:
+        self.embeddings: list[np.ndarray] = []
+        self.yaws: list[float] = []
+        self.crops: list[np.ndarray] = []
+        self._last_time = -math.inf
+
+    @property
+    def collected(self) -> int:
+        return len(self.embeddings)
+
+    @property
+    def done(self) -> bool:
+        return self.collected >= self.n_frames
+
+    def process(self, image: np.ndarray, now: float | None = None) -> EnrolOutcome:
+        now = time.monotonic() if now is None else float(now)
+        t0 = time.perf_counter()
+        if self.done:
+            quality = FrameQuality(False, ("Enrolment complete.",))
+            return EnrolOutcome(quality, False, self.collected, self.n_frames, quality.reasons, None, {}, now)
+        analysis = self.pipeline.analyze(image, self.gates)
+        reasons = list(analysis.quality.reasons)
+        accepted = False
+        if analysis.quality.ok:
+            emb = analysis.embedding
+            if emb is None:
+                reasons.append("The face descriptor failed on this frame.")
+            elif now - self._last_time < self.min_gap_s - 1e-6:  # media times are float sums
+                reasons.append("Waiting a moment between captures.")
+            elif self.consistency is not None and self.embeddings:
+                score = float(mean_template(np.stack(self.embeddings)) @ emb)
+                if score < self.consistency:
+                    reasons.append(
+                        f"This face differs from the frames already captured (cosine {score:.3f}): "
+                        "is someone else in view?"
+                    )
+            if not reasons and emb is not None:
+                accepted = True
+                self.embeddings.append(emb)
+                self.yaws.append(analysis.yaw.yaw)
+                self._last_time = now
+                if self.keep_images and analysis.box is not None:
+                    self.crops.append(np.ascontiguousarray(face_crop(image, analysis.box)))
+        times = dict(analysis.timings_ms)
+        times["match"] = 0.0
+        times["total"] = (time.perf_counter() - t0) * 1e3
+        return EnrolOutcome(
+            analysis.quality,
+            accepted,
+            self.collected,
+            self.n_frames,
+            tuple(reasons),
+            analysis.box,
+            times,
+            now,
+        )
+
+    def template(self, name: str) -> UserTemplate:
+        """The template of the collected frames (``ValueError`` before any frame was accepted)."""
+        if not self.embeddings:
+            raise ValueError("no enrolment frame was accepted")
+        return UserTemplate(
+            name=name,
+            embeddings=np.stack(self.embeddings),
+            model=self.pipeline.model_info,
+            dream=self.pipeline.use_dream,
+            yaws=np.array(self.yaws, dtype=np.float64),
+            images=crops_to_png(self.crops) if self.keep_images else [],
+        )
+
+
+# --- verification ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class FrameOutcome:
+    """One verification frame (plain data for the UI).
+
+    box: main face ``(x1, y1, x2, y2)`` in frame pixels, or ``None``.
+    score: best cosine over the templates (NaN when the frame was not scored); user: the best template's name.
+    scores: cosine per enrolled user.
+    accepted: this frame's vote (``score >= threshold`` and liveness passed when checked).
+    scored: the frame had a usable face and cast a vote.
+    threshold / far: the operating point in use.
+    ms: per-stage times (see module docstring).
+    state / event / unlocked_user: the decision after this frame (:mod:`core.unlock.decision`).
+    accepts / needed / votes / failures / lockout_remaining_s: decision progress for the HUD.
+    reasons: why the frame was not scored or not accepted (sentences).
+    quality: the gates' verdict; yaw: degrees (NaN unknown); liveness: the checker's result or ``None``.
+    """
+
+    time_s: float
+    box: tuple[float, float, float, float] | None
+    score: float
+    user: str | None
+    scores: dict[str, float]
+    accepted: bool
+    scored: bool
+    threshold: float
+    far: float
+    ms: dict[str, float]
+    state: UnlockState
+    event: DecisionEvent | None
+    unlocked_user: str | None
+    accepts: int
+    needed: int
+    votes: int
+    failures: int
+    lockout_remaining_s: float
+    reasons: tuple[str, ...] = ()
+    quality: FrameQuality | None = None
+    yaw: float = math.nan
+    liveness: Any = None
+
+    def to_json(self) -> dict:
+        """The per-frame record of ``main.py unlock --verify --json`` (``score``, ``accepted``, ``ms`` ...)."""
+        return {
+            "time_s": round(self.time_s, 4),
+            "score": _r(self.score),
+            "accepted": self.accepted,
+            "user": self.user,
+            "box": None if self.box is None else [round(float(v), 1) for v in self.box],
+            "yaw": _r(self.yaw, 1),
+            "state": self.state.value,
+            "event": None if self.event is None else self.event.value,
+            "reasons": list(self.reasons),
+            "ms": {k: round(float(self.ms.get(k, 0.0)), 2) for k in STAGES},
+        }
+
+
+class UnlockSession:
+    """Verification state machine over a frame stream (see module docstring).
+
+    templates: the enrolled users to compare with (all must come from ``pipeline.model_info``).
+    operating_point: the calibrated threshold (:meth:`from_store` picks it from the FAR).
+    liveness: optional ``callable(image, box) -> result`` with a boolean ``passed``; a frame
+        whose face fails it votes "rejected" (reason given). ``None``: no check (the UI must say
+        that photos and screens are not detected).
+    """
+
+    def __init__(
+        self,
+        pipeline: UnlockPipeline,
+        templates: list[UserTemplate],
+        operating_point: OperatingPoint,
+        rule: DecisionRule | None = None,
+        gates: QualityGates = VERIFY_GATES,
+        liveness: Callable[[np.ndarray, tuple], Any] | None = None,
+    ) -> None:
+        if not templates:
+            raise NoTemplates("Nobody is enrolled yet: enrol a user first.")
+        self.pipeline = pipeline
+        self.templates = list(templates)
+        self.operating_point = operating_point
+        self.gates = gates
+        self.liveness = liveness
+        self.machine = DecisionMachine(rule)
+        self._names = [t.name for t in self.templates]
+        self._matrix = np.stack([t.mean for t in self.templates]).astype(np.float32)  # (U, 128)
+
+    @classmethod
+    def from_store(
+        cls,
+        store: TemplateStore,
+        far: float = 1e-3,
+        pipeline: UnlockPipeline | None = None,
+        calibration=None,
+        rule: DecisionRule | None = None,
+        liveness: Callable[[np.ndarray, tuple], Any] | None = None,
+    ) -> UnlockSession:
+        """Every template of ``store`` made with this pipeline's model, at the shipped (or given) calibration.
+
+        Raises :class:`NoTemplates` (with the refusals in its message) when none is usable, and
+        :class:`~core.unlock.calibrate.CalibrationError` for a FAR without a threshold.
+        """
+        from core.unlock.calibrate import load_calibration
+
+        pipeline = pipeline or UnlockPipeline()
+        templates, refused = store.load_all(pipeline.model_info)
+        if not templates:
+            detail = " ".join(str(e) for e in refused)
+            raise NoTemplates(f"No usable enrolled user in {store.root}. {detail}".strip())
+        cal = calibration or load_calibration()
+        op = cal.at_far(far, pipeline.mode)
+        return cls(pipeline, templates, op, rule, liveness=liveness)
+
+    # --- state ------------------------------------------------------------------
+    @property
+    def rule(self) -> DecisionRule:
+        return self.machine.rule
+
+    @property
+    def state(self) -> UnlockState:
+        return self.machine.state
+
+    @property
+    def users(self) -> list[str]:
+        return list(self._names)
+
+    def lock(self) -> None:
+        self.machine.lock()
+
+    def reset(self) -> None:
+        self.machine.reset()
+
+    def set_operating_point(self, op: OperatingPoint) -> None:
+        """Change the FAR mid-session (the vote history is cleared)."""
+        self.operating_point = op
+        self.machine.lock()
+
+    # --- per frame -------------------------------------------------------------------
+    def process(self, image: np.ndarray, now: float | None = None) -> FrameOutcome:
+        now = time.monotonic() if now is None else float(now)
+        t0 = time.perf_counter()
+        op = self.operating_point
+        if not self.machine.accepting_votes(now):
+            status = self.machine.status(now)
+            reason = f"Locked out after {self.rule.max_failures} failed attempts: wait {status.lockout_remaining_s:.0f} s."
+            times = {k: 0.0 for k in STAGES}
+            times["total"] = (time.perf_counter() - t0) * 1e3
+            return self._outcome(now, None, {}, False, False, times, status, (reason,), None, math.nan, None)
+        analysis: FrameAnalysis = self.pipeline.analyze(image, self.gates)
+        times = dict(analysis.timings_ms)
+        reasons = list(analysis.quality.reasons)
+        scores: dict[str, float] = {}
+        accepted = scored = False
+        live = None
+        if analysis.embedding is not None:
+            if self.liveness is not None and analysis.box is not None:
+                tl = time.perf_counter()
+                live = self.liveness(image, analysis.box)
+                times["liveness"] = (time.perf_counter() - tl) * 1e3
+            tm = time.perf_counter()
+            sims = self._matrix @ analysis.embedding.astype(np.float32)
+            scores = {name: float(s) for name, s in zip(self._names, sims, strict=True)}
+            best = int(np.argmax(sims))
+            scored = True
+            accepted = bool(sims[best] >= op.threshold)
+            if accepted and live is not None and not bool(getattr(live, "passed", True)):
+                accepted = False
+                reasons.append("The liveness check failed (photo or screen?).")
+            if not accepted and not reasons:
+                reasons.append(f"Score {sims[best]:.3f} below the threshold {op.threshold:.3f}.")
+            vote = Vote(now, self._names[best] if accepted else None)
+            status = self.machine.update(now, vote)
+            times["match"] = (time.perf_counter() - tm) * 1e3
+        else:
+            tm = time.perf_counter()
+            status = self.machine.update(now, None)
+            times["match"] = (time.perf_counter() - tm) * 1e3
+        times["total"] = (time.perf_counter() - t0) * 1e3
+        return self._outcome(
+            now, analysis, scores, accepted, scored, times, status, tuple(reasons), analysis.quality,
+            analysis.yaw.yaw, live,
+        )  # fmt: skip
+
+    def _outcome(self, now, analysis, scores, accepted, scored, times, status, reasons, quality, yaw, live):
+        best_user, best = None, math.nan
+        if scores:
+            best_user = max(scores, key=scores.__getitem__)
+            best = scores[best_user]
+        for k in STAGES:
+            times.setdefault(k, 0.0)
+        return FrameOutcome(
+            time_s=now,
+            box=None if analysis is None else analysis.box,
+            score=best,
+            user=best_user,
+            scores=scores,
+            accepted=accepted,
+            scored=scored,
+            threshold=self.operating_point.threshold,
+            far=self.operating_point.target_far,
+            ms=times,
+            state=status.state,
+            event=status.event,
+            unlocked_user=status.user,
+            accepts=status.accepts,
+            needed=status.needed,
+            votes=status.votes,
+            failures=status.failures,
+            lockout_remaining_s=status.lockout_remaining_s,
+            reasons=reasons,
+            quality=quality,
+            yaw=yaw,
+            liveness=live,
+        )
+
+
+@dataclass
+class LatencySummary:
+    """p50 / p95 per stage over a run (ms)."""
+
+    p50: dict[str, float] = field(default_factory=dict)
+    p95: dict[str, float] = field(default_factory=dict)
+    frames: int = 0
+
+
+def latency_summary(ms_rows: list[dict[str, float]], skip: int = 0) -> LatencySummary:
+    """Percentiles per stage of per-frame ``ms`` dicts, after the first ``skip`` (warm-up) rows."""
+    rows = ms_rows[skip:]
+    out = LatencySummary(frames=len(rows))
+    keys = sorted({k for r in rows for k in r})
+    for k in keys:
+        vals = np.array([r.get(k, 0.0) for r in rows], dtype=np.float64)
+        if len(vals):
+            out.p50[k] = float(np.percentile(vals, 50))
+            out.p95[k] = float(np.percentile(vals, 95))
+    return out

@@ -1,0 +1,129 @@
+"""Enrol person A from synthetic frames; A unlocks, B stays locked; gates explain rejected frames."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from core.unlock.calibrate import load_calibration
+from core.unlock.decision import DecisionEvent, DecisionRule, UnlockState
+from core.unlock.pipeline import UnlockPipeline
+from core.unlock.quality import ENROL_GATES
+from core.unlock.session import STAGES, Enroller, NoTemplates, UnlockSession
+from core.unlock.templates import TemplateStore
+from tests.core.unlock.unlock_videos import frames
+
+FPS = 10.0
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    torch.set_num_threads(2)
+    return UnlockPipeline().load()
+
+
+@pytest.fixture(scope="module")
+def calibration():
+    return load_calibration()
+
+
+@pytest.fixture(scope="module")
+def ann_template(pipeline, calibration):
+    enroller = Enroller(pipeline, n_frames=5, consistency=calibration.at_far(1e-2).threshold)
+    outcomes = [enroller.process(img, i / FPS) for i, img in enumerate(frames("ann", 12, seed=1))]
+    assert enroller.done, [o.reasons for o in outcomes]
+    # frames 0.1 s apart, 0.2 s minimum gap: every other frame is taken
+    assert [o.accepted for o in outcomes[:9]] == [True, False] * 4 + [True]
+    assert "Waiting a moment" in outcomes[1].reasons[0]
+    return enroller.template("ann")
+
+
+def test_enrolled_template(ann_template, pipeline):
+    t = ann_template
+    assert t.frames == 5 and t.dream and t.model == pipeline.model_info
+    assert np.all(np.abs(t.yaws) < 25)
+    assert t.images == []  # no raw images without the opt-in
+    assert float(t.mean @ t.embeddings.mean(0)) > 0.99
+
+
+def test_a_is_accepted_b_is_rejected(pipeline, ann_template, calibration):
+    op = calibration.at_far(1e-3)
+    # A again: other moves, darker light, slightly smaller
+    session = UnlockSession(pipeline, [ann_template], op)
+    outs = [
+        session.process(img, i / FPS)
+        for i, img in enumerate(frames("ann", 4, seed=5, brightness=0.8, face_px=170))
+    ]
+    assert all(o.scored and o.accepted and o.score >= op.threshold for o in outs[:3])
+    assert [o.state for o in outs[:3]] == [UnlockState.LOCKED, UnlockState.LOCKED, UnlockState.UNLOCKED]
+    assert outs[2].event == DecisionEvent.UNLOCKED and outs[2].unlocked_user == "ann"
+    for o in outs:
+        assert set(STAGES) <= set(o.ms) and o.ms["total"] >= o.ms["detect"] > 0 and o.ms["embed"] > 0
+        assert o.box is not None and o.box[3] - o.box[1] > 100
+    # B, C, D never unlock as A: every frame below the threshold
+    for person in ("bea", "cat", "dee"):
+        session = UnlockSession(pipeline, [ann_template], op)
+        outs = [session.process(img, i / FPS) for i, img in enumerate(frames(person, 4, seed=2))]
+        assert all(o.scored and not o.accepted for o in outs), (person, [o.score for o in outs])
+        assert max(o.score for o in outs) < op.threshold
+        assert outs[-1].state == UnlockState.LOCKED and "below the threshold" in outs[-1].reasons[0]
+
+
+def test_multi_frame_rule_with_a_liveness_veto(pipeline, ann_template, calibration):
+    """A 'liveness' check that fails on 2 of 4 frames: A needs 3 accepts of 5, so it unlocks only on the 5th."""
+    verdicts = iter([True, False, True, False, True, True])
+
+    class Live:
+        def __init__(self, ok):
+            self.passed = ok
+
+    session = UnlockSession(
+        pipeline, [ann_template], calibration.at_far(1e-3), DecisionRule(k=3, n=5),
+        liveness=lambda image, box: Live(next(verdicts)),
+    )  # fmt: skip
+    outs = [session.process(img, i / FPS) for i, img in enumerate(frames("ann", 5, seed=3))]
+    assert [o.accepted for o in outs] == [True, False, True, False, True]
+    assert [o.state for o in outs].index(UnlockState.UNLOCKED) == 4
+    assert "liveness" in outs[1].reasons[0] and "liveness" in outs[1].ms
+
+
+def test_frames_without_a_usable_face_are_not_scored(pipeline, ann_template, calibration):
+    session = UnlockSession(pipeline, [ann_template], calibration.at_far(1e-3))
+    blank = np.full((480, 640, 3), 120, np.uint8)
+    small = frames("ann", 1, face_px=50)[0]
+    for img in (blank, small):
+        o = session.process(img, 0.0)
+        assert not o.scored and not o.accepted and math.isnan(o.score) and o.reasons
+        assert o.ms["embed"] == 0.0
+    assert "No face" in session.process(blank, 0.1).reasons[0]
+    assert "too small" in session.process(small, 0.2).reasons[0]
+
+
+def test_enrolment_gates_give_reasons(pipeline):
+    enroller = Enroller(pipeline, n_frames=3)
+    dark = frames("ann", 1, brightness=0.25)[0]
+    blurred = frames("ann", 1, blur=4.0)[0]
+    small = frames("ann", 1, face_px=80)[0]
+    two = np.concatenate(
+        [frames("ann", 1, face_px=150)[0][:, 80:400], frames("bea", 1, face_px=150)[0][:, 80:400]], 1
+    )
+    expect = {"dark": dark, "blur": blurred, "size": small, "faces": two}
+    for gate, img in expect.items():
+        o = enroller.process(img, 0.0)
+        assert not o.accepted and gate in o.quality.failed, (gate, o.quality)
+        assert o.reasons and all(r.endswith(".") for r in o.reasons)
+    assert enroller.collected == 0
+    assert ENROL_GATES.min_face_px == 100 and ENROL_GATES.max_abs_yaw == 25
+
+
+def test_session_from_store(tmp_path, pipeline, ann_template):
+    store = TemplateStore(tmp_path)
+    with pytest.raises(NoTemplates):
+        UnlockSession.from_store(store, pipeline=pipeline)
+    store.save(ann_template)
+    session = UnlockSession.from_store(store, far=1e-4, pipeline=pipeline)
+    assert session.users == ["ann"] and session.operating_point.target_far == 1e-4
+    assert session.operating_point.supported and session.operating_point.impostors > 1_000_000
