@@ -9,6 +9,7 @@ from app.panels.detection import DetectionPanel
 from app.panels.evaluation import EvaluationPanel
 from app.panels.live import LivePanel
 from app.panels.training import TrainingPanel
+from app.panels.unlock import UnlockPanel
 from app.panels.verification import VerificationPanel
 
 PANELS: tuple[type[Panel], ...] = (
@@ -19,4 +20,5 @@ PANELS: tuple[type[Panel], ...] = (
     TrainingPanel,
     VerificationPanel,
     AttributesPanel,
+    UnlockPanel,
 )

@@ -1,0 +1,283 @@
+"""The unlock session behind the Unlock panel: a video loop whose frame job enrols or verifies.
+
+Modes:
+
+* ``idle``: frames are shown, nothing runs (a source can stay open between attempts);
+* ``enrol``: each newest frame goes through :class:`~core.unlock.session.Enroller`
+  (quality gates; the reasons a frame is refused go to the panel) until it has
+  its frames, then the template is saved in the store, in the runner;
+* ``verify``: each newest frame goes through :class:`~core.unlock.session.UnlockSession`
+  (detect → landmarks → align → embed (+ DREAM) → match → multi-frame decision).
+
+Models load in the runner when a mode starts (a first start takes a second or
+two), never on the GUI thread. Expected failures (nobody enrolled, a tampered
+template, a FAR without a calibration, missing weights) come back as values
+and reach the user through ``message``; they never reach the error dialog.
+The decision clock is ``time.monotonic()``: a lockout lasts 30 real seconds
+whatever the video does.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from app.context import Workbench
+from app.live.frame_loop import FrameLoop
+from core.unlock.calibrate import DEFAULT_FAR, CalibrationError, UnlockCalibration, load_calibration
+from core.unlock.decision import DecisionRule
+from core.unlock.pipeline import UnlockPipeline
+from core.unlock.session import Enroller, EnrolOutcome, UnlockSession, latency_summary
+from core.unlock.templates import TemplateError, TemplateStore, check_name
+from core.unlock.video import Frame
+from core.zoo.weights import WeightsError
+
+log = logging.getLogger(__name__)
+
+#: Frames in the rolling latency window of the HUD (about 4 s at 25 fps).
+LATENCY_WINDOW = 100
+#: Frames that count as warm-up after a mode starts and are left out of the HUD's percentiles.
+WARMUP_FRAMES = 2
+
+EXPECTED_ERRORS = (TemplateError, CalibrationError, WeightsError, ValueError)
+
+
+class UnlockController(FrameLoop):
+    """One camera/video session for enrolment and verification.
+
+    enrol_frame(object): an :class:`EnrolOutcome` (accepted or why not).
+    enrolled(str): a template was saved under this name.
+    verify_frame(object): a :class:`FrameOutcome` (score, vote, state, stage ms).
+    mode_changed(str): ``idle`` / ``enrol`` / ``verify``.
+    users_changed(): the store's content changed (enrol, rename, delete).
+    """
+
+    enrol_frame = Signal(object)
+    enrolled = Signal(str)
+    verify_frame = Signal(object)
+    mode_changed = Signal(str)
+    users_changed = Signal()
+
+    job_title = "Unlock"
+
+    def __init__(
+        self,
+        workbench: Workbench,
+        display: Callable[[np.ndarray], None],
+        store: TemplateStore,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(workbench, display=display, parent=parent)
+        self.store = store
+        self.processing = False
+        self.mode = "idle"
+        self.far = DEFAULT_FAR
+        self.use_dream = True
+        self.liveness_on = False
+        #: the multi-frame rule (``None``: the engine's default, 3 of 5 within 1.5 s)
+        self.rule: DecisionRule | None = None
+        self.enroller: Enroller | None = None
+        self.session: UnlockSession | None = None
+        self.latency: deque[dict[str, float]] = deque(maxlen=LATENCY_WINDOW)
+        self._pipelines: dict[bool, UnlockPipeline] = {}
+        self._checker = None
+        self._calibration: UnlockCalibration | None = None
+        self._mode_frames = 0
+        self._pending_name = ""
+
+    # --- configuration -----------------------------------------------------------------
+    def pipeline(self) -> UnlockPipeline:
+        """The pipeline for the current DREAM choice (models load in a job on first use)."""
+        if self.use_dream not in self._pipelines:
+            self._pipelines[self.use_dream] = UnlockPipeline(use_dream=self.use_dream)
+        return self._pipelines[self.use_dream]
+
+    def calibration(self) -> UnlockCalibration:
+        if self._calibration is None:
+            self._calibration = load_calibration()
+        return self._calibration
+
+    def set_far(self, far: float) -> str | None:
+        """Use the threshold calibrated at ``far``; returns an error sentence when there is none."""
+        self.far = far
+        if self.session is None:
+            return None
+        try:
+            self.session.set_operating_point(self.calibration().at_far(far, self.pipeline().mode))
+        except CalibrationError as exc:
+            return str(exc)
+        return None
+
+    # --- modes ---------------------------------------------------------------------------
+    def _set_mode(self, mode: str) -> None:
+        self.mode = mode
+        self.processing = mode != "idle"
+        self._mode_frames = 0
+        self.latency.clear()
+        self.mode_changed.emit(mode)
+
+    def stop(self) -> None:
+        """Back to idle (an enrolment in progress is dropped, the session locks)."""
+        if self.session is not None:
+            self.session.lock()
+        self.enroller = None
+        self._set_mode("idle")
+
+    def start_enrol(
+        self, name: str, frames: int = 5, keep_images: bool = False, overwrite: bool = False
+    ) -> None:
+        """Prepare the models in the runner, then collect ``frames`` good frames for ``name``."""
+        name = check_name(name)  # InvalidUserName is a TemplateError: the panel shows it
+        if self.store.exists(name) and not overwrite:
+            raise TemplateError(f"A user named {name!r} is already enrolled: delete or rename it first.")
+        self.stop()
+        self._pending_name = name
+        pipeline = self.pipeline()
+
+        def prepare() -> Enroller | Exception:
+            try:
+                pipeline.load()
+                consistency = self.calibration().at_far(1e-2, pipeline.mode).threshold
+                return Enroller(pipeline, n_frames=frames, keep_images=keep_images, consistency=consistency)
+            except EXPECTED_ERRORS as exc:
+                return exc
+
+        self.message.emit(f"Loading the face models for {name}…")
+        self.workbench.runner.submit(prepare, name="prepare enrolment", on_result=self._on_enroller)
+
+    def _on_enroller(self, value: Enroller | Exception) -> None:
+        if isinstance(value, Exception):
+            self.message.emit(f"Cannot enrol: {value}")
+            return
+        self.enroller = value
+        self.session = None
+        self._set_mode("enrol")
+        self.message.emit(f"Enrolling {self._pending_name}: look at the camera.")
+
+    def start_verify(self) -> None:
+        """Load the enrolled templates and the calibration in the runner, then verify every newest frame."""
+        self.stop()
+        pipeline, far, store = self.pipeline(), self.far, self.store
+        want_liveness, rule = self.liveness_on, self.rule
+
+        def prepare() -> UnlockSession | Exception:
+            try:
+                pipeline.load()
+                liveness = self._liveness_checker() if want_liveness else None
+                return UnlockSession.from_store(
+                    store,
+                    far=far,
+                    pipeline=pipeline,
+                    calibration=self.calibration(),
+                    rule=rule,
+                    liveness=liveness,
+                )
+            except EXPECTED_ERRORS as exc:
+                return exc
+
+        self.message.emit("Loading enrolled users and the face models…")
+        self.workbench.runner.submit(prepare, name="prepare verification", on_result=self._on_session)
+
+    def _liveness_checker(self):
+        if self._checker is None:
+            from core.recognize.liveness import LivenessChecker
+
+            self._checker = LivenessChecker()
+        return self._checker.score
+
+    def _on_session(self, value: UnlockSession | Exception) -> None:
+        if isinstance(value, Exception):
+            self.message.emit(f"Cannot verify: {value}")
+            return
+        self.session = value
+        self.enroller = None
+        self._set_mode("verify")
+        users = ", ".join(value.users)
+        self.message.emit(f"Verifying against {len(value.users)} enrolled user(s): {users}.")
+
+    # --- frame jobs ------------------------------------------------------------------------
+    def make_job(self, frame: Frame) -> Callable[[], tuple[str, Any]]:
+        mode, enroller, session = self.mode, self.enroller, self.session
+        image = frame.image
+
+        def job() -> tuple[str, Any]:
+            now = time.monotonic()
+            if mode == "enrol" and enroller is not None:
+                return "enrol", enroller.process(image, now)
+            if mode == "verify" and session is not None:
+                return "verify", session.process(image, now)
+            return "idle", None
+
+        return job
+
+    def accept_result(self, result: tuple[str, Any]) -> None:
+        kind, outcome = result
+        if kind != self.mode or outcome is None:
+            return  # the mode changed while the frame was in flight
+        self.last_result = outcome
+        self._mode_frames += 1
+        if self._mode_frames > WARMUP_FRAMES:
+            self.latency.append(dict(outcome.ms))
+        self.result_ready.emit(outcome)
+        if kind == "enrol":
+            self._on_enrol_outcome(outcome)
+        else:
+            self.verify_frame.emit(outcome)
+
+    def _on_enrol_outcome(self, outcome: EnrolOutcome) -> None:
+        self.enrol_frame.emit(outcome)
+        if not outcome.done or self.enroller is None:
+            return
+        enroller, name = self.enroller, self._pending_name
+        self.enroller = None
+        self._set_mode("idle")
+        self.workbench.runner.submit(
+            _save_template,
+            self.store,
+            enroller,
+            name,
+            name="save unlock template",
+            on_result=self._on_saved,
+        )
+
+    def _on_saved(self, value: str | Exception) -> None:
+        if isinstance(value, Exception):
+            self.message.emit(f"Enrolment not saved: {value}")
+            return
+        self.message.emit(f"Enrolled {value}.")
+        self.enrolled.emit(value)
+        self.users_changed.emit()
+
+    # --- store -------------------------------------------------------------------------------
+    def rename_user(self, old: str, new: str) -> None:
+        self.store.rename(old, new)
+        self.users_changed.emit()
+
+    def delete_user(self, name: str) -> None:
+        self.store.delete(name)
+        self.users_changed.emit()
+
+    # --- HUD -----------------------------------------------------------------------------------
+    def latency_figures(self) -> tuple[dict[str, float], dict[str, float], int]:
+        """Rolling p50 and p95 per stage (ms) over the last frames, and how many frames back them."""
+        summary = latency_summary(list(self.latency))
+        return summary.p50, summary.p95, summary.frames
+
+    def shutdown(self) -> None:
+        self.stop()
+        super().shutdown()
+
+
+def _save_template(store: TemplateStore, enroller: Enroller, name: str) -> str | Exception:
+    """Job: build and save the template; expected failures come back as values."""
+    try:
+        store.save(enroller.template(name), overwrite=True)
+    except (TemplateError, OSError, ValueError) as exc:
+        return exc
+    return name
