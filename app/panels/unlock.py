@@ -38,7 +38,6 @@ from PySide6.QtWidgets import (
 
 from app.canvas.image_view import ImageView
 from app.context import Workbench
-from app.live.hud import Hud
 from app.live.widgets import SourcePicker
 from app.panels.base import Panel
 from app.unlock.controller import UnlockController
@@ -72,7 +71,9 @@ class UnlockPanel(Panel):
             self.store, store_problem = self.store
         self.view = ImageView()
         self.controller = UnlockController(workbench, self.view.set_image, self.store, self)
-        self.hud = Hud(self.view.viewport())
+        self.hud = QLabel("latency: waiting for frames")
+        self.hud.setObjectName("unlock_hud")
+        self.hud.setStyleSheet("QLabel#unlock_hud { font-family: monospace; }")
         self._box_item = QGraphicsRectItem()
         self._box_item.setZValue(2)
         self._box_item.setVisible(False)
@@ -109,6 +110,7 @@ class UnlockPanel(Panel):
         self.reason = QLabel("")
         self.reason.setWordWrap(True)
         left_layout.addWidget(self.reason)
+        left_layout.addWidget(self.hud)
 
         right = QWidget()
         form = QVBoxLayout(right)
@@ -218,7 +220,6 @@ class UnlockPanel(Panel):
 
     def _on_closed(self) -> None:
         self._hud_timer.stop()
-        self.hud.hide()
         self._box_item.setVisible(False)
         self.controller.stop()
 
@@ -386,9 +387,6 @@ class UnlockPanel(Panel):
     def _update_hud(self) -> None:
         p50, p95, frames = self.controller.latency_figures()
         self.hud.setText(latency_text(p50, p95, frames))
-        self.hud.adjustSize()
-        self.hud.raise_()
-        self.hud.show()
 
     def shutdown(self) -> None:
         self._hud_timer.stop()
