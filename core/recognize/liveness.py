@@ -20,11 +20,14 @@ accepts a face when both scores are >= 0.6 (``minConfidence``); so does
 :attr:`LivenessResult.passed`, with ``real_probability = min(antispoof,
 liveness)``.
 
-What the scores mean (ADR 0014): ``antispoof`` was trained to tell camera
-photos from computer-generated or edited faces, ``liveness`` on one
-person's webcam frames versus their replay on a phone. Neither was trained
-or validated here on printed photos or screens; treat ``passed`` as a weak
-hint, never as presentation-attack detection.
+What the scores mean (ADR 0014): per human's faceid README, ``antispoof``
+"checks if input is realistic (e.g. computer generated faces)" and
+``liveness`` "has obvious artifacts due to recording (e.g. playing back phone
+recording of a face)". Measured on our photos, the 0.6 rule rejects ~43 % of
+real faces, accepts a blank grey frame, and does not separate simulated
+prints or screens from the originals. ``passed`` is an experimental hint,
+never presentation-attack detection: a printed photo or a screen is not
+detected.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ import torch
 from core.device import default_device
 from core.models.antispoof import AntiSpoofNet, LivenessNet
 from core.models.tf_ops import js_round, resize_bilinear_legacy
+from core.recognize.runner import _full_fp32
 from core.zoo.weights import load_weights
 
 log = logging.getLogger(__name__)
@@ -159,8 +163,9 @@ class LivenessChecker:
     """Both nets behind one call; weights load once.
 
     threshold: the pass mark on ``min(antispoof, liveness)`` (human's demo: 0.6).
-    device: ``None`` -> :func:`core.device.default_device`. The nets are tiny;
-        on a CPU one face costs a few ms (ADR 0014).
+    device: ``None`` -> :func:`core.device.default_device`. On a CPU one face
+        costs ~7 ms (idle, 2 threads) to ~16 ms (loaded machine), whatever its
+        size (ADR 0014); not yet measured on a GPU.
     antispoof_weights/liveness_weights: override the bundled files (a name or ``.pt`` path).
     Raises ``core.zoo.weights.WeightsError`` (naming the file and
     ``tools/convert_human_liveness.py``) when a weight file is missing or corrupt.
@@ -194,6 +199,8 @@ class LivenessChecker:
         """Scores of ``(N, 4)`` boxes of one image, run as one batch (empty boxes give NaN)."""
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         valid = [not _box_is_empty(b) for b in boxes]
+        if not all(valid):
+            log.warning("LivenessChecker: %d box(es) without area; results are NaN", valid.count(False))
         results = iter(self.score_crops(crop_faces(image, boxes[valid])) if any(valid) else [])
         nan = LivenessResult(math.nan, math.nan, math.nan, False, self.threshold)
         return [next(results) if ok else nan for ok in valid]
@@ -209,7 +216,8 @@ class LivenessChecker:
     def forward(self, faces: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Raw outputs for face tensors ``(N, 3, S, S)``: antispoof ``(N,)``, liveness softmax ``(N, 2)``."""
         reals, lives = [], []
-        with torch.inference_mode():
+        # full float32 on CUDA too (no TF32), as the other face models (core.recognize.runner)
+        with torch.inference_mode(), _full_fp32(self.device):
             for start in range(0, faces.shape[0], self.max_batch):
                 part = faces[start : start + self.max_batch]
                 cl = torch.channels_last
