@@ -201,6 +201,7 @@ def human_check(tgz: Path, human_tgz: Path, node_dir: Path) -> int:
     """
     import torch
 
+    from core.imageio import load_image
     from core.recognize.liveness import LivenessChecker
 
     data = human_tgz.read_bytes()
@@ -216,8 +217,6 @@ def human_check(tgz: Path, human_tgz: Path, node_dir: Path) -> int:
             tar.extractall(tmp, members=[tar.getmember("package/dist/human.node-wasm.js")], filter="data")
         cases: dict[str, list] = {"crops": []}
         for name in SAMPLES:
-            from core.imageio import load_image
-
             image = load_image(ROOT / "resources" / "samples" / name)
             (tmp / f"{name}.rgb").write_bytes(image.tobytes())
             h, w = image.shape[:2]
