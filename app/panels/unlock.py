@@ -54,8 +54,9 @@ NO_LIVENESS = (
     "and would unlock."
 )
 WEAK_LIVENESS = (
-    "Liveness check on (human's antispoof + liveness nets): a weak hint only; printed photos and "
-    "screens are not reliably detected (ADR 0014)."
+    "Liveness scores (human's antispoof + liveness nets) are shown, not used: on our tests they refused "
+    "43 % of real faces, passed a blank frame and did not tell simulated prints or screens from real "
+    "faces (ADR 0014). A printed photo or a screen is NOT detected."
 )
 
 
@@ -192,7 +193,7 @@ class UnlockPanel(Panel):
         self.dream_box.setChecked(True)
         self.dream_box.toggled.connect(self._on_dream)
         layout.addRow(self.dream_box)
-        self.liveness_box = QCheckBox("Liveness check")
+        self.liveness_box = QCheckBox("Show liveness scores")
         self.liveness_box.toggled.connect(self._on_liveness)
         layout.addRow(self.liveness_box)
         self.liveness_note = QLabel(NO_LIVENESS)
@@ -324,8 +325,6 @@ class UnlockPanel(Panel):
     def _on_liveness(self, on: bool) -> None:
         self.controller.liveness_on = on
         self.liveness_note.setText(WEAK_LIVENESS if on else NO_LIVENESS)
-        if self.controller.mode == "verify":
-            self.controller.start_verify()
 
     def _show_operating_point(self) -> None:
         far = float(self.far_box.currentData())
@@ -378,7 +377,8 @@ class UnlockPanel(Panel):
             f"failed attempts {outcome.failures}",
         ]
         if outcome.liveness is not None:
-            parts.append(f"liveness {getattr(outcome.liveness, 'real_probability', float('nan')):.2f}")
+            live = outcome.liveness
+            parts.append(f"liveness (not used) antispoof {live.antispoof:.2f}, live {live.liveness:.2f}")
         if not math.isnan(outcome.yaw):
             parts.append(f"yaw {outcome.yaw:+.0f}°")
         reasons = " ".join(outcome.reasons)

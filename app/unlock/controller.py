@@ -23,6 +23,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,7 @@ from app.live.frame_loop import FrameLoop
 from core.unlock.calibrate import DEFAULT_FAR, CalibrationError, UnlockCalibration, load_calibration
 from core.unlock.decision import DecisionRule
 from core.unlock.pipeline import UnlockPipeline
-from core.unlock.session import Enroller, EnrolOutcome, UnlockSession, latency_summary
+from core.unlock.session import Enroller, EnrolOutcome, FrameOutcome, UnlockSession, latency_summary
 from core.unlock.templates import TemplateError, TemplateStore, check_name
 from core.unlock.video import Frame
 from core.zoo.weights import WeightsError
@@ -164,19 +165,15 @@ class UnlockController(FrameLoop):
         """Load the enrolled templates and the calibration in the runner, then verify every newest frame."""
         self.stop()
         pipeline, far, store = self.pipeline(), self.far, self.store
-        want_liveness, rule = self.liveness_on, self.rule
+        rule, want_liveness = self.rule, self.liveness_on
 
         def prepare() -> UnlockSession | Exception:
             try:
                 pipeline.load()
-                liveness = self._liveness_checker() if want_liveness else None
+                if want_liveness:
+                    self._liveness_checker()  # load now, not on the first frame
                 return UnlockSession.from_store(
-                    store,
-                    far=far,
-                    pipeline=pipeline,
-                    calibration=self.calibration(),
-                    rule=rule,
-                    liveness=liveness,
+                    store, far=far, pipeline=pipeline, calibration=self.calibration(), rule=rule
                 )
             except EXPECTED_ERRORS as exc:
                 return exc
@@ -185,11 +182,12 @@ class UnlockController(FrameLoop):
         self.workbench.runner.submit(prepare, name="prepare verification", on_result=self._on_session)
 
     def _liveness_checker(self):
+        """human's antispoof + liveness nets, loaded on first use (in a job)."""
         if self._checker is None:
             from core.recognize.liveness import LivenessChecker
 
             self._checker = LivenessChecker()
-        return self._checker.score
+        return self._checker
 
     def _on_session(self, value: UnlockSession | Exception) -> None:
         if isinstance(value, Exception):
@@ -204,17 +202,33 @@ class UnlockController(FrameLoop):
     # --- frame jobs ------------------------------------------------------------------------
     def make_job(self, frame: Frame) -> Callable[[], tuple[str, Any]]:
         mode, enroller, session = self.mode, self.enroller, self.session
-        image = frame.image
+        image, liveness = frame.image, self.liveness_on
 
         def job() -> tuple[str, Any]:
             now = time.monotonic()
             if mode == "enrol" and enroller is not None:
                 return "enrol", enroller.process(image, now)
             if mode == "verify" and session is not None:
-                return "verify", session.process(image, now)
+                outcome = session.process(image, now)
+                if liveness and outcome.box is not None:
+                    outcome = self._with_liveness(image, outcome)
+                return "verify", outcome
             return "idle", None
 
         return job
+
+    def _with_liveness(self, image: np.ndarray, outcome: FrameOutcome) -> FrameOutcome:
+        """Attach liveness scores for display only.
+
+        They never gate the decision: on our tests human's nets refused 43 % of
+        real faces, passed a blank frame and did not separate simulated prints
+        or screens (ADR 0014), so gating would lock owners out and stop nobody.
+        """
+        start = time.perf_counter()
+        result = self._liveness_checker().score(image, outcome.box)
+        ms = dict(outcome.ms)
+        ms["liveness"] = (time.perf_counter() - start) * 1e3
+        return replace(outcome, liveness=result, ms=ms)
 
     def accept_result(self, result: tuple[str, Any]) -> None:
         kind, outcome = result

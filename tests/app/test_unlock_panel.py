@@ -55,8 +55,13 @@ def test_enrol_verify_and_reject(qtbot, panel, videos):
     _open(qtbot, panel, videos["ann2"])
     outcomes = []
     panel.controller.verify_frame.connect(outcomes.append)
+    panel.liveness_box.setChecked(True)  # scores shown, never part of the decision
+    assert "NOT detected" in panel.liveness_note.text()
     panel.verify_button.click()
     qtbot.waitUntil(lambda: any(o.state is UnlockState.UNLOCKED for o in outcomes), timeout=60000)
+    scored = [o for o in outcomes if o.scored]
+    assert all(o.liveness is not None and "liveness" in o.ms for o in scored)
+    panel.liveness_box.setChecked(False)
     assert panel.banner.text().startswith("UNLOCKED") and "ann" in panel.banner.text()
     assert "threshold" in panel.operating_point.text() and "impostor pairs" in panel.operating_point.text()
     p50, p95, count = panel.controller.latency_figures()
