@@ -43,6 +43,8 @@ class QualityGates:
     min_sharpness: minimum Laplacian variance at :data:`SHARPNESS_HEIGHT` px.
     min_brightness / max_brightness: mean grey level window of the face crop.
     dominance: a second face counts only if its area is more than ``1 / dominance`` of the largest.
+    single_face: refuse frames with several faces of similar size (enrolment); verification
+        scores the largest face whoever else is in view.
     """
 
     min_face_px: float | None = 100.0
@@ -51,6 +53,7 @@ class QualityGates:
     min_brightness: float | None = 50.0
     max_brightness: float | None = 235.0
     dominance: float = 2.5
+    single_face: bool = True
 
 
 #: Enrolment: every gate of issue 8.
@@ -58,7 +61,12 @@ ENROL_GATES = QualityGates()
 #: Verification: a face must still be near and roughly frontal (a profile is not scored at all), but
 #: blur and light only lower the score, which the threshold already accounts for.
 VERIFY_GATES = QualityGates(
-    min_face_px=80.0, max_abs_yaw=35.0, min_sharpness=None, min_brightness=30.0, max_brightness=None
+    min_face_px=80.0,
+    max_abs_yaw=35.0,
+    min_sharpness=None,
+    min_brightness=30.0,
+    max_brightness=None,
+    single_face=False,
 )
 
 
@@ -147,7 +155,7 @@ def count_and_size(faces: list[Detection], gates: QualityGates) -> FrameQuality:
         return FrameQuality(False, ("No face found: look at the camera.",), 0, failed=("no_face",))
     main = kept[0]
     reasons, failed = [], []
-    if len(kept) > 1:
+    if gates.single_face and len(kept) > 1:
         reasons.append(f"{len(kept)} faces of similar size: only the person enrolling may be in view.")
         failed.append("faces")
     if gates.min_face_px is not None and main.height < gates.min_face_px:

@@ -85,3 +85,31 @@ def person_video(
 ) -> Path:
     """A video of ``person`` at ``fps`` (10 by default: enrolment takes every other frame, 0.2 s apart)."""
     return write_video(path, frames(person, count, seed=seed, **kwargs), fps)
+
+
+def webcam_frame(image: np.ndarray, detector, face_frac: float = 0.4, size=SIZE) -> np.ndarray:
+    """The photo framed as a laptop webcam would see the person: a 4:3 crop centred on the largest
+    face, whose height is ``face_frac`` of the frame (≈190 px of 480), resized to 640×480 (grey
+    beyond the photo's edges; a low-resolution photo is upsampled, like a poor webcam)."""
+    w, h = size
+    faces = detector.detect(image).faces
+    if not faces:
+        return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    f = max(faces, key=lambda d: d.width * d.height)
+    crop_h = f.height / face_frac
+    cx, cy = (f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2
+    scale = h / crop_h
+    m = np.array([[scale, 0, w / 2 - cx * scale], [0, scale, h / 2 - cy * scale]], dtype=np.float64)
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return cv2.warpAffine(image, m, (w, h), flags=interp, borderValue=(110, 110, 110))
+
+
+def jitter(frame: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """A small shift / zoom / light change of a frame (a head and a camera are never still)."""
+    rng = np.random.default_rng(seed * 1000 + k)
+    h, w = frame.shape[:2]
+    zoom = 1.0 + rng.uniform(-0.04, 0.04)
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-3, 3), zoom)
+    m[:, 2] += rng.uniform(-12, 12, 2)
+    out = cv2.warpAffine(frame, m, (w, h), borderValue=(110, 110, 110))
+    return np.clip(out * rng.uniform(0.85, 1.1) + rng.normal(0, 2, out.shape), 0, 255).astype(np.uint8)
