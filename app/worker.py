@@ -45,6 +45,10 @@ class Progress:
     message: str = ""
 
 
+#: How often a paused job looks for a cancel (seconds).
+PAUSE_POLL_S = 0.1
+
+
 class JobCancelled(Exception):
     """Raised inside a job's generator when it is cancelled (it may clean up)."""
 
@@ -71,13 +75,20 @@ class Job(QObject):
       result(object): the return value, on success.
       errored(object): the exception, on failure.
       cancelled(): when the job stopped because it was cancelled.
+      paused() / resumed(): a generator job stopped at / left a yield after :meth:`pause` / :meth:`resume`.
       finished(): always last, whatever happened.
+
+    Pausing (generator jobs only, like napari's ``GeneratorWorker``): the
+    worker holds the job at its next yield, keeping its state in memory and
+    its thread, until :meth:`resume`; :meth:`cancel` also ends a pause.
     """
 
     progress = Signal(object)
     result = Signal(object)
     errored = Signal(object)
     cancelled = Signal()
+    paused = Signal()
+    resumed = Signal()
     finished = Signal()
 
     def __init__(self, name: str, job_id: int) -> None:
@@ -89,10 +100,33 @@ class Job(QObject):
         self.state = "queued"  # queued, running, done, failed, cancelled
         self.started_at: float | None = None
         self.elapsed_s: float | None = None
+        self._running = threading.Event()  # cleared while paused
+        self._running.set()
 
     def cancel(self) -> None:
         """Ask the job to stop at its next yield (or when it polls its token)."""
         self.token.cancel()
+
+    def pause(self) -> None:
+        """Hold a generator job at its next yield (no effect on plain functions)."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def is_paused(self) -> bool:
+        return not self._running.is_set()
+
+    def _hold_if_paused(self) -> None:
+        """Worker thread: block while paused, waking for resume or cancel."""
+        if self._running.is_set():
+            return
+        self.paused.emit()
+        while not self._running.wait(PAUSE_POLL_S):
+            if self.token.cancelled:
+                return
+        self.resumed.emit()
 
     @property
     def is_done(self) -> bool:
@@ -148,6 +182,9 @@ class _Runnable(QRunnable):
                 finally:
                     gen.close()
                 return _CANCELLED
+            job._hold_if_paused()
+            if job.token.cancelled:
+                continue
             try:
                 value = next(gen)
             except StopIteration as stop:

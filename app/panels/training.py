@@ -144,6 +144,13 @@ class TrainingPanel(Panel):
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("continue exactly from the run folder's last checkpoint")
         self.resume_button.clicked.connect(lambda: self.start(resume=True))
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setCheckable(True)
+        self.pause_button.setToolTip(
+            "hold training after the current step, in memory; press again to continue"
+        )
+        self.pause_button.setEnabled(False)
+        self.pause_button.toggled.connect(self.set_paused)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("stop after the current step, writing a checkpoint (Resume continues)")
         self.stop_button.setEnabled(False)
@@ -151,7 +158,13 @@ class TrainingPanel(Panel):
         self.load_button = QPushButton("Load curves")
         self.load_button.setToolTip("draw the curves of the run folder's metrics.jsonl")
         self.load_button.clicked.connect(self.load_history)
-        for button in (self.start_button, self.resume_button, self.stop_button, self.load_button):
+        for button in (
+            self.start_button,
+            self.resume_button,
+            self.pause_button,
+            self.stop_button,
+            self.load_button,
+        ):
             buttons.addWidget(button)
         form.addRow(buttons)
         self.status = QLabel("Idle.")
@@ -237,17 +250,36 @@ class TrainingPanel(Panel):
         self.job.cancelled.connect(
             lambda: self.status.setText("Stopped; a checkpoint was written. Resume continues.")
         )
+        self.job.paused.connect(
+            lambda: self.status.setText("Paused after the current step (Pause again continues).")
+        )
         self._set_running(True)
+
+    def set_paused(self, paused: bool) -> None:
+        """Hold the training job at its next step (state stays in memory) or let it go on."""
+        if self.job is None or self.job.is_done:
+            return
+        if paused:
+            self.job.pause()
+            self.status.setText("Pausing after the current step…")
+        else:
+            self.job.resume()
+            self.status.setText("Continuing…")
 
     def stop(self) -> None:
         if self.job is not None:
-            self.job.cancel()
+            self.job.cancel()  # also ends a pause
             self.status.setText("Stopping after the current step…")
 
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.resume_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
+        self.pause_button.setEnabled(running)
+        if not running:
+            self.pause_button.blockSignals(True)
+            self.pause_button.setChecked(False)
+            self.pause_button.blockSignals(False)
 
     def _on_finished(self) -> None:
         self._set_running(False)

@@ -51,6 +51,24 @@ def test_stop_writes_a_checkpoint_and_resume_continues(qtbot, window, tmp_path):
     assert panel.summary.step == stopped_at + 2
 
 
+def test_pause_holds_training_in_memory_and_continues(qtbot, window, tmp_path):
+    panel = window.panel("training")
+    _configure(panel, tmp_path / "run", steps=200)
+    panel.start()
+    qtbot.waitUntil(lambda: panel.last_record is not None and panel.last_record["step"] >= 1, timeout=120000)
+    panel.pause_button.click()
+    qtbot.waitUntil(lambda: panel.status.text().startswith("Paused"), timeout=60000)
+    held = panel.last_record["step"]
+    qtbot.wait(300)
+    assert panel.last_record["step"] == held and panel.job.state == "running"
+    assert not (tmp_path / "run" / "last.pt").exists()  # a pause writes nothing
+    panel.pause_button.click()
+    qtbot.waitUntil(lambda: panel.last_record["step"] >= held + 2, timeout=60000)
+    panel.stop()
+    qtbot.waitUntil(lambda: panel.start_button.isEnabled(), timeout=60000)
+    assert not panel.pause_button.isEnabled() and not panel.pause_button.isChecked()
+
+
 def test_bad_option_reports_an_error(qtbot, window, tmp_path):
     panel = window.panel("training")
     _configure(panel, tmp_path / "run", steps=2)

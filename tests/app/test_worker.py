@@ -120,3 +120,32 @@ def test_shutdown_with_a_job_running(qtbot):
     assert job.state == "cancelled"
     late = runner.submit(lambda: 1)
     assert late.state == "cancelled"  # nothing new starts after shutdown
+
+
+def test_pause_holds_a_generator_at_its_yield_and_resume_continues(qtbot, runner):
+    values, events = [], []
+
+    def counter(token=None):
+        for i in range(1000):
+            time.sleep(0.005)
+            yield i
+        return "done"
+
+    job = runner.submit(counter, name="count", on_progress=values.append)
+    job.paused.connect(lambda: events.append("paused"))
+    job.resumed.connect(lambda: events.append("resumed"))
+    qtbot.waitUntil(lambda: len(values) >= 3, timeout=5000)
+    job.pause()
+    qtbot.waitUntil(lambda: events == ["paused"], timeout=5000)
+    held = len(values)
+    qtbot.wait(200)
+    assert len(values) == held and job.is_paused and job.state == "running"
+    job.resume()
+    qtbot.waitUntil(lambda: len(values) > held + 3, timeout=5000)
+    assert events == ["paused", "resumed"]
+    # a cancel ends a pause too
+    job.pause()
+    qtbot.waitUntil(lambda: events[-1] == "paused", timeout=5000)
+    job.cancel()
+    qtbot.waitUntil(lambda: job.is_done, timeout=5000)
+    assert job.state == "cancelled"
