@@ -1,12 +1,13 @@
-"""Start a registered training task by name: what the CLI and the GUI's Training panel share."""
+"""Start a registered training task by name: what the CLI, the Training panel and the Attributes view share."""
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
 from typing import Any
 
 from core.train.config import build_config
+from core.train.eval_hook import apply_eval_defaults
 from core.train.loop import TrainSummary, train
 from core.train.registry import create_task
 
@@ -19,8 +20,13 @@ def launch(
     config_file: str | Path | None = None,
     overrides: Iterable[str] = (),
     resume: bool = False,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Generator[dict[str, Any], None, TrainSummary]:
     """Build the task and its configuration, then train (a generator of metric records).
+
+    should_stop: polled by tasks that run long work between two yields (a
+    WIDER evaluation at a checkpoint), so a cancel does not wait for it; the
+    GUI passes its job's cancel token, the CLI its SIGINT flag.
 
     Raises ``ValueError`` / ``ConfigError`` for an unknown task or bad options
     before the first record, and whatever :func:`core.train.loop.train` raises.
@@ -32,4 +38,7 @@ def launch(
         overrides=list(overrides),
         train_defaults=getattr(task, "train_defaults", None),
     )
+    apply_eval_defaults(config)
+    if should_stop is not None and hasattr(task, "should_stop"):
+        task.should_stop = should_stop
     return (yield from train(task, config, run_dir=run_dir, data_dir=data_dir, resume=resume))
