@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QWidget,
+)
 
 from app.settings import Settings
 from app.worker import Progress
@@ -41,6 +51,22 @@ def path_row(
     layout.addWidget(edit, 1)
     layout.addWidget(browse)
     return row, edit
+
+
+def score_slider_row(settings: Settings, key: str, minimum: float) -> tuple[QHBoxLayout, QSlider, QLabel]:
+    """ "Min score" + a slider in hundredths from ``minimum`` to 1 (initial value ``settings[key]``) + its label.
+
+    The caller connects ``valueChanged`` and writes the label (it knows what the score filters).
+    """
+    row = QHBoxLayout()
+    slider = QSlider(Qt.Orientation.Horizontal)
+    slider.setRange(int(round(minimum * 100)), 100)
+    slider.setValue(int(float(settings.value(key, 0.5)) * 100))
+    label = QLabel()
+    row.addWidget(QLabel("Min score"))
+    row.addWidget(slider, 1)
+    row.addWidget(label)
+    return row, slider, label
 
 
 def show_progress(bar: QProgressBar, label: QLabel, progress: Progress) -> None:

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSlider,
     QVBoxLayout,
 )
 
@@ -32,6 +31,7 @@ from app.context import Workbench
 from app.detectors import DetectorCache, checkpoint_key
 from app.image_store import LoadedImage
 from app.panels.base import Panel
+from app.widgets import score_slider_row
 from core.detect.registry import DEFAULT_DETECTOR, DETECTORS, NEEDS_CHECKPOINT
 from core.detect.scale_ranges import BRANCH_NAMES, SCALE_RANGES
 from core.recognize.analyze import FaceAnalysis, FaceAnalyzer
@@ -131,18 +131,11 @@ class DetectionPanel(Panel):
         branch_layout.setColumnStretch(0, 1)
         layout.addWidget(self.branch_group)
 
-        slider_row = QHBoxLayout()
-        self.score_slider = QSlider(Qt.Orientation.Horizontal)
-        self.score_slider.setRange(int(RUN_MIN_SCORE * 100), 100)
-        self.score_slider.setValue(
-            int(float(self.workbench.settings.value("detection/min_score", 0.5)) * 100)
+        slider_row, self.score_slider, self.score_label = score_slider_row(
+            self.workbench.settings, "detection/min_score", RUN_MIN_SCORE
         )
         self.score_slider.valueChanged.connect(self._refresh_overlay)
         self.score_slider.valueChanged.connect(lambda _: self._analyze_shown())
-        self.score_label = QLabel()
-        slider_row.addWidget(QLabel("Min score"))
-        slider_row.addWidget(self.score_slider, 1)
-        slider_row.addWidget(self.score_label)
         layout.addLayout(slider_row)
         self.landmark_box = QCheckBox("Show landmarks")
         self.landmark_box.setChecked(True)

@@ -36,6 +36,7 @@ from app.live.hud import Hud
 from app.live.widgets import BranchToggles, SourcePicker
 from app.panels.base import Panel
 from app.settings import SHORTCUT_BY_KEY
+from app.widgets import score_slider_row
 from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
 from core.paths import user_data_dir
 from core.unlock.video import SourceSpec
@@ -139,15 +140,8 @@ class LivePanel(Panel):
         self.branch_group.changed.connect(self._refresh_overlay)
         layout.addWidget(self.branch_group)
 
-        slider_row = QHBoxLayout()
-        self.score_slider = QSlider(Qt.Orientation.Horizontal)
-        self.score_slider.setRange(20, 100)
-        self.score_slider.setValue(int(float(settings.value("live/min_score", 0.5)) * 100))
+        slider_row, self.score_slider, self.score_label = score_slider_row(settings, "live/min_score", 0.2)
         self.score_slider.valueChanged.connect(self._refresh_overlay)
-        self.score_label = QLabel()
-        slider_row.addWidget(QLabel("Min score"))
-        slider_row.addWidget(self.score_slider, 1)
-        slider_row.addWidget(self.score_label)
         layout.addLayout(slider_row)
         self.landmark_box = QCheckBox("Show landmarks")
         self.landmark_box.setChecked(True)
