@@ -80,7 +80,17 @@ def live_decision_ms(per_frame_ms: list[float], fps: float = LIVE_FPS) -> float:
     return done
 
 
-def bench_latency(threads: int, side: int, n_frames: int, warmup: int, trials: int, far: float, cal) -> dict:
+def bench_latency(
+    threads: int,
+    side: int,
+    tracking: bool,
+    n_frames: int,
+    warmup: int,
+    trials: int,
+    far: float,
+    cal,
+    k: int = 3,
+) -> dict:
     torch.set_num_threads(threads)
     pipeline = UnlockPipeline(working_side=side).load()
     pipeline.warmup(SIZE)
@@ -88,12 +98,12 @@ def bench_latency(threads: int, side: int, n_frames: int, warmup: int, trials: i
     assert template is not None, "the sample face failed enrolment"
     op = cal.at_far(far, pipeline.mode)
     clip = sample_frames("ann", n_frames + warmup, seed=11, brightness=0.9)
-    session = UnlockSession(pipeline, [template], op, DecisionRule())
+    session = UnlockSession(pipeline, [template], op, DecisionRule(k=k), tracking=tracking)
     outs = [session.process(img, i / LIVE_FPS) for i, img in enumerate(clip)]
     summary = latency_summary([o.ms for o in outs], warmup)
     decisions, lives = [], []
     for t in range(trials):
-        session = UnlockSession(pipeline, [template], op, DecisionRule())
+        session = UnlockSession(pipeline, [template], op, DecisionRule(k=k), tracking=tracking)
         clip = sample_frames("ann", 8, seed=100 + t)
         per_frame, start = [], time.perf_counter()
         for i, img in enumerate(clip):
@@ -106,6 +116,8 @@ def bench_latency(threads: int, side: int, n_frames: int, warmup: int, trials: i
     return {
         "threads": threads,
         "working_side": side,
+        "tracking": tracking,
+        "k": k,
         "frames": summary.frames,
         "p50": {k: round(summary.p50[k], 1) for k in STAGES},
         "p95": {k: round(summary.p95[k], 1) for k in STAGES},
@@ -277,7 +289,11 @@ def bench_identities(threads: int, side: int, fars: list[float], cal, clip_frame
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", nargs="+", type=int, default=[2])
-    parser.add_argument("--sides", nargs="+", type=int, default=[320])
+    parser.add_argument("--sides", nargs="+", type=int, default=[256])
+    parser.add_argument("--tracking", nargs="+", choices=["on", "off"], default=["on", "off"])
+    parser.add_argument(
+        "--k", nargs="+", type=int, default=[3], help="accepts needed for the decision timing"
+    )
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--trials", type=int, default=5)
@@ -292,23 +308,33 @@ def main() -> int:
     cal = load_calibration()
     rows: list[dict] = []
     if not args.no_latency:
-        print(
-            f"{'threads':>7} {'side':>5} | "
-            + " | ".join(f"{s:>13}" for s in STAGES)
-            + " | decision  live@30fps"
-        )
-        print(f"{'':>7} {'':>5} | " + " | ".join(f"{'p50/p95 ms':>13}" for _ in STAGES) + " |   ms        ms")
+        head = f"{'threads':>7} {'side':>4} {'track':>5} {'k':>2} | "
+        print(head + " | ".join(f"{s:>13}" for s in STAGES) + " | decision  live@30fps")
+        print(" " * len(head) + " | ".join(f"{'p50/p95 ms':>13}" for _ in STAGES) + " |   ms        ms")
         for threads in args.threads:
             for side in args.sides:
-                row = bench_latency(threads, side, args.frames, args.warmup, args.trials, 1e-3, cal)
-                row["device"] = args.device
-                rows.append(row)
-                cells = " | ".join(f"{row['p50'][s]:6.1f}/{row['p95'][s]:6.1f}" for s in STAGES)
-                print(
-                    f"{threads:>7} {side:>5} | {cells} | {row['decision_ms']!s:>7}  {row['decision_live30_ms']!s:>7}"
-                    f"  (unlocked {row['unlocked_trials']}, {row['accepted']}/{row['frames']} frames accepted)",
-                    flush=True,
-                )
+                for tracking in args.tracking:
+                    for k in args.k:
+                        row = bench_latency(
+                            threads,
+                            side,
+                            tracking == "on",
+                            args.frames,
+                            args.warmup,
+                            args.trials,
+                            1e-3,
+                            cal,
+                            k,
+                        )
+                        row["device"] = args.device
+                        rows.append(row)
+                        cells = " | ".join(f"{row['p50'][s]:6.1f}/{row['p95'][s]:6.1f}" for s in STAGES)
+                        print(
+                            f"{threads:>7} {side:>4} {tracking:>5} {k:>2} | {cells} | {row['decision_ms']!s:>7}  "
+                            f"{row['decision_live30_ms']!s:>7}  (unlocked {row['unlocked_trials']}, "
+                            f"{row['accepted']}/{row['frames']} frames accepted)",
+                            flush=True,
+                        )
     if not args.no_identities:
         if not IDENTITIES.is_dir():
             print(f"identities_dev: skipped ({IDENTITIES} is absent)")

@@ -60,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=None, help="out of the last n usable frames (default 5)")
     parser.add_argument("--window", type=float, default=None, help="within this many seconds (default 1.5)")
     parser.add_argument("--stop", action="store_true", help="stop reading at the unlock")
+    parser.add_argument("--no-tracking", action="store_true", help="detect on the whole frame every time")
     parser.add_argument("--max-frames", type=int, default=None, help="read at most this many frames")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
 
@@ -175,7 +176,9 @@ def _verify(store, reader, args, emit_json) -> int:
     from core.unlock.session import UnlockSession
 
     pipeline = UnlockPipeline(use_dream=not args.no_dream).load()
-    session = UnlockSession.from_store(store, far=args.far, pipeline=pipeline, rule=_rule(args))
+    session = UnlockSession.from_store(
+        store, far=args.far, pipeline=pipeline, rule=_rule(args), tracking=not args.no_tracking
+    )
     pipeline.warmup()
     result = verify_video(reader, session, stop_on_unlock=args.stop, max_frames=args.max_frames)
     op = session.operating_point

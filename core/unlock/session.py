@@ -205,6 +205,7 @@ class FrameOutcome:
     accepts / needed / votes / failures / lockout_remaining_s: decision progress for the HUD.
     reasons: why the frame was not scored or not accepted (sentences).
     quality: the gates' verdict; yaw: degrees (NaN unknown); liveness: the checker's result or ``None``.
+    tracked: the face was detected near the previous one only (see ``tracking``).
     """
 
     time_s: float
@@ -229,6 +230,7 @@ class FrameOutcome:
     quality: FrameQuality | None = None
     yaw: float = math.nan
     liveness: Any = None
+    tracked: bool = False
 
     def to_json(self) -> dict:
         """The per-frame record of ``main.py unlock --verify --json`` (``score``, ``accepted``, ``ms`` ...)."""
@@ -242,6 +244,7 @@ class FrameOutcome:
             "state": self.state.value,
             "event": None if self.event is None else self.event.value,
             "reasons": list(self.reasons),
+            "tracked": self.tracked,
             "ms": {k: round(float(self.ms.get(k, 0.0)), 2) for k in STAGES},
         }
 
@@ -254,6 +257,9 @@ class UnlockSession:
     liveness: optional ``callable(image, box) -> result`` with a boolean ``passed``; a frame
         whose face fails it votes "rejected" (reason given). ``None``: no check (the UI must say
         that photos and screens are not detected).
+    tracking: detect only around the previous frame's face (:meth:`UnlockPipeline.analyze`'s
+        ``near``) and the whole frame when that finds nothing, or every ``full_every`` frames
+        (so a larger face that walks in is seen within about a second at 30 fps).
     """
 
     def __init__(
@@ -264,6 +270,8 @@ class UnlockSession:
         rule: DecisionRule | None = None,
         gates: QualityGates = VERIFY_GATES,
         liveness: Callable[[np.ndarray, tuple], Any] | None = None,
+        tracking: bool = True,
+        full_every: int = 30,
     ) -> None:
         if not templates:
             raise NoTemplates("Nobody is enrolled yet: enrol a user first.")
@@ -272,6 +280,10 @@ class UnlockSession:
         self.operating_point = operating_point
         self.gates = gates
         self.liveness = liveness
+        self.tracking = tracking
+        self.full_every = int(full_every)
+        self._last_box: tuple[float, float, float, float] | None = None
+        self._tracked_frames = 0
         self.machine = DecisionMachine(rule)
         self._names = [t.name for t in self.templates]
         self._matrix = np.stack([t.mean for t in self.templates]).astype(np.float32)  # (U, 128)
@@ -285,6 +297,7 @@ class UnlockSession:
         calibration=None,
         rule: DecisionRule | None = None,
         liveness: Callable[[np.ndarray, tuple], Any] | None = None,
+        tracking: bool = True,
     ) -> UnlockSession:
         """Every template of ``store`` made with this pipeline's model, at the shipped (or given) calibration.
 
@@ -300,7 +313,7 @@ class UnlockSession:
             raise NoTemplates(f"No usable enrolled user in {store.root}. {detail}".strip())
         cal = calibration or load_calibration()
         op = cal.at_far(far, pipeline.mode)
-        return cls(pipeline, templates, op, rule, liveness=liveness)
+        return cls(pipeline, templates, op, rule, liveness=liveness, tracking=tracking)
 
     # --- state ------------------------------------------------------------------
     @property
@@ -319,7 +332,9 @@ class UnlockSession:
         self.machine.lock()
 
     def reset(self) -> None:
+        """Back to LOCKED with no votes, failures or lockout (a new source, a seek)."""
         self.machine.reset()
+        self._last_box = None
 
     def set_operating_point(self, op: OperatingPoint) -> None:
         """Change the FAR mid-session (the vote history is cleared)."""
@@ -337,7 +352,12 @@ class UnlockSession:
             times = {k: 0.0 for k in STAGES}
             times["total"] = (time.perf_counter() - t0) * 1e3
             return self._outcome(now, None, {}, False, False, times, status, (reason,), None, math.nan, None)
-        analysis: FrameAnalysis = self.pipeline.analyze(image, self.gates)
+        near = None
+        if self.tracking and self._last_box is not None and self._tracked_frames < self.full_every:
+            near = self._last_box
+        analysis: FrameAnalysis = self.pipeline.analyze(image, self.gates, near=near)
+        self._last_box = analysis.box
+        self._tracked_frames = self._tracked_frames + 1 if analysis.tracked else 0
         times = dict(analysis.timings_ms)
         reasons = list(analysis.quality.reasons)
         scores: dict[str, float] = {}
@@ -369,10 +389,24 @@ class UnlockSession:
         times["total"] = (time.perf_counter() - t0) * 1e3
         return self._outcome(
             now, analysis, scores, accepted, scored, times, status, tuple(reasons), analysis.quality,
-            analysis.yaw.yaw, live,
+            analysis.yaw.yaw, live, analysis.tracked,
         )  # fmt: skip
 
-    def _outcome(self, now, analysis, scores, accepted, scored, times, status, reasons, quality, yaw, live):
+    def _outcome(
+        self,
+        now,
+        analysis,
+        scores,
+        accepted,
+        scored,
+        times,
+        status,
+        reasons,
+        quality,
+        yaw,
+        live,
+        tracked=False,
+    ):
         best_user, best = None, math.nan
         if scores:
             best_user = max(scores, key=scores.__getitem__)
@@ -402,6 +436,7 @@ class UnlockSession:
             quality=quality,
             yaw=yaw,
             liveness=live,
+            tracked=tracked,
         )
 
 

@@ -127,3 +127,21 @@ def test_session_from_store(tmp_path, pipeline, ann_template):
     session = UnlockSession.from_store(store, far=1e-4, pipeline=pipeline)
     assert session.users == ["ann"] and session.operating_point.target_far == 1e-4
     assert session.operating_point.supported and session.operating_point.impostors > 1_000_000
+
+
+def test_tracking_detects_near_the_last_face_and_falls_back_to_the_whole_frame(
+    pipeline, ann_template, calibration
+):
+    session = UnlockSession(pipeline, [ann_template], calibration.at_far(1e-3), full_every=3)
+    clip = frames("ann", 6, seed=4)
+    outs = [session.process(img, i / FPS) for i, img in enumerate(clip)]
+    # frame 0 whole frame; then tracked until full_every tracked frames in a row force a whole-frame pass
+    assert [o.tracked for o in outs] == [False, True, True, True, False, True]
+    assert all(o.accepted for o in outs)
+    # the face jumps to the other side of the frame: the region finds nothing, the whole frame does
+    moved = np.full_like(clip[0], 100)
+    moved[:, :320] = clip[0][:, 160:480]
+    o = session.process(moved, 0.7)
+    assert o.scored and not o.tracked and o.box[2] < 330
+    untracked = UnlockSession(pipeline, [ann_template], calibration.at_far(1e-3), tracking=False)
+    assert not any(untracked.process(img, i / FPS).tracked for i, img in enumerate(clip[:3]))
