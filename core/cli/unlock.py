@@ -152,8 +152,9 @@ def _enrol(store, reader, args, emit_json) -> int:
     from core.unlock.session import Enroller
 
     pipeline = UnlockPipeline(use_dream=not args.no_dream).load()
-    consistency = load_calibration().at_far(1e-2, pipeline.mode).threshold
-    enroller = Enroller(pipeline, n_frames=args.frames, consistency=consistency, keep_images=args.keep_images)
+    enroller = Enroller.calibrated(
+        pipeline, load_calibration(), n_frames=args.frames, keep_images=args.keep_images
+    )
     result = enrol_video(reader, args.enroll, store, enroller, args.overwrite, args.max_frames)
     on_stdout = emit_json(result.to_json(), args.json)
     if not result.ok:

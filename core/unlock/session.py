@@ -118,6 +118,14 @@ class Enroller:
         self.keep_images = keep_images
         self.reset()
 
+    @classmethod
+    def calibrated(cls, pipeline: UnlockPipeline, calibration=None, **kwargs) -> Enroller:
+        """An enroller whose consistency check is the shipped (or given) FAR 1e-2 threshold."""
+        from core.unlock.calibrate import load_calibration
+
+        cal = calibration or load_calibration()
+        return cls(pipeline, consistency=cal.at_far(1e-2, pipeline.mode).threshold, **kwargs)
+
     def reset(self) -> None:
         self.embeddings: list[np.ndarray] = []
         self.yaws: list[float] = []

@@ -145,3 +145,11 @@ def test_tracking_detects_near_the_last_face_and_falls_back_to_the_whole_frame(
     assert o.scored and not o.tracked and o.box[2] < 330
     untracked = UnlockSession(pipeline, [ann_template], calibration.at_far(1e-3), tracking=False)
     assert not any(untracked.process(img, i / FPS).tracked for i, img in enumerate(clip[:3]))
+
+
+def test_enrolment_refuses_a_different_person_midway(pipeline, calibration):
+    enroller = Enroller.calibrated(pipeline, calibration, n_frames=3, min_gap_s=0.0)
+    assert enroller.process(frames("ann", 1, seed=1)[0], 0.0).accepted
+    o = enroller.process(frames("bea", 1, seed=1)[0], 0.1)
+    assert not o.accepted and o.quality.ok and "differs from the frames already captured" in o.reasons[0]
+    assert enroller.process(frames("ann", 2, seed=2)[1], 0.2).accepted and enroller.collected == 2
