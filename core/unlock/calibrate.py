@@ -32,7 +32,7 @@ import numpy as np
 
 from core.paths import MODELS_DIR
 from core.recognize.calibration import MIN_FALSE_ACCEPTS, OperatingPoint, calibrate_many
-from core.unlock.templates import mean_template
+from core.unlock.template_data import mean_template
 
 log = logging.getLogger(__name__)
 

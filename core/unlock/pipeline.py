@@ -48,6 +48,8 @@ WORKING_SIDE = 256
 #: longer side), brought to ROI_SIDE px, where the face is ~64 px: ~4 ms instead of ~15 ms.
 ROI_SCALE = 2.0
 ROI_SIDE = 128
+#: Per-stage ms keys of every frame outcome (``liveness`` is added when a checker runs).
+STAGES = ("detect", "landmarks", "embed", "match", "total")
 #: Detector threshold: a near face scores > 0.9; 0.5 keeps background clutter out of the face count.
 MIN_SCORE = 0.5
 

@@ -1,11 +1,8 @@
 """The unlock template store: one signed file per enrolled user, in a private folder.
 
-A *template* holds what verification compares against: the descriptors of the
-N enrolment frames (``(N, 128)`` float32 unit rows, after DREAM when it was
-used) and their normalised mean (``(128,)``), plus the model identity that
-produced them (``model_id``: the sha256 of the descriptor weights from their
-sidecar, and of the DREAM block when used), the creation time, and the DREAM
-flag. Face crops are stored only when the user opts in (``images``).
+The templates themselves (:class:`UserTemplate`, :class:`ModelInfo`, the
+:class:`TemplateError` family) live in :mod:`core.unlock.template_data` and are
+re-exported here, so ``from core.unlock.templates import ...`` gives the whole API.
 
 On disk (``<store>/<slug>-<hash>.fstpl``, mode 0600, folder 0700)::
 
@@ -29,7 +26,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import io
 import json
 import logging
 import math
@@ -37,15 +33,60 @@ import os
 import re
 import secrets
 import stat
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from core.atomic import atomic_write
 from core.paths import user_data_dir
+from core.unlock.template_data import (
+    EMBEDDING_DIM,
+    MAX_NAME,
+    InvalidUserName,
+    ModelInfo,
+    StoreEntry,
+    StoreKeyError,
+    TemplateCorrupt,
+    TemplateError,
+    TemplateExists,
+    TemplateForeign,
+    TemplateModelMismatch,
+    TemplateNotFound,
+    TemplateSummary,
+    TemplateTampered,
+    UserTemplate,
+    check_name,
+    crops_to_png,
+    current_model_info,
+    encode_png,
+    mean_template,
+)
+
+__all__ = [
+    "EMBEDDING_DIM",
+    "MAX_NAME",
+    "InvalidUserName",
+    "ModelInfo",
+    "StoreEntry",
+    "StoreKeyError",
+    "TemplateCorrupt",
+    "TemplateError",
+    "TemplateExists",
+    "TemplateForeign",
+    "TemplateModelMismatch",
+    "TemplateNotFound",
+    "TemplateStore",
+    "TemplateSummary",
+    "TemplateTampered",
+    "UserTemplate",
+    "canonical",
+    "check_name",
+    "crops_to_png",
+    "current_model_info",
+    "encode_png",
+    "file_stem",
+    "mean_template",
+]
 
 log = logging.getLogger(__name__)
 
@@ -56,166 +97,6 @@ KEY_FILE = "store.key"
 KEY_BYTES = 32
 FILE_MODE = 0o600
 DIR_MODE = 0o700
-MAX_NAME = 64
-EMBEDDING_DIM = 128
-
-
-# --- errors ------------------------------------------------------------------
-class TemplateError(Exception):
-    """Any template-store problem; ``str(exc)`` is a sentence fit for the user."""
-
-
-class TemplateNotFound(TemplateError):
-    """No user of that name in the store."""
-
-
-class TemplateExists(TemplateError):
-    """A user of that name is already enrolled (rename or delete first, or overwrite)."""
-
-
-class TemplateCorrupt(TemplateError):
-    """The file is not a readable template (truncated, not JSON, fields missing)."""
-
-
-class TemplateTampered(TemplateError):
-    """The file was written by this store but changed since (integrity check failed)."""
-
-
-class TemplateForeign(TemplateError):
-    """The file was written by another store (another key): refused."""
-
-
-class TemplateModelMismatch(TemplateError):
-    """Enrolled with another descriptor model (or DREAM block) than the one running now."""
-
-
-class StoreKeyError(TemplateError):
-    """The store's key file is missing or unreadable while templates exist."""
-
-
-class InvalidUserName(TemplateError):
-    """An empty, too long or unprintable user name."""
-
-
-# --- data --------------------------------------------------------------------
-@dataclass(frozen=True)
-class ModelInfo:
-    """What produced a template's descriptors.
-
-    model_id: ``"faceapi_face_recognition@<sha256[:16]>"`` (+ ``"+dream_faceapi@<sha256[:16]>"``
-    when DREAM is on); two templates are comparable only with equal ids.
-    descriptor_sha256 / dream_sha256: full hashes from the weight sidecars (``""`` when DREAM is off).
-    """
-
-    model_id: str
-    descriptor_sha256: str
-    dream_sha256: str = ""
-
-    def to_json(self) -> dict:
-        return {
-            "model_id": self.model_id,
-            "descriptor_sha256": self.descriptor_sha256,
-            "dream_sha256": self.dream_sha256,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict) -> ModelInfo:
-        return cls(str(data["model_id"]), str(data["descriptor_sha256"]), str(data.get("dream_sha256", "")))
-
-
-def current_model_info(use_dream: bool = True) -> ModelInfo:
-    """The :class:`ModelInfo` of the bundled descriptor (and DREAM block): hashes from their sidecars."""
-    from core.zoo.weights import read_sidecar, resolve
-
-    desc = str(read_sidecar(resolve("faceapi_face_recognition")).get("sha256", ""))
-    model_id = f"faceapi_face_recognition@{desc[:16]}"
-    dream = ""
-    if use_dream:
-        dream = str(read_sidecar(resolve("dream_faceapi")).get("sha256", ""))
-        model_id += f"+dream_faceapi@{dream[:16]}"
-    return ModelInfo(model_id, desc, dream)
-
-
-@dataclass
-class UserTemplate:
-    """One enrolled user.
-
-    name: display name (unique in a store, 1-64 printable characters).
-    embeddings: ``(N, 128)`` float32 unit rows, one per accepted enrolment frame
-        (DREAM-mapped when ``dream``).
-    mean: ``(128,)`` float32, the normalised mean of ``embeddings`` (what is matched).
-    model: the descriptor (+ DREAM) identity, see :class:`ModelInfo`.
-    created: Unix time of enrolment.
-    dream: whether DREAM (by yaw) was applied to the descriptors.
-    yaws: ``(N,)`` yaw in degrees of each enrolment frame (NaN unknown).
-    images: PNG bytes of the enrolment face crops, only when the user opted in.
-    """
-
-    name: str
-    embeddings: np.ndarray
-    model: ModelInfo
-    dream: bool
-    created: float = field(default_factory=time.time)
-    yaws: np.ndarray | None = None
-    images: list[bytes] = field(default_factory=list)
-    mean: np.ndarray = field(init=False)
-
-    def __post_init__(self) -> None:
-        emb = np.asarray(self.embeddings, dtype=np.float32).reshape(-1, EMBEDDING_DIM)
-        if len(emb) == 0 or not np.isfinite(emb).all():
-            raise ValueError("a template needs at least one finite embedding")
-        norms = np.linalg.norm(emb, axis=1, keepdims=True)
-        self.embeddings = emb / np.maximum(norms, 1e-12)
-        self.mean = mean_template(self.embeddings)
-        self.yaws = (
-            np.full(len(emb), np.nan) if self.yaws is None else np.asarray(self.yaws, np.float64).reshape(-1)
-        )
-
-    @property
-    def frames(self) -> int:
-        return len(self.embeddings)
-
-    def summary(self) -> TemplateSummary:
-        return TemplateSummary(
-            self.name, self.frames, self.created, self.model.model_id, self.dream, len(self.images)
-        )
-
-
-def mean_template(embeddings: np.ndarray) -> np.ndarray:
-    """``(N, d)`` unit rows → ``(d,)`` float32 unit mean (the vector a probe is compared with)."""
-    mean = np.asarray(embeddings, dtype=np.float64).mean(axis=0)
-    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
-
-
-@dataclass(frozen=True)
-class TemplateSummary:
-    """What a user list shows (no embeddings)."""
-
-    name: str
-    frames: int
-    created: float
-    model_id: str
-    dream: bool
-    images: int = 0
-
-    def to_json(self) -> dict:
-        return {
-            "name": self.name,
-            "frames": self.frames,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.created)),
-            "model_id": self.model_id,
-            "dream": self.dream,
-            "images": self.images,
-        }
-
-
-@dataclass(frozen=True)
-class StoreEntry:
-    """One file of the store: its summary when it verifies, else the refusal."""
-
-    path: Path
-    summary: TemplateSummary | None
-    error: TemplateError | None = None
 
 
 # --- encoding ----------------------------------------------------------------
@@ -234,18 +115,6 @@ def _array_b64(text: str, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
 def canonical(payload: dict) -> bytes:
     """The bytes the HMAC covers: sorted keys, no whitespace, UTF-8."""
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def check_name(name: str) -> str:
-    """A valid user name (stripped) or :class:`InvalidUserName`."""
-    clean = str(name).strip()
-    if not clean:
-        raise InvalidUserName("A user name cannot be empty.")
-    if len(clean) > MAX_NAME:
-        raise InvalidUserName(f"A user name can have at most {MAX_NAME} characters.")
-    if not clean.isprintable():
-        raise InvalidUserName("A user name cannot contain control characters.")
-    return clean
 
 
 def file_stem(name: str) -> str:
@@ -476,16 +345,3 @@ class TemplateStore:
             raise TemplateCorrupt(
                 f"{path.name} is not a valid template ({exc}): delete it and enrol again."
             ) from None
-
-
-def encode_png(crop: np.ndarray) -> bytes:
-    """An RGB uint8 crop as PNG bytes (for opted-in enrolment images)."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(crop)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def crops_to_png(crops: Sequence[np.ndarray]) -> list[bytes]:
-    return [encode_png(c) for c in crops]
