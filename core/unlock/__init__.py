@@ -10,6 +10,13 @@
 * :mod:`core.unlock.video_record`: session recordings (JSON lines per frame) and
   snapshots into a WIDER-format split.
 
+Face unlock (issue 8, ``docs/adr/0013-face-unlock.md``): :mod:`~core.unlock.templates`
+(signed template store), :mod:`~core.unlock.quality` (enrolment gates),
+:mod:`~core.unlock.pipeline` (one frame, stage ms), :mod:`~core.unlock.decision`
+(k of n, lockout), :mod:`~core.unlock.calibrate` (thresholds at a FAR),
+:mod:`~core.unlock.enrol` / :mod:`~core.unlock.session` (frame-by-frame objects for
+the GUI), :mod:`~core.unlock.runs` (whole videos for the CLI and benches).
+
 Nothing here imports Qt: the GUI, the CLI, the benches and the tests drive the
 same code.
 """
