@@ -22,8 +22,10 @@ whole call), plus ``liveness`` when a liveness check is attached.
 
 from __future__ import annotations
 
+import collections
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +49,7 @@ __all__ = [
     "FrameOutcome",
     "LatencySummary",
     "NoTemplates",
+    "RollingLatency",
     "UnlockSession",
     "latency_summary",
 ]
@@ -331,3 +334,27 @@ def latency_summary(ms_rows: list[dict[str, float]], skip: int = 0) -> LatencySu
             out.p50[k] = float(np.percentile(vals, 50))
             out.p95[k] = float(np.percentile(vals, 95))
     return out
+
+
+class RollingLatency:
+    """Rolling p50 / p95 per stage over the last ``window`` frames (the GUI's latency HUD; thread-safe).
+
+    ``add(outcome.ms)`` per frame, ``summary()`` whenever the HUD redraws.
+    """
+
+    def __init__(self, window: int = 100) -> None:
+        self._rows: collections.deque[dict[str, float]] = collections.deque(maxlen=int(window))
+        self._lock = threading.Lock()
+
+    def add(self, ms: dict[str, float]) -> None:
+        with self._lock:
+            self._rows.append(dict(ms))
+
+    def summary(self) -> LatencySummary:
+        with self._lock:
+            rows = list(self._rows)
+        return latency_summary(rows)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._rows.clear()

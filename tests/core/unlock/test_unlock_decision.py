@@ -121,3 +121,15 @@ def test_an_unlock_resets_the_failure_count():
 def test_invalid_rules(kwargs):
     with pytest.raises(ValueError):
         DecisionRule(**kwargs)
+
+
+def test_rolling_latency_percentiles():
+    from core.unlock.session import RollingLatency
+
+    rolling = RollingLatency(window=10)
+    for i in range(30):
+        rolling.add({"detect": float(i), "total": 2.0 * i})
+    s = rolling.summary()
+    assert s.frames == 10 and s.p50["detect"] == pytest.approx(24.5) and s.p95["total"] == pytest.approx(57.1)
+    rolling.reset()
+    assert rolling.summary().frames == 0
