@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -34,7 +33,7 @@ from app.live.frame_loop import FrameLoop
 from core.unlock.calibrate import DEFAULT_FAR, CalibrationError, UnlockCalibration, load_calibration
 from core.unlock.decision import DecisionRule
 from core.unlock.pipeline import UnlockPipeline
-from core.unlock.session import Enroller, EnrolOutcome, FrameOutcome, UnlockSession, latency_summary
+from core.unlock.session import Enroller, EnrolOutcome, FrameOutcome, RollingLatency, UnlockSession
 from core.unlock.templates import TemplateError, TemplateStore, check_name
 from core.unlock.video import Frame
 from core.zoo.weights import WeightsError
@@ -85,7 +84,7 @@ class UnlockController(FrameLoop):
         self.rule: DecisionRule | None = None
         self.enroller: Enroller | None = None
         self.session: UnlockSession | None = None
-        self.latency: deque[dict[str, float]] = deque(maxlen=LATENCY_WINDOW)
+        self.latency = RollingLatency(LATENCY_WINDOW)
         self._pipelines: dict[bool, UnlockPipeline] = {}
         self._checker = None
         self._calibration: UnlockCalibration | None = None
@@ -120,7 +119,7 @@ class UnlockController(FrameLoop):
         self.mode = mode
         self.processing = mode != "idle"
         self._mode_frames = 0
-        self.latency.clear()
+        self.latency.reset()
         self.mode_changed.emit(mode)
 
     def stop(self) -> None:
@@ -237,7 +236,7 @@ class UnlockController(FrameLoop):
         self.last_result = outcome
         self._mode_frames += 1
         if self._mode_frames > WARMUP_FRAMES:
-            self.latency.append(dict(outcome.ms))
+            self.latency.add(outcome.ms)
         self.result_ready.emit(outcome)
         if kind == "enrol":
             self._on_enrol_outcome(outcome)
@@ -280,7 +279,7 @@ class UnlockController(FrameLoop):
     # --- HUD -----------------------------------------------------------------------------------
     def latency_figures(self) -> tuple[dict[str, float], dict[str, float], int]:
         """Rolling p50 and p95 per stage (ms) over the last frames, and how many frames back them."""
-        summary = latency_summary(list(self.latency))
+        summary = self.latency.summary()
         return summary.p50, summary.p95, summary.frames
 
     def shutdown(self) -> None:
