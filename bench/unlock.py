@@ -37,7 +37,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
 from bench.machine import LoadWatch  # noqa: E402
 from core.imageio import load_image  # noqa: E402
@@ -91,8 +90,7 @@ def bench_latency(
     cal,
     k: int = 3,
 ) -> dict:
-    torch.set_num_threads(threads)
-    pipeline = UnlockPipeline(working_side=side).load()
+    pipeline = UnlockPipeline(working_side=side, threads=threads).load()
     pipeline.warmup(SIZE)
     template, _ = enrol_frames(pipeline, sample_frames("ann", 15, seed=1), "ann")
     assert template is not None, "the sample face failed enrolment"
@@ -180,8 +178,7 @@ def identity_sets() -> tuple[dict[str, list[Path]], dict[str, list[Path]], list[
 
 
 def bench_identities(threads: int, side: int, fars: list[float], cal, clip_frames: int = 10) -> dict:
-    torch.set_num_threads(threads)
-    pipeline = UnlockPipeline(working_side=side).load()
+    pipeline = UnlockPipeline(working_side=side, threads=threads).load()
     train, probes, notes = identity_sets()
     from core.detect.registry import create_detector
 

@@ -62,7 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stop", action="store_true", help="stop reading at the unlock")
     parser.add_argument("--no-tracking", action="store_true", help="detect on the whole frame every time")
     parser.add_argument("--max-frames", type=int, default=None, help="read at most this many frames")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads per frame (default 1: fastest here)"
+    )
 
 
 def _rule(args: argparse.Namespace):
@@ -83,10 +85,6 @@ def run(args: argparse.Namespace) -> int:
     from core.unlock.video import VideoError
     from core.zoo.weights import WeightsError
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     try:
         store = TemplateStore(args.store)
         if args.list:
@@ -151,7 +149,7 @@ def _enrol(store, reader, args, emit_json) -> int:
     from core.unlock.runs import enrol_video
     from core.unlock.session import Enroller
 
-    pipeline = UnlockPipeline(use_dream=not args.no_dream).load()
+    pipeline = UnlockPipeline(use_dream=not args.no_dream, threads=args.threads).load()
     enroller = Enroller.calibrated(
         pipeline, load_calibration(), n_frames=args.frames, keep_images=args.keep_images
     )
@@ -176,7 +174,7 @@ def _verify(store, reader, args, emit_json) -> int:
     from core.unlock.runs import verify_video
     from core.unlock.session import UnlockSession
 
-    pipeline = UnlockPipeline(use_dream=not args.no_dream).load()
+    pipeline = UnlockPipeline(use_dream=not args.no_dream, threads=args.threads).load()
     session = UnlockSession.from_store(
         store, far=args.far, pipeline=pipeline, rule=_rule(args), tracking=not args.no_tracking
     )

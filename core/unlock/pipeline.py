@@ -25,9 +25,12 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from core.detect.protocol import Detector
 from core.recognize.dream import DreamMapper, l2_normalize, shared_mapper
@@ -48,6 +51,10 @@ WORKING_SIDE = 256
 #: longer side), brought to ROI_SIDE px, where the face is ~64 px: ~4 ms instead of ~15 ms.
 ROI_SCALE = 2.0
 ROI_SIDE = 128
+#: Torch threads per frame. One frame is a batch of one with small feature maps: on the project's
+#: 2-core machine 1 thread gave 26 ms p50 against 36-46 ms with 2 (bench/unlock.py, ADR 0013),
+#: because waking the second (passive-waiting) OpenMP thread for each small op costs more than it saves.
+THREADS = 1
 #: Per-stage ms keys of every frame outcome (``liveness`` is added when a checker runs).
 STAGES = ("detect", "landmarks", "embed", "match", "total")
 #: Detector threshold: a near face scores > 0.9; 0.5 keeps background clutter out of the face count.
@@ -90,6 +97,8 @@ class UnlockPipeline:
     min_score: detector threshold.
     use_dream: map descriptors with the DREAM block by yaw (templates record it).
     mapper: a DREAM block to use instead of the shipped one.
+    threads: torch intra-op threads while a frame is analysed (set for the calling thread during the
+        call and restored after); ``None`` leaves torch's setting alone.
     """
 
     def __init__(
@@ -99,6 +108,7 @@ class UnlockPipeline:
         min_score: float = MIN_SCORE,
         use_dream: bool = True,
         mapper: DreamMapper | None = None,
+        threads: int | None = THREADS,
     ) -> None:
         self._detector_arg = detector
         self.working_side = int(working_side)
@@ -111,6 +121,21 @@ class UnlockPipeline:
         self._landmarker = None
         self._embedder = None
         self._model_info: ModelInfo | None = None
+        self.threads = threads
+
+    @contextmanager
+    def _threads(self) -> Iterator[None]:
+        if self.threads is None:
+            yield
+            return
+        previous = torch.get_num_threads()
+        if previous != self.threads:
+            torch.set_num_threads(self.threads)
+        try:
+            yield
+        finally:
+            if previous != self.threads:
+                torch.set_num_threads(previous)
 
     # --- models ------------------------------------------------------------------
     def load(self) -> UnlockPipeline:
@@ -158,6 +183,10 @@ class UnlockPipeline:
 
     def warmup(self, size: tuple[int, int] = (640, 480), runs: int = 2) -> None:
         """Run every stage on a synthetic frame (first calls allocate and pick kernels)."""
+        with self._threads():
+            self._warmup(size, runs)
+
+    def _warmup(self, size: tuple[int, int], runs: int) -> None:
         _, landmarker, embedder = self._models()
         w, h = size
         rng = np.random.default_rng(0)
@@ -226,6 +255,10 @@ class UnlockPipeline:
         near: the previous frame's face box: detect only around it (tracking); when no face is
         found there, the whole frame is detected in the same call.
         """
+        with self._threads():
+            return self._analyze(image, gates, embed_always, near)
+
+    def _analyze(self, image, gates, embed_always, near) -> FrameAnalysis:
         detector, landmarker, embedder = self._models()
         size = (int(image.shape[1]), int(image.shape[0]))
         times = {"detect": 0.0, "landmarks": 0.0, "embed": 0.0}

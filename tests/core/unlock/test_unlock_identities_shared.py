@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from core.detect.registry import create_detector
 from core.imageio import load_image
@@ -22,7 +21,6 @@ EXAMPLES = ROOT / "face_recognition" / "examples"
 
 @pytest.fixture(scope="module")
 def setup():
-    torch.set_num_threads(2)
     finder = create_detector("centerface", max_side=1280, min_score=0.5)
     pipeline = UnlockPipeline().load()
     templates = []

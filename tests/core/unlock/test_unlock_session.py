@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from core.unlock.calibrate import load_calibration
 from core.unlock.decision import DecisionEvent, DecisionRule, UnlockState
@@ -21,7 +20,6 @@ FPS = 10.0
 
 @pytest.fixture(scope="module")
 def pipeline():
-    torch.set_num_threads(2)
     return UnlockPipeline().load()
 
 
@@ -153,3 +151,16 @@ def test_enrolment_refuses_a_different_person_midway(pipeline, calibration):
     o = enroller.process(frames("bea", 1, seed=1)[0], 0.1)
     assert not o.accepted and o.quality.ok and "differs from the frames already captured" in o.reasons[0]
     assert enroller.process(frames("ann", 2, seed=2)[1], 0.2).accepted and enroller.collected == 2
+
+
+def test_pipeline_threads_apply_during_the_call_only(pipeline, monkeypatch):
+    import torch
+
+    seen = []
+    original = pipeline._analyze
+    monkeypatch.setattr(
+        pipeline, "_analyze", lambda *a: (seen.append(torch.get_num_threads()), original(*a))[1]
+    )
+    before = torch.get_num_threads()
+    pipeline.analyze(frames("ann", 1)[0], ENROL_GATES)
+    assert seen == [pipeline.threads] == [1] and torch.get_num_threads() == before
