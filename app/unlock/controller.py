@@ -143,8 +143,9 @@ class UnlockController(FrameLoop):
         def prepare() -> Enroller | Exception:
             try:
                 pipeline.load()
-                consistency = self.calibration().at_far(1e-2, pipeline.mode).threshold
-                return Enroller(pipeline, n_frames=frames, keep_images=keep_images, consistency=consistency)
+                return Enroller.calibrated(
+                    pipeline, self.calibration(), n_frames=frames, keep_images=keep_images
+                )
             except EXPECTED_ERRORS as exc:
                 return exc
 
