@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from core.batch import WorkItem
 from core.batch_ledger import (
@@ -46,10 +46,12 @@ from core.batch_ledger import (
 from core.detect.protocol import Detector
 from core.detect.registry import DEFAULT_DETECTOR, NEEDS_CHECKPOINT, create_detector
 from core.imageio import ImageLoadError, load_image
-from core.train.distributed import DistInfo, all_gather_objects
 from core.types import DetectionResult
 from core.unlock.video import VideoError, VideoFileReader
 from core.wider.predictions import prediction_path, rows_from_xyxy, write_prediction_file
+
+if TYPE_CHECKING:  # torch.distributed: imported when a batch runs, not by the GUI that configures one
+    from core.train.distributed import DistInfo
 
 log = logging.getLogger(__name__)
 
@@ -344,6 +346,8 @@ def run_batch(
     keeps everything written so far; a single process then merges its shard
     into the output, so the next run resumes from it.
     """
+    from core.train.distributed import DistInfo, all_gather_objects
+
     dist = dist or DistInfo()
     if options.every < 1:
         raise ValueError(f"every must be >= 1, got {options.every}")

@@ -8,6 +8,8 @@ attributes come first, the clearest at the top.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
@@ -23,7 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.attributes.recognizer import FaceAttributes
+if TYPE_CHECKING:  # engine modules import torch; the window must not wait for it
+    from core.attributes.recognizer import FaceAttributes
+
 
 FRAME_ICON = (60, 74)
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from app.detectors import DetectorCache
 from app.worker import CancelToken, JobCancelled, Progress
-from core.attributes.celeba import CelebA
-from core.attributes.features import FLIP_SUFFIX, FeatureCache
-from core.attributes.model import AttributeModel
-from core.attributes.recognizer import AttributeRecognizer, FaceAttributes
+
+if TYPE_CHECKING:  # the engine modules import torch: loaded in the jobs, not at window start-up
+    from core.attributes.features import FeatureCache
+    from core.attributes.recognizer import AttributeRecognizer, FaceAttributes
 
 
 class ModelCache:
@@ -26,6 +27,9 @@ class ModelCache:
     def recognizer(self, model: str) -> AttributeRecognizer:
         with self._lock:
             if model not in self._recognizers:
+                from core.attributes.model import AttributeModel
+                from core.attributes.recognizer import AttributeRecognizer
+
                 self._recognizers[model] = AttributeRecognizer(AttributeModel.load(model))
             return self._recognizers[model]
 
@@ -80,6 +84,9 @@ def embedding_job(
 ):
     """Generator job: CelebA rows -> cached features (progress) -> embeddings. Returns :class:`EmbeddingData`."""
     yield Progress(None, "reading the attribute file")
+    from core.attributes.celeba import CelebA
+    from core.attributes.features import FLIP_SUFFIX, FeatureCache
+
     dataset = CelebA.open(celeba_root)
     table = dataset.select(id_range or None)
     if len(table) == 0:

@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 
 from app.worker import Job, JobRunner
 from core.attributes.celeba import CELEBA_ATTRIBUTES
-from core.train.launch import launch
 
 MAX_POINTS = 4000
 
@@ -40,6 +39,7 @@ MAX_POINTS = 4000
 def training_job(run_dir: Path, overrides: list[str], resume: bool):
     """Generator job: train, then export the model into the run folder. Returns its path."""
     from core.attributes.export import export_run
+    from core.train.launch import launch
 
     yield from launch("lmle", run_dir, overrides=overrides, resume=resume)
     yield {"event": "export", "step": -1}

@@ -16,6 +16,7 @@ Everything heavy runs through the workbench's job runner.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPen
@@ -41,11 +42,14 @@ from app.context import Workbench
 from app.image_store import LoadedImage
 from app.panels.base import Panel
 from app.worker import Job, Progress
-from core.attributes.model import BASELINE_MODEL, DEFAULT_MODEL
-from core.attributes.recognizer import FaceAttributes
 from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
 
-MODEL_CHOICES = {"LMLE (bundled)": DEFAULT_MODEL, "Class-weighted baseline (bundled)": BASELINE_MODEL}
+if TYPE_CHECKING:  # engine modules import torch; the window must not wait for it
+    from core.attributes.recognizer import FaceAttributes
+
+# core.attributes.model's DEFAULT_MODEL / BASELINE_MODEL, spelled out so the window need not import torch
+# (tests/app/test_startup_imports.py checks they agree)
+MODEL_CHOICES = {"LMLE (bundled)": "lmle_celeba", "Class-weighted baseline (bundled)": "lmle_celeba_linear"}
 MARGIN_UNITS = {
     "lmle": "units: squared embedding distance (cluster-wise kNN large-margin score).",
     "linear": "units: logit of the class-weighted linear classifier.",

@@ -13,6 +13,7 @@ session loop is :class:`~app.unlock.controller.UnlockController`.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QPen
@@ -43,9 +44,11 @@ from app.panels.base import Panel
 from app.unlock.controller import UnlockController
 from app.unlock.widgets import StateBanner, latency_text
 from core.unlock.calibrate import FARS, CalibrationError
-from core.unlock.session import EnrolOutcome, FrameOutcome
 from core.unlock.templates import TemplateError, TemplateStore
 from core.unlock.video import SourceSpec
+
+if TYPE_CHECKING:  # the engine imports torch; the window must not wait for it
+    from core.unlock.session import EnrolOutcome, FrameOutcome
 
 HUD_INTERVAL_MS = 250
 ACCEPT, REJECT, UNSCORED = QColor(60, 200, 90), QColor(230, 70, 70), QColor(170, 170, 170)

@@ -41,6 +41,7 @@ from app.verification.chips import chip_pixmap
 from app.verification.jobs import (
     Comparison,
     FacesOfImage,
+    LazyVerifier,
     compare_job,
     compare_sides,
     faces_job,
@@ -48,7 +49,6 @@ from app.verification.jobs import (
 )
 from app.widgets import IMAGE_FILTER, path_row
 from app.worker import Job
-from core.recognize.verify import Verifier
 
 OPERATING_POINTS = [
     ("FAR 1e-1", 1e-1),
@@ -68,7 +68,7 @@ class VerificationPanel(Panel):
 
     def __init__(self, workbench: Workbench, parent=None) -> None:
         super().__init__(workbench, parent)
-        self.verifier = Verifier()
+        self.verifier = LazyVerifier()  # built in the first job: the window does not wait for torch
         self.comparison: Comparison | None = None
         self.faces: FacesOfImage | None = None
         self.compare_job: Job | None = None

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.train.launch import launch
-from core.train.loop import TrainSummary
+if TYPE_CHECKING:  # the engine imports torch: the job imports it, not the window
+    from core.train.loop import TrainSummary
 
 
 def training_job(
@@ -29,6 +29,8 @@ def training_job(
 
     token: the worker's :class:`~app.worker.CancelToken` (the runner passes it).
     """
+    from core.train.launch import launch
+
     return (
         yield from launch(
             task_name,

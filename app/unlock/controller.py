@@ -20,10 +20,11 @@ whatever the video does.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -32,11 +33,13 @@ from app.context import Workbench
 from app.live.frame_loop import FrameLoop
 from core.unlock.calibrate import DEFAULT_FAR, CalibrationError, UnlockCalibration, load_calibration
 from core.unlock.decision import DecisionRule
-from core.unlock.pipeline import UnlockPipeline
-from core.unlock.session import Enroller, EnrolOutcome, FrameOutcome, RollingLatency, UnlockSession
 from core.unlock.templates import TemplateError, TemplateStore, check_name
 from core.unlock.video import Frame
-from core.zoo.weights import WeightsError
+from core.zoo.errors import WeightsError
+
+if TYPE_CHECKING:  # the engine imports torch: loaded by the preparing jobs, never by the window
+    from core.unlock.pipeline import UnlockPipeline
+    from core.unlock.session import Enroller, EnrolOutcome, FrameOutcome, RollingLatency, UnlockSession
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +87,8 @@ class UnlockController(FrameLoop):
         self.rule: DecisionRule | None = None
         self.enroller: Enroller | None = None
         self.session: UnlockSession | None = None
-        self.latency = RollingLatency(LATENCY_WINDOW)
+        self._latency: RollingLatency | None = None  # made with the first session (the engine is loaded then)
+        self._pipelines_lock = threading.Lock()
         self._pipelines: dict[bool, UnlockPipeline] = {}
         self._checker = None
         self._calibration: UnlockCalibration | None = None
@@ -92,11 +96,19 @@ class UnlockController(FrameLoop):
         self._pending_name = ""
 
     # --- configuration -----------------------------------------------------------------
-    def pipeline(self) -> UnlockPipeline:
-        """The pipeline for the current DREAM choice (models load in a job on first use)."""
-        if self.use_dream not in self._pipelines:
-            self._pipelines[self.use_dream] = UnlockPipeline(use_dream=self.use_dream)
-        return self._pipelines[self.use_dream]
+    @property
+    def mode_name(self) -> str:
+        """``"dream"`` or ``"stem"``: which calibration the current DREAM choice uses."""
+        return "dream" if self.use_dream else "stem"
+
+    def pipeline(self, use_dream: bool) -> UnlockPipeline:
+        """The pipeline with or without DREAM (call from a job: importing it loads torch)."""
+        with self._pipelines_lock:
+            if use_dream not in self._pipelines:
+                from core.unlock.pipeline import UnlockPipeline
+
+                self._pipelines[use_dream] = UnlockPipeline(use_dream=use_dream)
+            return self._pipelines[use_dream]
 
     def calibration(self) -> UnlockCalibration:
         if self._calibration is None:
@@ -109,7 +121,7 @@ class UnlockController(FrameLoop):
         if self.session is None:
             return None
         try:
-            self.session.set_operating_point(self.calibration().at_far(far, self.pipeline().mode))
+            self.session.set_operating_point(self.calibration().at_far(far, self.mode_name))
         except CalibrationError as exc:
             return str(exc)
         return None
@@ -119,7 +131,8 @@ class UnlockController(FrameLoop):
         self.mode = mode
         self.processing = mode != "idle"
         self._mode_frames = 0
-        self.latency.reset()
+        if self._latency is not None:
+            self._latency.reset()
         self.mode_changed.emit(mode)
 
     def stop(self) -> None:
@@ -138,11 +151,13 @@ class UnlockController(FrameLoop):
             raise TemplateError(f"A user named {name!r} is already enrolled: delete or rename it first.")
         self.stop()
         self._pending_name = name
-        pipeline = self.pipeline()
+        use_dream = self.use_dream
 
         def prepare() -> Enroller | Exception:
+            from core.unlock.session import Enroller
+
             try:
-                pipeline.load()
+                pipeline = self.pipeline(use_dream).load()
                 return Enroller.calibrated(
                     pipeline, self.calibration(), n_frames=frames, keep_images=keep_images
                 )
@@ -164,12 +179,14 @@ class UnlockController(FrameLoop):
     def start_verify(self) -> None:
         """Load the enrolled templates and the calibration in the runner, then verify every newest frame."""
         self.stop()
-        pipeline, far, store = self.pipeline(), self.far, self.store
+        use_dream, far, store = self.use_dream, self.far, self.store
         rule, want_liveness = self.rule, self.liveness_on
 
         def prepare() -> UnlockSession | Exception:
+            from core.unlock.session import UnlockSession
+
             try:
-                pipeline.load()
+                pipeline = self.pipeline(use_dream).load()
                 if want_liveness:
                     self._liveness_checker()  # load now, not on the first frame
                 return UnlockSession.from_store(
@@ -237,7 +254,7 @@ class UnlockController(FrameLoop):
         self.last_result = outcome
         self._mode_frames += 1
         if self._mode_frames > WARMUP_FRAMES:
-            self.latency.add(outcome.ms)
+            self.latency().add(outcome.ms)
         self.result_ready.emit(outcome)
         if kind == "enrol":
             self._on_enrol_outcome(outcome)
@@ -280,8 +297,18 @@ class UnlockController(FrameLoop):
     # --- HUD -----------------------------------------------------------------------------------
     def latency_figures(self) -> tuple[dict[str, float], dict[str, float], int]:
         """Rolling p50 and p95 per stage (ms) over the last frames, and how many frames back them."""
-        summary = self.latency.summary()
+        if self._latency is None:
+            return {}, {}, 0
+        summary = self._latency.summary()
         return summary.p50, summary.p95, summary.frames
+
+    def latency(self) -> RollingLatency:
+        """The HUD's rolling window (created with the first result, when the engine is loaded)."""
+        if self._latency is None:
+            from core.unlock.session import RollingLatency
+
+            self._latency = RollingLatency(LATENCY_WINDOW)
+        return self._latency
 
     def shutdown(self) -> None:
         self.stop()

@@ -28,10 +28,9 @@ from PySide6.QtWidgets import (
 from app.context import Workbench
 from app.job_controls import JobControls
 from app.verification.chips import pair_pixmap
-from app.verification.jobs import THUMB, CfpRun, cfp_job
+from app.verification.jobs import THUMB, CfpRun, LazyVerifier, cfp_job
 from app.widgets import path_row
 from core.paths import SHARED_DIR
-from core.recognize.verify import Verifier
 
 MODE_COLORS = {"stem": (240, 170, 40), "dream": (60, 200, 255)}
 ACCEPT, REJECT = QColor(60, 190, 90), QColor(230, 70, 70)
@@ -42,7 +41,7 @@ class CfpView(QSplitter):
 
     pair_requested = Signal(str, str)
 
-    def __init__(self, workbench: Workbench, verifier: Verifier, parent=None) -> None:
+    def __init__(self, workbench: Workbench, verifier: LazyVerifier, parent=None) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.workbench = workbench
         self.verifier = verifier

@@ -10,21 +10,65 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from app.worker import Progress
-from core.cfp.evaluate import CfpEvaluation, evaluate_protocol, fold_keys
-from core.cfp.features import extract_features
-from core.cfp.protocol import CfpProtocol, parse_folds
 from core.imageio import ImageLoadError, load_image
-from core.recognize.align import AlignedFace, faceapi_chip
-from core.recognize.verify import FaceSide, PairResult, Verifier
+
+if TYPE_CHECKING:  # the engine imports torch: the jobs import it, the window never waits for it
+    from core.cfp.evaluate import CfpEvaluation
+    from core.recognize.align import AlignedFace
+    from core.recognize.verify import FaceSide, PairResult, Verifier
 
 GALLERY_SIZE = 12
 THUMB = 96
+
+
+class LazyVerifier:
+    """A :class:`~core.recognize.verify.Verifier` built on first use, normally inside a job.
+
+    Importing the verifier pulls in torch (1–2 s); the panel holds this proxy so
+    the window opens without it. ``far`` can be read and set before the
+    verifier exists; every other attribute builds it (thread-safe).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._real: Verifier | None = None
+        self._far: Any = _UNSET
+
+    def get(self) -> Verifier:
+        with self._lock:
+            if self._real is None:
+                from core.recognize.verify import Verifier
+
+                self._real = Verifier()
+                if self._far is not _UNSET:
+                    self._real.far = self._far
+            return self._real
+
+    @property
+    def far(self):
+        return self._far if self._real is None else self._real.far
+
+    @far.setter
+    def far(self, value) -> None:
+        self._far = value
+        if self._real is not None:
+            self._real.far = value
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.get(), name)
+
+
+_UNSET = object()
 
 
 @dataclass
@@ -38,6 +82,8 @@ class Comparison:
 
 
 def _chip(image: np.ndarray, side: FaceSide) -> AlignedFace:
+    from core.recognize.align import faceapi_chip
+
     return faceapi_chip(image, side.record.landmarks68)
 
 
@@ -111,6 +157,8 @@ class CfpRun:
 
 
 def _thumb(root: Path, key: str, table, cache: dict[str, np.ndarray]) -> np.ndarray:
+    from core.recognize.align import faceapi_chip
+
     if key in cache:
         return cache[key]
     try:
@@ -124,6 +172,10 @@ def _thumb(root: Path, key: str, table, cache: dict[str, np.ndarray]) -> np.ndar
 
 def cfp_job(verifier: Verifier, root: Path, protocol: str, folds_text: str, token=None):
     """Generator job → :class:`CfpRun` (``None`` when cancelled)."""
+    from core.cfp.evaluate import evaluate_protocol, fold_keys
+    from core.cfp.features import extract_features
+    from core.cfp.protocol import CfpProtocol, parse_folds
+
     yield Progress(None, "reading the CFP protocol")
     cfp = CfpProtocol.open(root)
     present = cfp.folds(protocol)

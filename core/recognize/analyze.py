@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.recognize.age_gender import AgeGender, AgeGenderEstimator
-from core.recognize.landmarker import Landmarker
 from core.types import Detection
+
+if TYPE_CHECKING:  # the networks import torch: loaded on first use, so the GUI can import this module cheaply
+    from core.recognize.age_gender import AgeGender, AgeGenderEstimator
+    from core.recognize.landmarker import Landmarker
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,9 @@ class FaceAnalyzer:
     def _models(self) -> tuple[Landmarker, AgeGenderEstimator]:
         with self._lock:  # first use may come from two worker threads at once
             if self._landmarker is None:
+                from core.recognize.age_gender import AgeGenderEstimator
+                from core.recognize.landmarker import Landmarker
+
                 self._landmarker = Landmarker()
                 self._age_gender = AgeGenderEstimator()
             assert self._age_gender is not None

@@ -34,21 +34,11 @@ import torch
 
 from core.atomic import write_bytes_atomic
 from core.paths import MODELS_DIR
+from core.zoo.errors import WeightsError  # noqa: F401 - re-exported: callers import it from here
 
 log = logging.getLogger(__name__)
 
 FORMAT = "facescope-weights-v1"
-
-
-class WeightsError(Exception):
-    """A bundled weight file is missing, corrupt or of the wrong format."""
-
-    def __init__(self, path: Path, reason: str, regenerate: str | None = None):
-        self.path = path
-        self.reason = reason
-        self.regenerate = regenerate
-        hint = f"; regenerate it with: {regenerate}" if regenerate else ""
-        super().__init__(f"model weights {path}: {reason}{hint}")
 
 
 def sha256_of(path: Path, chunk: int = 1 << 20) -> str:

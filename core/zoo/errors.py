@@ -1,0 +1,16 @@
+"""The weights error, in a module without torch so the GUI can catch it without importing the engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class WeightsError(Exception):
+    """A bundled weight file is missing, corrupt or of the wrong format."""
+
+    def __init__(self, path: Path, reason: str, regenerate: str | None = None):
+        self.path = path
+        self.reason = reason
+        self.regenerate = regenerate
+        hint = f"; regenerate it with: {regenerate}" if regenerate else ""
+        super().__init__(f"model weights {path}: {reason}{hint}")
