@@ -33,6 +33,14 @@ from PySide6.QtWidgets import (
 
 from core.types import Detection
 
+#: PR / AP curve colour of each WIDER evaluation setting (Evaluation panel, Training panel's AP plot).
+SETTING_COLORS: dict[str, tuple[int, int, int]] = {
+    "easy": (60, 200, 90),
+    "medium": (240, 170, 40),
+    "hard": (230, 70, 70),
+    "all_faces": (150, 150, 255),
+}
+
 BRANCH_COLORS: dict[str, QColor] = {
     "small": QColor(255, 170, 0),
     "medium": QColor(0, 200, 255),

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.canvas.overlays import SETTING_COLORS
 from app.context import Workbench
 from app.image_store import LoadedImage
 from app.job_controls import JobControls
@@ -42,12 +43,6 @@ from core.wider.groundtruth import WiderGroundTruth, load_ground_truth
 from core.wider.predictions import Submission, read_submission
 from core.wider.report import ImageReview, review_queue
 
-SETTING_COLORS = {
-    "easy": (60, 200, 90),
-    "medium": (240, 170, 40),
-    "hard": (230, 70, 70),
-    "all_faces": (150, 150, 255),
-}
 SOURCE_FOLDER = "Prediction folder"
 SOURCE_DETECTOR = "Run a detector on the split's images"
 REVIEW_COLORS = {

@@ -14,17 +14,10 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from app.canvas.overlays import BRANCH_COLORS
+from app.canvas.overlays import BRANCH_COLORS, SETTING_COLORS
 
 MAX_POINTS = 5000  # older points are thinned so long runs stay smooth
 
-# WIDER settings, as in the Evaluation panel
-AP_COLORS: dict[str, tuple[int, int, int]] = {
-    "easy": (60, 200, 90),
-    "medium": (240, 170, 40),
-    "hard": (230, 70, 70),
-    "all_faces": (150, 150, 255),
-}
 AP_PREFIX = "ap_"
 BRANCH_PREFIX = "ap_branch_"
 
@@ -101,7 +94,7 @@ class ApPlot(pg.PlotWidget):
             color = BRANCH_COLORS.get(key[len(BRANCH_PREFIX) :])
             rgb = (color.red(), color.green(), color.blue()) if color is not None else (200, 200, 200)
             return pg.mkPen(color=rgb, width=1.5, style=Qt.PenStyle.DashLine)
-        return pg.mkPen(color=AP_COLORS.get(key[len(AP_PREFIX) :], (200, 200, 200)), width=2.5)
+        return pg.mkPen(color=SETTING_COLORS.get(key[len(AP_PREFIX) :], (200, 200, 200)), width=2.5)
 
     @staticmethod
     def _label(key: str) -> str:

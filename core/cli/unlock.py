@@ -26,17 +26,14 @@ import argparse
 import logging
 import sys
 
+from core.cli.verify import parse_rate
+
 log = logging.getLogger(__name__)
 
 
 def parse_far(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--far must be a number such as 1e-3, got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"--far must be in (0, 1), got {value}")
-    return value
+    """The unlock FAR: a number only (unlock has no best-accuracy threshold)."""
+    return parse_rate(text)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -23,17 +23,22 @@ import sys
 log = logging.getLogger(__name__)
 
 
-def parse_far(text: str) -> float | None:
-    """``"accuracy"`` → ``None`` (best-accuracy threshold), else a FAR in (0, 1)."""
-    if str(text).lower() in ("accuracy", "acc", "best"):
-        return None
+def parse_rate(text: str, option: str = "--far") -> float:
+    """A false-accept rate typed on the command line: a number in (0, 1) such as ``1e-3``."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--far must be a number or 'accuracy', got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"{option} must be a number such as 1e-3, got {text!r}") from None
     if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"--far must be in (0, 1), got {value}")
+        raise argparse.ArgumentTypeError(f"{option} must be in (0, 1), got {value}")
     return value
+
+
+def parse_far(text: str) -> float | None:
+    """A FAR, or ``accuracy`` / ``acc`` / ``best`` for the best-accuracy threshold (``None``)."""
+    if str(text).lower() in ("accuracy", "acc", "best"):
+        return None
+    return parse_rate(text)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
