@@ -1,4 +1,4 @@
-"""Fixtures shared by the face-api detector tests (models and demo photos, built once per module)."""
+"""Fixtures shared by the engine tests: face-api detectors and demo photos (built once per module), thread count."""
 
 from __future__ import annotations
 
@@ -47,3 +47,17 @@ def sample1() -> np.ndarray:
 def ssd_sample1(ssd, sample1):
     """SSD on sample1 at the references' threshold 0.2 (shared by several tests)."""
     return ssd.locate(sample1, min_score=0.2)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One intra-op thread: on two shared cores, two threads fighting make small nets several times slower.
+
+    Use with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

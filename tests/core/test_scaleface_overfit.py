@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from core.detect.scaleface import ScaleFaceDetector
 from core.detect.scaleface_eval import ImageEval, quick_eval
@@ -14,13 +13,7 @@ from core.train.tasks.scaleface import ScaleFaceTask
 from tests.core.test_scaleface_training import scaleface_config
 from tests.core.train.helpers import run_to_end
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.slow
