@@ -104,8 +104,11 @@ class EmbeddingModel(nn.Module):
         self.labels: torch.Tensor | None = None
         self.init_embedding: torch.Tensor | None = None
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.head(features)
+    def forward(self, features: torch.Tensor, grouped: bool = False) -> torch.Tensor:
+        """``(N, D) -> (N, A, d)``; ``grouped``: ``(A, M, D) -> (A, M, d)``, group ``a`` embedded
+        for attribute ``a`` (:meth:`LMLEHead.forward_grouped`). Both go through ``forward`` so a
+        DDP wrapper sees them."""
+        return self.head.forward_grouped(features) if grouped else self.head(features)
 
     def set_training_data(
         self, features: torch.Tensor, labels: torch.Tensor, init_embedding: torch.Tensor | None = None
@@ -217,18 +220,28 @@ def pool_losses(
     # each pool member is seen as one of its views (original / mirror), drawn from the global
     # torch generator, which the engine checkpoints: resumes stay exact
     view = torch.randint(feats.shape[1], (len(pool),)).to(device)
-    emb = model(feats[pool, view])  # (P, A, d)
+    x = feats[pool, view]  # (P, D)
     pool_labels = labels[pool]
     pool_ids = torch.arange(len(pool), device=device)
+    if mine_in == "anchors":
+        # only the attribute's own 2B anchors are candidates: embed each group for its attribute
+        slots = inverse.permute(1, 0, 2).reshape(num_attr, -1)  # (A, 2B) pool positions
+        emb_slots = model(x[slots], grouped=True)  # (A, 2B, d)
+    else:
+        emb = model(x)  # (P, A, d)
     per_attr = []
     for a in range(num_attr):
-        e = emb[:, a].float()
         anchors = inverse[:, a].reshape(-1)
         lab = pool_labels[:, a]
         assign = core.assign[pool, a] if method == "lmle" else pool_ids
         if mine_in == "anchors":  # candidates = this attribute's anchors: re-index into them
             cand, anchors = torch.unique(anchors, return_inverse=True)
-            e, lab, assign = e[cand], lab[cand], assign[cand]
+            # a pool member twice among the anchors has one embedding (same view): take the first
+            first = torch.full((len(cand),), anchors.numel(), dtype=torch.int64, device=device)
+            first.scatter_reduce_(0, anchors, torch.arange(anchors.numel(), device=device), "amin")
+            e, lab, assign = emb_slots[a, first].float(), lab[cand], assign[cand]
+        else:
+            e = emb[:, a].float()
         q = select_quintuplets(e.detach(), lab, assign, anchors)
         if method == "lmle":
             members = q.members()

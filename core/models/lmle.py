@@ -108,6 +108,15 @@ class LMLEHead(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.project(self.hidden_features(x))
 
+    def forward_grouped(self, x: torch.Tensor) -> torch.Tensor:
+        """``(A, M, in_dim)``: row ``m`` of group ``a`` embedded for attribute ``a`` only ->
+        ``(A, M, dim)`` unit vectors. Training mines each attribute among its own few anchors;
+        embedding just those (not every image for all 40 attributes) is ~20x cheaper."""
+        h = self.hidden_features(x)
+        w = self.fc2.weight.view(self.num_attributes, self.dim, -1)
+        b = self.fc2.bias.view(self.num_attributes, self.dim)
+        return F.normalize(torch.einsum("adh,amh->amd", w, h) + b[:, None], dim=-1)
+
 
 class LinearAttributeClassifier(nn.Module):
     """``(N, in_dim)`` features -> ``(N, A)`` logits (positive when > 0)."""

@@ -174,3 +174,43 @@ def test_kmeans_finds_blobs_and_layout():
     assert layout.centroid_label[0].tolist() == [1, 1, 0, 0, -1, -1]
     assert set(layout.assign[:20, 0].tolist()) <= {0, 1} and set(layout.assign[20:, 0].tolist()) <= {2, 3}
     torch.testing.assert_close(layout.centroids[0, :4].norm(dim=1), torch.ones(4))
+
+
+def test_grouped_embedding_and_anchor_mined_loss_match_the_full_pool_reference():
+    from core.attributes.loss import quintuplet_loss as qloss
+    from core.attributes.training import MEMBERS, AnchorDataset, ClusterOptions, EmbeddingModel, pool_losses
+    from core.models.lmle import LMLEHead
+
+    gen = torch.Generator().manual_seed(3)
+    n, num_attr, in_dim = 40, 3, 12
+    feats = torch.randn(n, 2, in_dim, generator=gen)
+    labels = torch.rand(n, num_attr, generator=gen) < 0.3
+    head = LMLEHead(in_dim, num_attr, hidden=0, dim=4)
+    x = torch.randn(7, in_dim, generator=gen)
+    full = head(x)  # (7, A, d)
+    slots = torch.tensor([[0, 1, 2], [3, 3, 4], [5, 6, 0]])
+    torch.testing.assert_close(head.forward_grouped(x[slots]), full[slots, torch.arange(num_attr)[:, None]])
+
+    core = EmbeddingModel(head, n, ClusterOptions(max_clusters=2, min_size=3, refresh_every=100))
+    core.set_training_data(feats, labels)
+    data = AnchorDataset(labels.numpy())
+    batch = torch.from_numpy(np.stack([data.sample(i, np.random.default_rng(i)) for i in range(8)]))
+    torch.manual_seed(5)
+    got = pool_losses(
+        core, core, batch, method="lmle", margins=Margins(), triplet_margin=0.2, mine_in="anchors"
+    )
+    # reference: every pool member embedded for all attributes, candidates picked afterwards
+    torch.manual_seed(5)
+    pool, inverse = torch.unique(batch, return_inverse=True)
+    view = torch.randint(2, (len(pool),))
+    emb = head(feats[pool, view])
+    ref = []
+    for a in range(num_attr):
+        cand, anchors = torch.unique(inverse[:, a].reshape(-1), return_inverse=True)
+        e = emb[cand, a]
+        q = select_quintuplets(e.detach(), labels[pool][cand, a], core.assign[pool, a][cand], anchors)
+        members = q.members()
+        embs = {k: e[t.clamp_min(0)] for k, t in zip(MEMBERS, members, strict=True)}
+        ref.append(qloss(embs, {k: t >= 0 for k, t in zip(MEMBERS, members, strict=True)}, Margins()))
+    torch.testing.assert_close(got["quintuplet"], torch.stack(ref).mean())
+    assert got["quintuplet"].item() > 0
