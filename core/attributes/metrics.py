@@ -98,3 +98,40 @@ def evaluate_predictions(
     return EvaluationReport(
         method, {name: attribute_metrics(t[:, a], p[:, a]) for a, name in enumerate(names)}
     )
+
+
+def roc_auc(truth: np.ndarray, score: np.ndarray) -> float:
+    """Area under the ROC curve of a ``(N,)`` score for a ``(N,)`` boolean truth (ties count half).
+
+    Unlike balanced accuracy it ignores the decision threshold: it says how well the score
+    *ranks* the faces, so it separates "a worse score" from "a misplaced threshold".
+    NaN when the truth holds one class only.
+    """
+    t = np.asarray(truth, dtype=bool).ravel()
+    s = np.asarray(score, dtype=np.float64).ravel()
+    pos, neg = int(t.sum()), int(t.size - t.sum())
+    if pos == 0 or neg == 0:
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(s.size)
+    ranks[order] = np.arange(1, s.size + 1)
+    # average ranks over ties
+    _, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=ranks)
+    ranks = (sums / counts)[inverse]
+    return float((ranks[t].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+#: imbalance groups by the training positive rate: (label, low, high), low <= rate < high
+IMBALANCE_GROUPS = (("rare (<10 %)", 0.0, 0.1), ("10-30 %", 0.1, 0.3), (">=30 %", 0.3, 1.01))
+
+
+def group_means(values: Sequence[float] | np.ndarray, positive_rate: Sequence[float] | np.ndarray) -> dict:
+    """Mean of per-attribute ``values`` within each :data:`IMBALANCE_GROUPS` group (by
+    ``positive_rate``, the training positive rate of each attribute): ``{label: (mean, count)}``."""
+    v, r = np.asarray(values, dtype=np.float64), np.asarray(positive_rate, dtype=np.float64)
+    out = {}
+    for label, lo, hi in IMBALANCE_GROUPS:
+        sel = (r >= lo) & (r < hi)
+        out[label] = (float(v[sel].mean()) if sel.any() else float("nan"), int(sel.sum()))
+    return out

@@ -214,3 +214,17 @@ def test_grouped_embedding_and_anchor_mined_loss_match_the_full_pool_reference()
         ref.append(qloss(embs, {k: t >= 0 for k, t in zip(MEMBERS, members, strict=True)}, Margins()))
     torch.testing.assert_close(got["quintuplet"], torch.stack(ref).mean())
     assert got["quintuplet"].item() > 0
+
+
+def test_roc_auc_and_imbalance_groups():
+    from core.attributes.metrics import group_means, roc_auc
+
+    truth = np.array([1, 1, 0, 0, 0], dtype=bool)
+    assert roc_auc(truth, np.array([0.9, 0.8, 0.1, 0.2, 0.3])) == 1.0
+    assert roc_auc(truth, np.array([0.1, 0.2, 0.9, 0.8, 0.7])) == 0.0
+    # one positive tied with one negative: that pair counts half -> (5 + 0.5) / 6
+    assert roc_auc(truth, np.array([0.9, 0.3, 0.3, 0.2, 0.1])) == pytest.approx(5.5 / 6)
+    assert math.isnan(roc_auc(np.ones(3, dtype=bool), np.arange(3.0)))
+    groups = group_means([0.9, 0.7, 0.8, 0.6], [0.02, 0.2, 0.5, 0.05])
+    assert groups["rare (<10 %)"] == (pytest.approx(0.75), 2)
+    assert groups["10-30 %"] == (pytest.approx(0.7), 1) and groups[">=30 %"] == (pytest.approx(0.8), 1)
