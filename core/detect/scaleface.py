@@ -59,7 +59,9 @@ def prepare_image(
     m = ScaleFace.SIZE_MULTIPLE
     ph, pw = math.ceil(sh / m) * m, math.ceil(sw / m) * m
     tensor = torch.zeros((1, 3, ph, pw), dtype=torch.float32)
-    tensor[0, :, :sh, :sw] = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 255.0
+    # np.require copies only a read-only or strided view (torch warns on read-only arrays)
+    pixels = torch.from_numpy(np.require(image, requirements=["C", "W"]))
+    tensor[0, :, :sh, :sw] = pixels.permute(2, 0, 1).float() / 255.0
     return tensor.to(device), (sh, sw), scale
 
 
