@@ -1,4 +1,4 @@
-"""Frozen attribute features: CelebA frames -> face square -> face-api descriptor trunk -> 2176 floats.
+"""Frozen attribute features: CelebA frames -> face-api descriptor trunk + AgeGenderNet -> 3712 floats.
 
 Every method of this package (LMLE, the class-weighted linear baseline, the
 triplet baseline) reads the same features, computed once per image and
@@ -7,7 +7,11 @@ touches only small heads and runs in minutes on two CPU cores.
 
 Pipeline: CelebA frame ``(109, 89, 3)`` (:mod:`core.attributes.align`) ->
 :data:`~core.attributes.align.FACE_SQUARE` crop -> face-api's centered pad
-and legacy resize to 150 -> :class:`~core.models.lmle.TrunkFeatures`.
+and legacy resize to 150 -> :class:`~core.models.lmle.TrunkFeatures`
+(2176); and the whole frame -> centered pad, resize to 112 ->
+:class:`~core.models.lmle.FrameFeatures` (1536). Layout of a feature row:
+``[trunk conv128 maps (2048) | frame features (1536) | identity descriptor (128)]``
+(the descriptor stays last: the first k-means of LMLE runs on it).
 
 :class:`FeatureCache` keeps one ``.npz`` per (image folder, feature version)
 holding names and float16 features; asking for names it lacks computes and
@@ -29,8 +33,9 @@ from torch import nn
 from core.atomic import atomic_write
 from core.attributes.align import face_square, to_frame
 from core.imageio import load_image
+from core.models.age_gender import AgeGenderNet
 from core.models.face_descriptor import FaceRecognitionNet
-from core.models.lmle import TrunkFeatures
+from core.models.lmle import FrameFeatures, TrunkFeatures
 from core.paths import user_data_dir
 from core.recognize.runner import FaceModelRunner
 
@@ -39,31 +44,56 @@ log = logging.getLogger(__name__)
 #: a cache name ending with this is the image mirrored left-right (a training augmentation view)
 FLIP_SUFFIX = "#flip"
 #: bump when the crop, the trunk taps or the pooling change: old caches are then ignored.
-FEATURE_VERSION = "faceapi-frnet-conv128x4x4+desc128-square18.40.51-v1"
-FEATURE_DIM = TrunkFeatures.DIM
+FEATURE_VERSION = "faceapi-frnet-conv128x4x4+agnet-frame-exit2x2+pool512+desc128-square18.40.51-v2"
+FEATURE_DIM = TrunkFeatures.DIM + FrameFeatures.DIM
+DESCRIPTOR_DIM = 128
+
+
+class FrameFeatureRunner(FaceModelRunner):
+    """Frozen AgeGenderNet on the whole CelebA frame (:class:`~core.models.lmle.FrameFeatures`)."""
+
+    weights_name = "faceapi_age_gender"
+    input_size = AgeGenderNet.INPUT_SIZE
+
+    def build(self, tensors: dict[str, torch.Tensor]) -> nn.Module:
+        return FrameFeatures(AgeGenderNet.from_tfjs(tensors))
 
 
 class FeatureExtractor(FaceModelRunner):
-    """The frozen trunk behind the per-face runner (weights, device, batches of 32, inference mode)."""
+    """The frozen trunks behind the per-face runner (weights, device, batches of 32, inference
+    mode): the descriptor net on the face square, and :class:`FrameFeatureRunner` on the frame.
+
+    Why two nets: the descriptor's face square leaves out the hair, neck and
+    hats that a third of CelebA's attributes describe. AgeGenderNet on the
+    whole frame added about 0.6 points of mean balanced accuracy to both LMLE
+    and the linear baseline on the inner split (docs/adr/0011-lmle.md).
+    """
 
     weights_name = "faceapi_face_recognition"
     input_size = FaceRecognitionNet.INPUT_SIZE
     dim = FEATURE_DIM
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.frame_runner = FrameFeatureRunner(device=self.device)
+
     def build(self, tensors: dict[str, torch.Tensor]) -> nn.Module:
         return TrunkFeatures(FaceRecognitionNet.from_tfjs(tensors))
 
     def from_frames(self, frames: Sequence[np.ndarray]) -> np.ndarray:
-        """``(109, 89, 3)`` CelebA frames -> ``(N, 2176)`` float32 features."""
+        """``(109, 89, 3)`` CelebA frames -> ``(N, 3712)`` float32 features (layout: module docstring)."""
         if len(frames) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self.forward_crops([face_square(f) for f in frames]).numpy()
+        face = self.forward_crops([face_square(f) for f in frames])
+        frame = self.frame_runner.forward_crops(list(frames))
+        d = DESCRIPTOR_DIM
+        return torch.cat([face[:, :-d], frame, face[:, -d:]], dim=1).numpy()
 
     def iter_paths(
         self, paths: Sequence[Path], batch: int = 64
     ) -> Generator[tuple[int, int], None, np.ndarray]:
         """Generator over image files (aligned CelebA images of any size): yields ``(done, total)``
-        after each batch, returns ``(N, 2176)`` float32. A path ending with :data:`FLIP_SUFFIX`
+        after each batch, returns ``(N, 3712)`` float32. A path ending with :data:`FLIP_SUFFIX`
         is that file mirrored. ``ImageLoadError`` names a bad file."""
         out = np.zeros((len(paths), self.dim), dtype=np.float32)
         for start in range(0, len(paths), batch):
@@ -122,7 +152,7 @@ class FeatureCache:
         batch: int = 64,
     ) -> Generator[tuple[int, int], None, np.ndarray]:
         """Generator: computes the missing names (yielding ``(done, total)``), saves, and returns
-        ``(N, 2176)`` float32 features of ``names`` in order. ``extractor`` may be a factory
+        ``(N, 3712)`` float32 features of ``names`` in order. ``extractor`` may be a factory
         (built only when something is missing)."""
         todo = self.missing(names)
         if todo:

@@ -1,7 +1,7 @@
 """A trained attribute model as shipped in ``resources/models`` (LMLE, or a baseline).
 
 ``AttributeModel.load("lmle_celeba")`` reads a weights container
-(:mod:`core.zoo.weights`) and classifies ``(N, 2176)`` frozen features
+(:mod:`core.zoo.weights`) and classifies ``(N, 3712)`` frozen features
 (:mod:`core.attributes.features`) into the 40 attributes:
 
 * ``lmle``: :class:`~core.models.lmle.LMLEHead` + per-attribute cluster

@@ -142,12 +142,24 @@ def _describe(record: dict) -> str:
 
 
 def _describe_eval(record: dict) -> str:
+    """One log line: AP figures (ScaleFace), other scalar metrics, and how many per-item
+    figures (``ba/<attribute>``, per branch...) went to metrics.jsonl only."""
     metrics = record.get("metrics", {})
     aps = " ".join(
         f"{k[3:]}={v:.4f}" for k, v in metrics.items() if k.startswith("ap_") and isinstance(v, float)
     )
-    rest = {k: v for k, v in metrics.items() if not k.startswith("ap_")}
-    return f"eval at step {record['step']}: AP {aps or '-'} {rest}"
+    rest = " ".join(
+        f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in metrics.items()
+        if not k.startswith("ap_") and "/" not in k
+    )
+    per_item = sum("/" in k for k in metrics)
+    parts = [
+        f"AP {aps}" if aps else "",
+        rest,
+        f"(+{per_item} per-item figures in metrics.jsonl)" if per_item else "",
+    ]
+    return f"eval at step {record['step']}: " + " ".join(p for p in parts if p)
 
 
 def run(args: argparse.Namespace) -> int:

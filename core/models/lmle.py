@@ -18,6 +18,10 @@ their own normalisation.
   ``(N, 2176)`` = its ``conv128_2`` maps (128 x 8 x 8) average-pooled to
   4 x 4 (2048, where position still says *which* part of the face) followed
   by the 128-d identity descriptor.
+* :class:`FrameFeatures`: face-api's AgeGenderNet on the *whole* CelebA frame
+  (hair, neck, hats, which the descriptor's face square leaves out):
+  ``(N, 3, 112, 112)`` -> ``(N, 1536)`` = its exit reduction block (256 x 7 x 7)
+  average-pooled to 2 x 2, then its 512-d global pool.
 """
 
 from __future__ import annotations
@@ -43,6 +47,24 @@ class TrunkFeatures(nn.Module):
         descriptor = self.net(x, taps)
         pooled = F.adaptive_avg_pool2d(taps[self.TAP], self.GRID).flatten(1)
         return torch.cat([pooled, descriptor], dim=1)
+
+
+class FrameFeatures(nn.Module):
+    """Frozen AgeGenderNet -> ``(N, 1536)`` whole-frame features (see module docstring)."""
+
+    TAP = "exit_flow/reduction_block"
+    GRID = 2
+    DIM = 256 * GRID * GRID + 512
+
+    def __init__(self, age_gender_net: nn.Module) -> None:
+        super().__init__()
+        self.net = age_gender_net.eval().requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        taps: dict[str, torch.Tensor] = {}
+        self.net(x, taps)
+        pooled = F.adaptive_avg_pool2d(taps[self.TAP], self.GRID).flatten(1)
+        return torch.cat([pooled, taps["avgpool"]], dim=1)
 
 
 class FeatureNorm(nn.Module):

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.attributes.celeba import CelebA
-from core.attributes.features import FEATURE_DIM, FLIP_SUFFIX, FeatureCache
+from core.attributes.features import DESCRIPTOR_DIM, FEATURE_DIM, FLIP_SUFFIX, FeatureCache
 from core.attributes.knn import cluster_knn, sample_knn
 from core.attributes.loss import Margins
 from core.attributes.metrics import evaluate_predictions
@@ -40,7 +40,8 @@ from core.models.lmle import LMLEHead
 
 log = logging.getLogger(__name__)
 
-DESCRIPTOR_SLICE = slice(FEATURE_DIM - 128, FEATURE_DIM)  # the identity descriptor at the end of the features
+# the identity descriptor at the end of the features
+DESCRIPTOR_SLICE = slice(FEATURE_DIM - DESCRIPTOR_DIM, FEATURE_DIM)
 
 
 @dataclass
