@@ -130,7 +130,11 @@ def test_training_tab_runs_lmle_with_live_curves_and_offers_the_model(qtbot, win
     view.run_edit.setText(str(tmp_path / "run"))
     view.extra_edit.setText("train.batch_size=8 task.refresh_every=8 train.checkpoint_every=0")
     view.start()
-    qtbot.waitUntil(lambda: view.job is not None and view.job.is_done, timeout=120000)
+    # wait until the job's ``finished`` reached the GUI thread, not just until the pool thread set
+    # ``state``: the last progress records and the result are queued before ``finished``
+    qtbot.waitUntil(
+        lambda: view.job is not None and view.job not in window.runner.active_jobs(), timeout=120000
+    )
     assert view.job.state == "done", view.status.text()
     assert len(view.steps_x) == 24 and len(view.eval_y) == 3
     assert all(0.4 < v <= 1.0 for v in view.eval_y)
