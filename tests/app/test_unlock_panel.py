@@ -39,14 +39,19 @@ def _open(qtbot, panel, path):
     qtbot.waitUntil(lambda: panel.controller.active, timeout=10000)
 
 
-def test_enrol_verify_and_reject(qtbot, panel, videos):
-    _open(qtbot, panel, videos["ann"])
-    panel.name_edit.setText("ann")
-    panel.frames_spin.setValue(3)
+def _enrol(qtbot, panel, video, name, frames):
+    """Enrol ``name`` from ``video`` through the panel's own widgets; waits for the template."""
+    _open(qtbot, panel, video)
+    panel.name_edit.setText(name)
+    panel.frames_spin.setValue(frames)
     enrolled = []
     panel.controller.enrolled.connect(enrolled.append)
     panel.enrol_button.click()
-    qtbot.waitUntil(lambda: enrolled == ["ann"], timeout=60000)
+    qtbot.waitUntil(lambda: enrolled == [name], timeout=60000)
+
+
+def test_enrol_verify_and_reject(qtbot, panel, videos):
+    _enrol(qtbot, panel, videos["ann"], "ann", frames=3)
     assert "ann" in panel.user_list.item(0).text()
     path = panel.store.path_for("ann")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
@@ -94,13 +99,7 @@ def test_verify_without_users_and_store_management(qtbot, panel, videos, tmp_pat
 
 
 def test_rename_delete_and_tampered(qtbot, panel, videos):
-    _open(qtbot, panel, videos["ann"])
-    panel.name_edit.setText("ann")
-    panel.frames_spin.setValue(1)
-    enrolled = []
-    panel.controller.enrolled.connect(enrolled.append)
-    panel.enrol_button.click()
-    qtbot.waitUntil(lambda: enrolled == ["ann"], timeout=60000)
+    _enrol(qtbot, panel, videos["ann"], "ann", frames=1)
     panel.user_list.setCurrentRow(0)
     panel.rename_selected("anna")
     assert panel.store.names() == ["anna"]
