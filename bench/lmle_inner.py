@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.attributes.baselines import fit_linear  # noqa: E402
 from core.attributes.celeba import CelebA  # noqa: E402
-from core.attributes.metrics import IMBALANCE_GROUPS, group_means, roc_auc  # noqa: E402
+from core.attributes.metrics import IMBALANCE_GROUPS, balanced_accuracy, group_means, roc_auc  # noqa: E402
 from core.attributes.model import AttributeModel  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
 from core.train.config import build_config  # noqa: E402
@@ -59,13 +59,7 @@ def best_threshold_ba(truth: np.ndarray, score: np.ndarray) -> float:
 def summarise(truth: np.ndarray, score: np.ndarray, rate: np.ndarray) -> dict:
     """``(Q, A)`` truth and scores (> 0 = positive) -> the reported figures."""
     pred = score > 0
-    ba = np.array(
-        [
-            ((pred[:, a] & truth[:, a]).sum() / truth[:, a].sum() + (~pred[:, a] & ~truth[:, a]).sum() / (~truth[:, a]).sum())
-            / 2
-            for a in range(truth.shape[1])
-        ]
-    )  # fmt: skip
+    ba = np.array([balanced_accuracy(truth[:, a], pred[:, a]) for a in range(truth.shape[1])])
     auc = np.array([roc_auc(truth[:, a], score[:, a]) for a in range(truth.shape[1])])
     oracle = np.array([best_threshold_ba(truth[:, a], score[:, a]) for a in range(truth.shape[1])])
     return {
