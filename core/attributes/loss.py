@@ -86,3 +86,26 @@ def triplet_hinge(d_pos: torch.Tensor, d_neg: torch.Tensor, margin: float) -> to
     if d_pos.numel() == 0:
         return d_pos.sum() * 0.0
     return F.relu(margin + d_pos - d_neg).mean()
+
+
+def centroid_hinge(
+    emb: torch.Tensor,
+    assign: torch.Tensor,
+    label: torch.Tensor,
+    centroids: torch.Tensor,
+    centroid_label: torch.Tensor,
+    margin: float,
+) -> torch.Tensor:
+    """``mean(max(0, margin + D(x, own centroid) - D(x, nearest other-class centroid)))``.
+
+    emb ``(M, d)``, assign ``(M,)`` cluster slot of each row, label ``(M,)`` bool,
+    centroids ``(C, d)``, centroid_label ``(C,)`` 1 / 0 / -1 (unused).
+    """
+    dist = torch.cdist(emb, centroids.to(emb.dtype)).pow(2)  # (M, C)
+    own = dist.gather(1, assign[:, None]).squeeze(1)
+    other = centroid_label[None].to(emb.device) == (~label).to(torch.int8)[:, None]
+    near_other = dist.masked_fill(~other, float("inf")).amin(1)
+    ok = torch.isfinite(near_other)
+    if not ok.any():
+        return emb.sum() * 0.0
+    return F.relu(margin + own[ok] - near_other[ok]).mean()

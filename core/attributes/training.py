@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from core.attributes.clustering import ClusterLayout, cluster_attributes
-from core.attributes.loss import Margins, quintuplet_loss, squared_distance, triplet_hinge
+from core.attributes.loss import Margins, centroid_hinge, quintuplet_loss, squared_distance, triplet_hinge
 from core.attributes.quintuplets import select_quintuplets
 from core.models.lmle import LMLEHead
 
@@ -197,6 +197,8 @@ def pool_losses(
     margins: Margins,
     triplet_margin: float,
     mine_in: str = "pool",
+    centroid_weight: float = 0.0,
+    centroid_margin: float = 0.2,
 ) -> dict[str, torch.Tensor]:
     """Losses of one ``(B, A, 2)`` anchor batch.
 
@@ -229,7 +231,11 @@ def pool_losses(
         emb_slots = model(x[slots], grouped=True)  # (A, 2B, d)
     else:
         emb = model(x)  # (P, A, d)
-    per_attr = []
+    per_attr, per_attr_centroid = [], []
+    # centroids live in the embedding space only after the first refresh from the head's output
+    use_centroids = (
+        method == "lmle" and centroid_weight > 0 and int(core.steps_done) > core.options.refresh_every
+    )
     for a in range(num_attr):
         anchors = inverse[:, a].reshape(-1)
         lab = pool_labels[:, a]
@@ -248,6 +254,17 @@ def pool_losses(
             embs = {k: e[t.clamp_min(0)] for k, t in zip(MEMBERS, members, strict=True)}
             valid = {k: t >= 0 for k, t in zip(MEMBERS, members, strict=True)}
             per_attr.append(quintuplet_loss(embs, valid, margins))
+            if use_centroids:
+                per_attr_centroid.append(
+                    centroid_hinge(
+                        e[anchors],
+                        assign[anchors],
+                        lab[anchors],
+                        core.centroids[a],
+                        core.centroid_label[a],
+                        centroid_margin,
+                    )
+                )
         else:
             ok = (q.p_far >= 0) & (q.negative >= 0)
             ea = e[anchors[ok]]
@@ -258,4 +275,10 @@ def pool_losses(
                     triplet_margin,
                 )
             )
-    return {"quintuplet" if method == "lmle" else "triplet": torch.stack(per_attr).mean()}
+    out = {"quintuplet" if method == "lmle" else "triplet": torch.stack(per_attr).mean()}
+    if method == "lmle" and centroid_weight > 0:  # the key from step 0, so loss curves stay aligned
+        zero = out["quintuplet"] * 0.0
+        out["centroid"] = (
+            centroid_weight * torch.stack(per_attr_centroid).mean() if per_attr_centroid else zero
+        )
+    return out

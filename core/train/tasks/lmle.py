@@ -65,6 +65,11 @@ class LMLEConfig:
     knn_k: centroids (LMLE) or samples (triplet) the classifier looks at.
     mine_in: where quintuplet members are searched: ``"pool"`` (every image
         of the batch) or ``"anchors"`` (the attribute's balanced anchors only).
+    centroid_weight / centroid_margin: an optional extra hinge (not in the
+        paper; 0 = off, the shipped setting) pulling each anchor nearer its own
+        cluster centroid than the nearest other-class centroid by the margin,
+        i.e. training for the nearest-centroid decision the kNN makes
+        (docs/adr/0011-lmle.md, session 4).
     flip: also train on the mirrored images (each anchor and pool member
         uses the original or the mirror at random; clusters and validation
         use the originals).
@@ -92,6 +97,8 @@ class LMLEConfig:
     triplet_margin: float = 0.2
     knn_k: int = 1
     mine_in: str = "anchors"
+    centroid_weight: float = 0.0
+    centroid_margin: float = 0.2
     flip: bool = True
     tta: bool = True
     feature_cache: str = ""
@@ -220,6 +227,8 @@ class LMLETask:
             margins=Margins(cfg.g1, cfg.g2, cfg.g3),
             triplet_margin=cfg.triplet_margin,
             mine_in=cfg.mine_in,
+            centroid_weight=cfg.centroid_weight,
+            centroid_margin=cfg.centroid_margin,
         )
 
     def evaluate(self, model: nn.Module, step: int) -> dict[str, float]:

@@ -10,7 +10,7 @@ import torch
 
 from core.attributes.clustering import cluster_attributes, cluster_count, kmeans
 from core.attributes.knn import cluster_knn, sample_knn
-from core.attributes.loss import Margins, quintuplet_loss, triple_header_hinge, triplet_hinge
+from core.attributes.loss import Margins, centroid_hinge, quintuplet_loss, triple_header_hinge, triplet_hinge
 from core.attributes.metrics import attribute_metrics, balanced_accuracy, evaluate_predictions
 from core.attributes.quintuplets import select_quintuplets
 
@@ -228,3 +228,51 @@ def test_roc_auc_and_imbalance_groups():
     groups = group_means([0.9, 0.7, 0.8, 0.6], [0.02, 0.2, 0.5, 0.05])
     assert groups["rare (<10 %)"] == (pytest.approx(0.75), 2)
     assert groups["10-30 %"] == (pytest.approx(0.7), 1) and groups[">=30 %"] == (pytest.approx(0.8), 1)
+
+
+def test_centroid_hinge_zero_when_own_centroid_is_nearer_by_the_margin():
+    centroids = torch.tensor([[0.0, 0.0], [0.0, 3.0], [2.0, 0.0], [-1.0, 0.0]])
+    centroid_label = torch.tensor([1, 1, 0, -1], dtype=torch.int8)  # slot 3 unused: never "other"
+    emb = torch.tensor([[0.1, 0.0], [0.0, 2.9]])
+    assign, label = torch.tensor([0, 1]), torch.tensor([True, True])
+    # own D 0.01 / 0.01, nearest class-0 centroid D 3.61 / 8.41
+    assert float(centroid_hinge(emb, assign, label, centroids, centroid_label, 0.5)) == 0.0
+    # a class-1 point in cluster 0 that sits at the class-0 centroid: 4 + margin - 0
+    far = torch.tensor([[2.0, 0.0]], requires_grad=True)
+    loss = centroid_hinge(far, torch.tensor([0]), torch.tensor([True]), centroids, centroid_label, 0.5)
+    assert float(loss.detach()) == pytest.approx(4.5)
+    loss.backward()
+    assert far.grad.abs().sum() > 0
+    # a class-0 point: "other" are the class-1 centroids (nearest D 1.0 from [1, 0])
+    neg = torch.tensor([[1.0, 0.0]])
+    loss = centroid_hinge(neg, torch.tensor([2]), torch.tensor([False]), centroids, centroid_label, 0.2)
+    assert float(loss) == pytest.approx(0.2 + 1.0 - 1.0)
+
+
+def test_centroid_hinge_term_starts_after_the_first_embedding_refresh():
+    from core.attributes.training import AnchorDataset, ClusterOptions, EmbeddingModel, pool_losses
+    from core.models.lmle import LMLEHead
+
+    gen = torch.Generator().manual_seed(4)
+    n, num_attr, in_dim = 40, 2, 10
+    feats = torch.randn(n, 1, in_dim, generator=gen)
+    labels = torch.rand(n, num_attr, generator=gen) < 0.4
+    head = LMLEHead(in_dim, num_attr, hidden=0, dim=4)
+    core = EmbeddingModel(head, n, ClusterOptions(max_clusters=2, min_size=3, refresh_every=2))
+    # the first clustering runs on other features (the paper's identity features): centroids unusable
+    core.set_training_data(feats, labels, init_embedding=torch.randn(n, 6, generator=gen))
+    data = AnchorDataset(labels.numpy())
+    batch = torch.from_numpy(np.stack([data.sample(i, np.random.default_rng(i)) for i in range(8)]))
+    kwargs = dict(method="lmle", margins=Margins(), triplet_margin=0.2, mine_in="anchors")
+    terms = [
+        pool_losses(core, core, batch, centroid_weight=2.0, centroid_margin=4.0, **kwargs) for _ in range(4)
+    ]
+    # steps 0-1: no centroids in the embedding space yet, but the key is there (aligned loss curves)
+    assert [float(t["centroid"]) for t in terms[:2]] == [0.0, 0.0]
+    # the step-2 refresh clusters the head's embeddings; margin 4 (the largest squared distance
+    # between unit vectors) keeps the hinge active from then on
+    assert float(terms[2]["centroid"]) > 0 and float(terms[3]["centroid"]) > 0
+    terms[3]["centroid"].backward()
+    assert head.fc2.weight.grad is not None and head.fc2.weight.grad.abs().sum() > 0
+    off = pool_losses(core, core, batch, **kwargs)
+    assert "centroid" not in off
