@@ -11,6 +11,9 @@ hinges (Huang et al., CVPR 2016, Eq. 2)::
 averaged over the anchors. It is exactly zero when every ordering holds
 with its margin. Weight decay (the paper's ``lambda ||W||^2``) is the
 engine optimiser's ``weight_decay``.
+
+:func:`centroid_hinge` is an optional extra term, not in the paper (off in
+the shipped model; measured in docs/adr/0011-lmle.md).
 """
 
 from __future__ import annotations

@@ -268,10 +268,10 @@ def test_centroid_hinge_term_starts_after_the_first_embedding_refresh():
         pool_losses(core, core, batch, centroid_weight=2.0, centroid_margin=4.0, **kwargs) for _ in range(4)
     ]
     # steps 0-1: no centroids in the embedding space yet, but the key is there (aligned loss curves)
-    assert [float(t["centroid"]) for t in terms[:2]] == [0.0, 0.0]
+    assert [t["centroid"].item() for t in terms[:2]] == [0.0, 0.0]
     # the step-2 refresh clusters the head's embeddings; margin 4 (the largest squared distance
     # between unit vectors) keeps the hinge active from then on
-    assert float(terms[2]["centroid"]) > 0 and float(terms[3]["centroid"]) > 0
+    assert terms[2]["centroid"].item() > 0 and terms[3]["centroid"].item() > 0
     terms[3]["centroid"].backward()
     assert head.fc2.weight.grad is not None and head.fc2.weight.grad.abs().sum() > 0
     off = pool_losses(core, core, batch, **kwargs)
