@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from core.attributes.knn import pairwise_squared
+
 
 @dataclass(frozen=True)
 class Margins:
@@ -104,7 +106,8 @@ def centroid_hinge(
     emb ``(M, d)``, assign ``(M,)`` cluster slot of each row, label ``(M,)`` bool,
     centroids ``(C, d)``, centroid_label ``(C,)`` 1 / 0 / -1 (unused).
     """
-    dist = torch.cdist(emb, centroids.to(emb.dtype)).pow(2)  # (M, C)
+    # the kNN decision's own distance, so the term trains exactly what the classifier measures
+    dist = pairwise_squared(emb[:, None], centroids[None].to(emb.dtype))[:, 0]  # (M, C)
     own = dist.gather(1, assign[:, None]).squeeze(1)
     other = centroid_label[None].to(emb.device) == (~label).to(torch.int8)[:, None]
     near_other = dist.masked_fill(~other, float("inf")).amin(1)

@@ -277,8 +277,6 @@ def pool_losses(
             )
     out = {"quintuplet" if method == "lmle" else "triplet": torch.stack(per_attr).mean()}
     if method == "lmle" and centroid_weight > 0:  # the key from step 0, so loss curves stay aligned
-        zero = out["quintuplet"] * 0.0
-        out["centroid"] = (
-            centroid_weight * torch.stack(per_attr_centroid).mean() if per_attr_centroid else zero
-        )
+        term = torch.stack(per_attr_centroid).mean() if use_centroids else out["quintuplet"] * 0.0
+        out["centroid"] = centroid_weight * term
     return out

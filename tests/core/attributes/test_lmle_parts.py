@@ -176,25 +176,41 @@ def test_kmeans_finds_blobs_and_layout():
     torch.testing.assert_close(layout.centroids[0, :4].norm(dim=1), torch.ones(4))
 
 
-def test_grouped_embedding_and_anchor_mined_loss_match_the_full_pool_reference():
-    from core.attributes.loss import quintuplet_loss as qloss
-    from core.attributes.training import MEMBERS, AnchorDataset, ClusterOptions, EmbeddingModel, pool_losses
+def _tiny_lmle(
+    seed: int, num_attr: int, in_dim: int, *, views: int, rate: float, refresh_every: int, identity_dim=0
+):
+    """40 random training rows ``(40, views, in_dim)`` with labels at ``rate``, a 4-d head, its
+    :class:`EmbeddingModel` (2 clusters per class) and a batch of 8 anchor items. ``identity_dim``:
+    the first clustering runs on random "identity" features of that size (0: on the head)."""
+    from core.attributes.training import AnchorDataset, ClusterOptions, EmbeddingModel
     from core.models.lmle import LMLEHead
 
-    gen = torch.Generator().manual_seed(3)
-    n, num_attr, in_dim = 40, 3, 12
-    feats = torch.randn(n, 2, in_dim, generator=gen)
-    labels = torch.rand(n, num_attr, generator=gen) < 0.3
+    gen = torch.Generator().manual_seed(seed)
+    n = 40
+    feats = torch.randn(n, views, in_dim, generator=gen)
+    labels = torch.rand(n, num_attr, generator=gen) < rate
     head = LMLEHead(in_dim, num_attr, hidden=0, dim=4)
+    core = EmbeddingModel(head, n, ClusterOptions(max_clusters=2, min_size=3, refresh_every=refresh_every))
+    init = torch.randn(n, identity_dim, generator=gen) if identity_dim else None
+    core.set_training_data(feats, labels, init)
+    data = AnchorDataset(labels.numpy())
+    batch = torch.from_numpy(np.stack([data.sample(i, np.random.default_rng(i)) for i in range(8)]))
+    return gen, feats, labels, head, core, batch
+
+
+def test_grouped_embedding_and_anchor_mined_loss_match_the_full_pool_reference():
+    from core.attributes.loss import quintuplet_loss as qloss
+    from core.attributes.training import MEMBERS, pool_losses
+
+    num_attr, in_dim = 3, 12
+    gen, feats, labels, head, core, batch = _tiny_lmle(
+        3, num_attr, in_dim, views=2, rate=0.3, refresh_every=100
+    )
     x = torch.randn(7, in_dim, generator=gen)
     full = head(x)  # (7, A, d)
     slots = torch.tensor([[0, 1, 2], [3, 3, 4], [5, 6, 0]])
     torch.testing.assert_close(head.forward_grouped(x[slots]), full[slots, torch.arange(num_attr)[:, None]])
 
-    core = EmbeddingModel(head, n, ClusterOptions(max_clusters=2, min_size=3, refresh_every=100))
-    core.set_training_data(feats, labels)
-    data = AnchorDataset(labels.numpy())
-    batch = torch.from_numpy(np.stack([data.sample(i, np.random.default_rng(i)) for i in range(8)]))
     torch.manual_seed(5)
     got = pool_losses(
         core, core, batch, method="lmle", margins=Margins(), triplet_margin=0.2, mine_in="anchors"
@@ -250,19 +266,10 @@ def test_centroid_hinge_zero_when_own_centroid_is_nearer_by_the_margin():
 
 
 def test_centroid_hinge_term_starts_after_the_first_embedding_refresh():
-    from core.attributes.training import AnchorDataset, ClusterOptions, EmbeddingModel, pool_losses
-    from core.models.lmle import LMLEHead
+    from core.attributes.training import pool_losses
 
-    gen = torch.Generator().manual_seed(4)
-    n, num_attr, in_dim = 40, 2, 10
-    feats = torch.randn(n, 1, in_dim, generator=gen)
-    labels = torch.rand(n, num_attr, generator=gen) < 0.4
-    head = LMLEHead(in_dim, num_attr, hidden=0, dim=4)
-    core = EmbeddingModel(head, n, ClusterOptions(max_clusters=2, min_size=3, refresh_every=2))
     # the first clustering runs on other features (the paper's identity features): centroids unusable
-    core.set_training_data(feats, labels, init_embedding=torch.randn(n, 6, generator=gen))
-    data = AnchorDataset(labels.numpy())
-    batch = torch.from_numpy(np.stack([data.sample(i, np.random.default_rng(i)) for i in range(8)]))
+    _, _, _, head, core, batch = _tiny_lmle(4, 2, 10, views=1, rate=0.4, refresh_every=2, identity_dim=6)
     kwargs = dict(method="lmle", margins=Margins(), triplet_margin=0.2, mine_in="anchors")
     terms = [
         pool_losses(core, core, batch, centroid_weight=2.0, centroid_margin=4.0, **kwargs) for _ in range(4)
