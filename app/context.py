@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QColor
 
 from app.canvas.image_view import ImageView
-from app.detectors import DetectorCache
+from app.detection.detectors import DetectorCache
 from app.image_store import ImageStore, LoadedImage
 from app.settings import Settings
 from app.worker import JobRunner

@@ -2,7 +2,7 @@
 
 The store never decodes on the GUI thread: :meth:`ImageStore.request` returns
 a cached image at once or submits a decode job and calls back later. Errors are
-cached too (as :class:`~core.imageio.ImageLoadError`), so an unreadable file
+cached too (as :class:`~core.io.imageio.ImageLoadError`), so an unreadable file
 shows its message immediately the second time and navigation never stalls.
 """
 
@@ -20,7 +20,7 @@ from PySide6.QtGui import QImage
 
 from app.canvas.image_view import qimage_from_rgb
 from app.worker import JobRunner
-from core.imageio import ImageLoadError, load_image
+from core.io.imageio import ImageLoadError, load_image
 
 
 @dataclass

@@ -16,13 +16,13 @@ from app.dialogs.error_dialog import ErrorDialog
 from app.dialogs.shortcuts import ShortcutsDialog
 from app.file_list import FileListModel
 from app.image_store import ImageStore, LoadedImage
+from app.panel_base import Panel
 from app.panels import PANELS
-from app.panels.base import Panel
 from app.settings import SHORTCUTS, Settings
 from app.widgets import IMAGE_FILTER
 from app.worker import JobRunner
-from core.files import expand_inputs, list_image_names
-from core.imageio import is_image_path
+from core.io.files import expand_inputs, list_image_names
+from core.io.imageio import is_image_path
 from core.paths import user_data_dir
 
 log = logging.getLogger(__name__)

@@ -37,7 +37,7 @@ SHORTCUTS: tuple[ShortcutSpec, ...] = (
     ShortcutSpec("zoom_actual", "Actual size (1:1)", "1"),
     ShortcutSpec("run_detection", "Detect faces", "Ctrl+R"),
     ShortcutSpec("shortcuts", "Keyboard shortcuts…", "F1"),
-    # annotation editor (app/panels/annotation.py); active while a split is open in it
+    # annotation editor (app/annotation/panel.py); active while a split is open in it
     ShortcutSpec("ann_save", "Annotation: save now", "Ctrl+S"),
     ShortcutSpec("ann_undo", "Annotation: undo", "Ctrl+Z"),
     ShortcutSpec("ann_redo", "Annotation: redo", "Ctrl+Shift+Z"),
@@ -70,7 +70,7 @@ SHORTCUTS: tuple[ShortcutSpec, ...] = (
     ShortcutSpec("ann_nudge_right_10", "Annotation: nudge right 10 px", "Shift+Right"),
     ShortcutSpec("ann_nudge_up_10", "Annotation: nudge up 10 px", "Shift+Up"),
     ShortcutSpec("ann_nudge_down_10", "Annotation: nudge down 10 px", "Shift+Down"),
-    # live video (app/panels/live.py); active while a live session is open
+    # live video (app/live/panel.py); active while a live session is open
     ShortcutSpec("live_play", "Live: play / pause", "Ctrl+Space"),
     ShortcutSpec("live_step", "Live: next frame", "Ctrl+Right"),
     ShortcutSpec("live_back", "Live: previous frame", "Ctrl+Left"),

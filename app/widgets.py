@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from app.settings import Settings
 from app.worker import Progress
-from core.imageio import IMAGE_SUFFIXES
+from core.io.imageio import IMAGE_SUFFIXES
 
 #: QFileDialog filter for every image format the loader reads.
 IMAGE_FILTER = "Images ({});;All files (*)".format(" ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)))

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import LoadWatch  # noqa: E402
-from core.batch_ledger import read_records  # noqa: E402
+from core.detect.batch.ledger import read_records  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
 
 SUMMARY = re.compile(r"detect: (\d+) detected \(([\d.]+)/s over ([\d.]+) s\)")

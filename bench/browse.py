@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from core.files import list_images  # noqa: E402
+from core.io.files import list_images  # noqa: E402
 from core.paths import SAMPLES_DIR  # noqa: E402
 
 TARGET_OPEN_S = 1.0

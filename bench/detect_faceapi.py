@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.detect.ssd import SsdDetector  # noqa: E402
 from core.detect.tiny import TinyFaceDetector  # noqa: E402
-from core.imageio import load_image  # noqa: E402
+from core.io.imageio import load_image  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
 
 DEMO = ROOT / "tests" / "data" / "faceapi_demo"

@@ -40,7 +40,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.imageio import load_image  # noqa: E402
+from core.io.imageio import load_image  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
 from core.recognize.age_gender import AgeGenderEstimator  # noqa: E402
 from core.recognize.crops import crop_image  # noqa: E402

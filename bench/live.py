@@ -9,7 +9,7 @@ Qt, tracking on) for each detector and torch thread count. Reported per run:
 capture fps (frames the source published), display fps (frames put on the
 canvas), detection fps (results), mean per-stage ms, mean capture→result
 latency, and how many source frames never reached the screen. ``--headless``
-runs the same source + :func:`core.unlock.video_live.run_live` without Qt,
+runs the same source + :func:`core.detect.live.loop.run_live` without Qt,
 with a display thread that converts every new frame (for machines without Qt).
 
 Target (issue 10): display at the source rate (≥ 25 fps for a 640×480 source)
@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from bench.machine import LoadWatch  # noqa: E402
-from core.imageio import load_image  # noqa: E402
+from core.io.imageio import load_image  # noqa: E402
 from core.paths import SAMPLES_DIR  # noqa: E402
 
 SIZE = (640, 480)
@@ -88,7 +88,7 @@ def run_gui(video: Path, model: str, threads: int, device: str) -> dict:
 
     from app.main_window import MainWindow
     from app.settings import Settings
-    from core.unlock.video import SourceSpec
+    from core.io.video.reader import SourceSpec
 
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,9 +127,9 @@ def run_gui(video: Path, model: str, threads: int, device: str) -> dict:
 
 
 def run_headless(video: Path, model: str, threads: int, device: str) -> dict:
+    from core.detect.live.loop import LiveDetector, run_live
     from core.detect.registry import create_detector
-    from core.unlock.video_live import LiveDetector, run_live
-    from core.unlock.video_source import VideoSource
+    from core.io.video.source import VideoSource
 
     detector = create_detector(model, device=device)
     torch.set_num_threads(threads)

@@ -36,12 +36,12 @@ sys.path.insert(0, str(ROOT))
 
 from core.attributes.baselines import fit_linear  # noqa: E402
 from core.attributes.celeba import CelebA  # noqa: E402
+from core.attributes.lmle_task import LMLETask, load_split  # noqa: E402
 from core.attributes.metrics import IMBALANCE_GROUPS, balanced_accuracy, group_means, roc_auc  # noqa: E402
 from core.attributes.model import AttributeModel  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
 from core.train.config import build_config  # noqa: E402
 from core.train.loop import train  # noqa: E402
-from core.train.tasks.lmle import LMLETask, load_split  # noqa: E402
 
 FOLDS = {"A": ("1-6000", "6001-7000"), "B": ("1001-7000", "1-1000")}
 

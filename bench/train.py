@@ -5,7 +5,7 @@
     .venv/bin/python bench/train.py --device cuda --amp-dtype bfloat16 --variants resnet50
 
 Each variant runs in its own process (clean peak memory): synthetic faces
-(:mod:`core.train.synthetic`, all three scale ranges) at ``--size``², the
+(:mod:`core.detect.training.synthetic`, all three scale ranges) at ``--size``², the
 task's normal augmentation (random scale 0.5–2 + ``--size``² crop, flip,
 photometric jitter), ``train()`` exactly as ``python main.py train`` runs it
 (AMP on CUDA unless ``--amp-dtype off``), no checkpoints written. Timing:
@@ -41,9 +41,9 @@ VARIANTS = {
 def run_variant(args: argparse.Namespace) -> dict:
     import torch
 
+    from core.detect.training.scaleface_task import ScaleFaceTask, ScaleFaceTaskConfig
     from core.train.config import build_config
     from core.train.loop import train
-    from core.train.tasks.scaleface import ScaleFaceTask, ScaleFaceTaskConfig
 
     if args.threads:
         torch.set_num_threads(args.threads)

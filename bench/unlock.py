@@ -39,7 +39,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 
 from bench.machine import LoadWatch  # noqa: E402
-from core.imageio import load_image  # noqa: E402
+from core.io.imageio import load_image  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
 from core.unlock.calibrate import load_calibration  # noqa: E402
 from core.unlock.decision import DecisionRule, UnlockState  # noqa: E402

@@ -30,7 +30,7 @@ class Detection:
     score: detector confidence in [0, 1].
     branch: the scale branch (ScaleFace / SSD prediction-layer group) or, for
         single-head detectors, the scale range of the box: ``"small"``,
-        ``"medium"`` or ``"large"`` (see :mod:`core.detect.scale_ranges`).
+        ``"medium"`` or ``"large"`` (see :mod:`core.scale_ranges`).
     landmarks: 5 or 68 ``(x, y)`` points, or ``None``.
     """
 

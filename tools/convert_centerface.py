@@ -130,7 +130,7 @@ def make_cases() -> list[tuple[str, np.ndarray, int | None]]:
     """(name, RGB uint8 image, max_side) — sizes chosen to be and not be multiples of 32."""
     import cv2
 
-    from core.imageio import load_image
+    from core.io.imageio import load_image
 
     demo = [load_image(DEMO_DIR / f"sample{i}.jpg") for i in range(1, 7)]
 

@@ -8,7 +8,7 @@ Usage (needs node >= 18 and a scratch npm folder, see tools/liveness_ref.mjs for
 
 Builds deterministic cases — seeded uniform noise and constant inputs at each
 net's input size, and face crops of ``resources/samples/faceapi_demo_*.jpg``
-(decoded with :func:`core.imageio.load_image`, boxes from the bundled
+(decoded with :func:`core.io.imageio.load_image`, boxes from the bundled
 CenterFace detector plus edge cases: boxes partly outside the image, tall,
 tiny, half-pixel centres) — runs ``tools/liveness_ref.mjs`` on the tfjs
 ``cpu`` backend (the reference) and the ``wasm`` backend (to measure the
@@ -87,7 +87,7 @@ def pixel_md5(image: np.ndarray) -> str:
 def sample_boxes() -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(sample name, decoded RGB image, (M, 4) boxes) for the crop cases."""
     from core.detect.registry import create_detector
-    from core.imageio import load_image
+    from core.io.imageio import load_image
 
     detector = create_detector("centerface")
     out = []
@@ -201,7 +201,7 @@ def human_check(tgz: Path, human_tgz: Path, node_dir: Path) -> int:
     """
     import torch
 
-    from core.imageio import load_image
+    from core.io.imageio import load_image
     from core.recognize.liveness import LivenessChecker
 
     data = human_tgz.read_bytes()

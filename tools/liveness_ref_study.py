@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.detect.registry import create_detector  # noqa: E402
-from core.imageio import ImageLoadError, load_image  # noqa: E402
+from core.io.imageio import ImageLoadError, load_image  # noqa: E402
 from core.paths import SAMPLES_DIR, SHARED_DIR  # noqa: E402
 from core.recognize.liveness import LivenessChecker  # noqa: E402
 

@@ -1,6 +1,6 @@
 """The annotation editor's controller: one open split, its undo stack, canvas and autosave.
 
-Widgets live in app/panels/annotation.py; this object holds the state and
+Widgets live in app/annotation/panel.py; this object holds the state and
 every edit operation, so tests drive it directly or through the panel. All
 edits become :class:`SetFacesCommand` on one :class:`QUndoStack`; a command's
 redo/undo calls :meth:`AnnotationEditor.apply_faces`, the only place that

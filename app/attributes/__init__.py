@@ -1,1 +1,1 @@
-"""Widgets and jobs of the Attributes panel (app/panels/attributes.py): faces, embedding plot, training."""
+"""Widgets and jobs of the Attributes panel (app/attributes/panel.py): faces, embedding plot, training."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.detectors import DetectorCache
+from app.detection.detectors import DetectorCache
 from app.worker import CancelToken, JobCancelled, Progress
 
 if TYPE_CHECKING:  # the engine modules import torch: loaded in the jobs, not at window start-up

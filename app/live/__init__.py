@@ -1,1 +1,1 @@
-"""Live video in the workbench: the session controller, the HUD, the batch dialog (see app/panels/live.py)."""
+"""Live video in the workbench: the session controller, the HUD, the batch dialog (see app/live/panel.py)."""

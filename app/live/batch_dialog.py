@@ -1,6 +1,6 @@
 """The batch detection job from the GUI: inputs, outputs, a progress bar and cancel.
 
-Runs :func:`core.batch_run.run_batch` (the engine behind ``main.py detect``)
+Runs :func:`core.detect.batch.run.run_batch` (the engine behind ``main.py detect``)
 in the workbench's job runner. Cancel stops it at the next unit; everything
 written so far stays in the output and the next run with the same output
 resumes where this one stopped.
@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
 
 from app.context import Workbench
 from app.worker import Job
-from core.batch import expand_batch_inputs
-from core.batch_ledger import VERIFY_MODES
-from core.batch_run import BatchOptions, BatchProgress, BatchSummary, run_batch
+from core.detect.batch.inputs import expand_batch_inputs
+from core.detect.batch.ledger import VERIFY_MODES
+from core.detect.batch.run import BatchOptions, BatchProgress, BatchSummary, run_batch
 from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
 from core.paths import user_data_dir
 

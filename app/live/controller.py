@@ -16,10 +16,10 @@ from PySide6.QtCore import QObject
 
 from app.context import Workbench
 from app.live.frame_loop import FrameLoop
-from core.unlock.video import Frame
-from core.unlock.video_live import LiveDetector, LiveResult
-from core.unlock.video_record import SessionRecorder, Snapshot, save_snapshot
-from core.unlock.video_source import SourceState
+from core.detect.live.loop import LiveDetector, LiveResult
+from core.detect.live.record import SessionRecorder, Snapshot, save_snapshot
+from core.io.video.reader import Frame
+from core.io.video.source import SourceState
 
 log = logging.getLogger(__name__)
 

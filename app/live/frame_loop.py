@@ -2,7 +2,7 @@
 
 Two clocks, independent on purpose:
 
-* **display**: a fast GUI timer polls the :class:`~core.unlock.video_source.VideoSource`
+* **display**: a fast GUI timer polls the :class:`~core.io.video.source.VideoSource`
   slot and shows every new frame (on the main canvas by default), so the
   picture moves at the source's rate whatever the processing does;
 * **processing**: whenever no job is in flight, the newest frame is submitted
@@ -30,9 +30,9 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.context import Workbench
-from core.unlock.video import Frame, FrameReader, SourceSpec, VideoError, open_reader, parse_source
-from core.unlock.video_rate import RateMeter
-from core.unlock.video_source import SourceEvent, VideoSource
+from core.io.video.rate import RateMeter
+from core.io.video.reader import Frame, FrameReader, SourceSpec, VideoError, open_reader, parse_source
+from core.io.video.source import SourceEvent, VideoSource
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +52,10 @@ class FrameLoop(QObject):
 
     opened(object): the new :class:`VideoSource`.
     closed(): the session ended (closed by the user or replaced).
-    frame_shown(object): a :class:`~core.unlock.video.Frame` was displayed.
+    frame_shown(object): a :class:`~core.io.video.reader.Frame` was displayed.
     result_ready(object): the result of a frame's job (current epoch only).
     message(str): something to tell the user (open failures, end of stream, camera lost).
-    state_changed(str): the source's :class:`~core.unlock.video_source.SourceState` value.
+    state_changed(str): the source's :class:`~core.io.video.source.SourceState` value.
     job_failed(str): a frame's job failed; processing is now off (the video keeps playing).
 
     display: where frames go (``None``: the workbench's main canvas).

@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
 
 from app.canvas.overlays import BRANCH_COLORS
 from app.settings import Settings
-from core.detect.scale_ranges import BRANCH_NAMES, SCALE_RANGES
+from core.io.video.reader import VIDEO_SUFFIXES, SourceSpec, list_cameras
+from core.scale_ranges import BRANCH_NAMES, SCALE_RANGES
 from core.types import Detection
-from core.unlock.video import VIDEO_SUFFIXES, SourceSpec, list_cameras
 
 PICK_FILE, PICK_FOLDER = "file", "folder"
 

@@ -31,10 +31,10 @@ from PySide6.QtCore import QObject, Signal
 
 from app.context import Workbench
 from app.live.frame_loop import FrameLoop
+from core.io.video.reader import Frame
 from core.unlock.calibrate import DEFAULT_FAR, CalibrationError, UnlockCalibration, load_calibration
 from core.unlock.decision import DecisionRule
 from core.unlock.templates import TemplateError, TemplateStore, check_name
-from core.unlock.video import Frame
 from core.zoo.errors import WeightsError
 
 if TYPE_CHECKING:  # the engine imports torch: loaded by the preparing jobs, never by the window

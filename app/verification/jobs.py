@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app.worker import Progress
-from core.imageio import ImageLoadError, load_image
+from core.io.imageio import ImageLoadError, load_image
 
 if TYPE_CHECKING:  # the engine imports torch: the jobs import it, the window never waits for it
     from core.cfp.evaluate import CfpEvaluation

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.atomic import write_text_atomic
-from core.imageio import ImageLoadError, probe_image
+from core.io.imageio import ImageLoadError, probe_image
 from core.wider.attributes import ATTRIBUTE_NAMES, ATTRIBUTES, Invalid
 from core.wider.labels import FaceBox, ImageLabels
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.files import list_images, natural_key
+from core.io.files import list_images, natural_key
 from core.wider.labels import ImageLabels, WiderFormatError, parse_label_arrays, read_label_arrays
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from core.annotate.faces import iou_xywh
 from core.detect.protocol import Detector
-from core.detect.scale_ranges import scale_range_of
-from core.imageio import ImageLoadError, load_image
+from core.io.imageio import ImageLoadError, load_image
+from core.scale_ranges import scale_range_of
 from core.types import DetectionResult
 from core.wider.labels import FaceBox
 

@@ -3,7 +3,7 @@
 LMLE partitions the training samples of every class of every attribute into
 clusters, so that a minority class keeps its own local neighbourhoods instead
 of being swamped by the majority. Clusters are recomputed every N training
-iterations from the current embeddings (``core.train.tasks.lmle``).
+iterations from the current embeddings (``core.attributes.lmle_task``).
 
 Layout for A attributes and at most C clusters per attribute (both classes):
 

@@ -47,7 +47,7 @@ def _sidecar(description: str, train_range: str, regenerate: str) -> dict:
         "description": description,
         "authors": AUTHORS,
         "licence": LICENCE,
-        "source_package": "trained by FaceScope (core/train/tasks/lmle.py, core/attributes/export.py)",
+        "source_package": "trained by FaceScope (core/attributes/lmle_task.py, core/attributes/export.py)",
         "training_data": f"CelebA aligned images {train_range} (half-resolution dev copy, 40 attribute labels); "
         "features of face-api 1.7.15's FaceRecognitionNet",
         "regenerate": regenerate,
@@ -56,7 +56,7 @@ def _sidecar(description: str, train_range: str, regenerate: str) -> dict:
 
 def model_from_run(run_dir: str | Path, celeba_root: str | None = None) -> tuple[AttributeModel, dict]:
     """``(model, run config dict)`` of a run's ``last.pt`` (clusters of the final embeddings)."""
-    from core.train.tasks.lmle import LMLEConfig, LMLETask
+    from core.attributes.lmle_task import LMLEConfig, LMLETask
 
     ckpt = load_checkpoint(Path(run_dir) / CHECKPOINT_NAME, task="lmle")
     config = {"train": dict(ckpt["config"]["train"]), "task": dict(ckpt["config"]["task"])}
@@ -83,8 +83,8 @@ def model_from_run(run_dir: str | Path, celeba_root: str | None = None) -> tuple
 
 def _changed_options(config: dict) -> list[str]:
     """``--set`` overrides for every option that differs from the task's defaults."""
+    from core.attributes.lmle_task import LMLEConfig, LMLETask
     from core.train.config import TrainConfig
-    from core.train.tasks.lmle import LMLEConfig, LMLETask
 
     skip = {"celeba_root", "train_range", "val_range", "feature_cache", "device", "num_workers"}
     defaults = {
@@ -135,7 +135,7 @@ def export_linear(
 ) -> Path:
     """Fit the class-weighted linear baseline on ``train_range`` (and the mirrored images, the
     same training data LMLE sees) and write it."""
-    from core.train.tasks.lmle import load_split
+    from core.attributes.lmle_task import load_split
 
     split = load_split(CelebA.open(celeba_root), train_range, cache_dir, flip)
     views = split.views()  # (N, V, D): every view is a training row with the image's labels

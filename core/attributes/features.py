@@ -32,7 +32,7 @@ from torch import nn
 
 from core.atomic import atomic_write
 from core.attributes.align import face_square, to_frame
-from core.imageio import load_image
+from core.io.imageio import load_image
 from core.models.age_gender import AgeGenderNet
 from core.models.face_descriptor import FaceRecognitionNet
 from core.models.lmle import FrameFeatures, TrunkFeatures

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from core.cfp.calibrate import DEFAULT_FARS, calibrate_buckets
+from core.cfp.dream_task import DreamConfig, load_cfp_table
 from core.cfp.evaluate import table_features
 from core.cfp.protocol import parse_folds
 from core.cfp.stitching import build_stitching, dream_center, identities_of_folds
@@ -26,7 +27,6 @@ from core.paths import MODELS_DIR
 from core.recognize.dream import WEIGHTS_NAME, DreamMapper, calibration_to_json
 from core.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from core.train.config import from_dict
-from core.train.tasks.dream import DreamConfig, load_cfp_table
 from core.zoo.weights import save_weights
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def export_dream(
     sidecar = {
         "description": "DREAM block (two 128x128 FC layers, yaw gate) stitched onto face-api's "
         "128-d descriptor, its DREAM-space centre, and calibrated FF/FP thresholds (meta)",
-        "source_package": "trained by FaceScope (core/train/tasks/dream.py, core/cfp/export.py)",
+        "source_package": "trained by FaceScope (core/cfp/dream_task.py, core/cfp/export.py)",
         "authors": "FaceScope; method by Kaidi Cao, Yu Rong, Cheng Li, Xiaoou Tang, Chen Change Loy (DREAM, CVPR 2018)",
         "training_data": f"CFP dev folds {cfg.train_folds} (identities of ../shared/data/cfp_dev; "
         "Sengupta et al., WACV 2016), stem features of face-api 1.7.15",

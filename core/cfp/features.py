@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from core.atomic import atomic_write
-from core.imageio import ImageLoadError, load_image
+from core.io.imageio import ImageLoadError, load_image
 from core.paths import user_data_dir
 from core.recognize.faces import FacePipeline, FaceRecord
 from core.zoo.weights import read_sidecar, resolve

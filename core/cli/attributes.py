@@ -51,8 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from core.attributes.model import METHOD_MODELS, AttributeModel
     from core.attributes.recognizer import AttributeRecognizer
-    from core.files import expand_inputs
-    from core.imageio import ImageLoadError, load_image
+    from core.io.files import expand_inputs
+    from core.io.imageio import ImageLoadError, load_image
     from core.zoo.weights import WeightsError
 
     if args.min_score is not None and not 0.0 <= args.min_score <= 1.0:

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from core.attributes.features import FLIP_SUFFIX, FeatureCache
     from core.attributes.metrics import evaluate_predictions
     from core.attributes.model import METHOD_MODELS, AttributeModel
-    from core.imageio import ImageLoadError
+    from core.io.imageio import ImageLoadError
     from core.zoo.weights import WeightsError
 
     if not log.isEnabledFor(logging.INFO):

@@ -4,7 +4,7 @@
 
 Detects faces in image files, folders, glob patterns (``"data/**/*.jpg"``,
 quoted) and videos (every frame, or every K-th with ``--every K``); see
-:mod:`core.batch` for how paths expand. Outputs:
+:mod:`core.detect.batch.inputs` for how paths expand. Outputs:
 
 * ``--json OUT`` (``-`` = stdout), one document written at the end::
 
@@ -19,7 +19,7 @@ quoted) and videos (every frame, or every K-th with ``--every K``); see
   original-image pixels. ``ms`` is the detector's own time (preprocess +
   forward + postprocess), not the file decoding.
 * ``--jsonl OUT``: JSON lines, one record per image / video frame plus one
-  summary per video (schema in :mod:`core.batch_run`), written as the run
+  summary per video (schema in :mod:`core.detect.batch.run`), written as the run
   goes. **Resumable**: a rerun skips every input already written whose file
   is unchanged (``--verify stat``: size + mtime, the default; ``--verify
   hash``: size + SHA-256) and retries failures; ``--no-resume`` starts over.
@@ -39,7 +39,7 @@ Scale-out: ``torchrun --nproc_per_node N main.py detect ...`` shards the
 inputs across N processes (one per GPU when CUDA is present; gloo on CPU, with
 the CPU threads split between the processes); each rank writes its own shard
 and rank 0 merges them in input order, so the output is the same as one
-process's (see :mod:`core.batch_ledger`).
+process's (see :mod:`core.detect.batch.ledger`).
 
 A file that cannot be read or processed gets its ``error`` and the batch goes
 on. Exit code: 0 all files ok, 1 at least one failed (or the model could not be
@@ -58,10 +58,10 @@ from pathlib import Path
 
 import torch
 
-from core.batch import WorkItem, expand_batch_inputs
-from core.batch_ledger import VERIFY_MODES, order_records
-from core.batch_run import BatchOptions, BatchProgress, BatchSummary, build_detector, run_batch
 from core.cli.output import emit_json
+from core.detect.batch.inputs import WorkItem, expand_batch_inputs
+from core.detect.batch.ledger import VERIFY_MODES, order_records
+from core.detect.batch.run import BatchOptions, BatchProgress, BatchSummary, build_detector, run_batch
 from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
 from core.train.distributed import (
     DistInfo,

@@ -163,9 +163,9 @@ def _describe_eval(record: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.detect.training.eval_hook import EvalSplitError
     from core.train.checkpoint import CheckpointError
-    from core.train.config import ConfigError, build_config
-    from core.train.eval_hook import EvalSplitError, apply_eval_defaults
+    from core.train.config import ConfigError, apply_eval_defaults, build_config
     from core.train.loop import NonFiniteLossError, TrainError, train
     from core.train.registry import create_task
 

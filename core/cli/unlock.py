@@ -77,9 +77,9 @@ def _rule(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from core.cli.output import emit_json
+    from core.io.video.reader import VideoError
     from core.unlock.calibrate import CalibrationError
     from core.unlock.templates import TemplateError, TemplateExists, TemplateStore
-    from core.unlock.video import VideoError
     from core.zoo.weights import WeightsError
 
     try:
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         if args.enroll and store.exists(args.enroll) and not args.overwrite:
             raise TemplateExists(f"A user named {args.enroll!r} is already enrolled (use --overwrite).")
-        from core.unlock.video import open_reader
+        from core.io.video.reader import open_reader
 
         reader = open_reader(args.video)  # a bad video or camera is reported before any model loads
         try:

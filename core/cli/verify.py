@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.imageio import ImageLoadError, load_image
+    from core.io.imageio import ImageLoadError, load_image
     from core.recognize.verify import Verifier
     from core.zoo.weights import WeightsError
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.models.tf_ops import _legacy_axis, js_round
+from core.models.tf_ops import js_round, legacy_axis
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,8 @@ def detector_batch(image: np.ndarray, size: int, device: torch.device | None = N
     if side == size:  # face-api skips the resize: the padded square itself
         ys = xs = np.arange(size)
     else:
-        y0, y1, fy_t = _legacy_axis(side, size, torch.device("cpu"))
-        x0, x1, fx_t = _legacy_axis(side, size, torch.device("cpu"))
+        y0, y1, fy_t = legacy_axis(side, size, torch.device("cpu"))
+        x0, x1, fx_t = legacy_axis(side, size, torch.device("cpu"))
         ys, xs = torch.cat([y0, y1]).numpy(), torch.cat([x0, x1]).numpy()
     # Gather the needed rows, then columns, in numpy (a fresh array even when the
     # image is read-only); indices past the image are the zero padding. Columns

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.detect.protocol import Detector
-from core.imageio import ImageLoadError
+from core.io.imageio import ImageLoadError
 from core.wider.dataset import WiderDataset
 from core.wider.predictions import image_key, rows_from_xyxy
 

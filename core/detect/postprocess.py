@@ -1,31 +1,18 @@
 """Post-processing shared by every detector: NMS and building a DetectionResult.
 
-One NMS for the whole project (``torchvision.ops.nms``), one place that turns
+One NMS for the whole project (:func:`core.models.box_ops.nms`, re-exported here), one place that turns
 arrays into :class:`~core.types.Detection` objects and splits them by branch.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import torch
-from torchvision.ops import nms as _tv_nms
 
-from core.detect.scale_ranges import BRANCH_NAMES, scale_range_of
+from core.models.box_ops import nms
+from core.scale_ranges import BRANCH_NAMES, scale_range_of
 from core.types import Detection, DetectionResult
 
-
-def nms(
-    boxes: np.ndarray | torch.Tensor, scores: np.ndarray | torch.Tensor, iou_threshold: float
-) -> np.ndarray:
-    """Indices of the boxes kept by greedy NMS, by descending score.
-
-    boxes: ``(N, 4)`` x1 y1 x2 y2; scores: ``(N,)``.
-    """
-    boxes_t = torch.as_tensor(boxes, dtype=torch.float32)
-    scores_t = torch.as_tensor(scores, dtype=torch.float32)
-    if boxes_t.numel() == 0:
-        return np.zeros((0,), dtype=np.int64)
-    return _tv_nms(boxes_t, scores_t, float(iou_threshold)).cpu().numpy()
+__all__ = ["build_result", "nms"]
 
 
 def build_result(

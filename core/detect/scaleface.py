@@ -26,8 +26,9 @@ import cv2
 import numpy as np
 import torch
 
+from core.detect.centerface import load_model as load_centerface
 from core.detect.postprocess import build_result
-from core.models.scaleface import ScaleFace, ScaleFaceConfig
+from core.models.scaleface.model import ScaleFace, ScaleFaceConfig, init_from_centerface
 from core.types import DetectionResult
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,18 @@ def prepare_image(
     return tensor.to(device), (sh, sw), scale
 
 
+def build_scaleface(cfg: ScaleFaceConfig) -> ScaleFace:
+    """A ScaleFace network for ``cfg``, its trunk copied from the bundled CenterFace when asked.
+
+    The one way to build the model (training, checkpoints, tests): the model file
+    holds the network only, so loading CenterFace's weights happens here.
+    """
+    model = ScaleFace(cfg)
+    if cfg.init_from_centerface:
+        init_from_centerface(model.backbone, load_centerface(device=torch.device("cpu")).backbone)
+    return model
+
+
 def load_scaleface_checkpoint(path: str | os.PathLike, device: torch.device | None = None) -> ScaleFace:
     """Build the checkpoint's architecture and load its weights (eval mode)."""
     from core.train.checkpoint import load_checkpoint
@@ -74,7 +87,7 @@ def load_scaleface_checkpoint(path: str | os.PathLike, device: torch.device | No
     model_cfg = dict(ckpt["config"]["task"]["model"])
     model_cfg["backbone_weights"] = None  # the checkpoint already holds the trained weights
     model_cfg["init_from_centerface"] = False
-    model = ScaleFace(from_dict(ScaleFaceConfig, model_cfg))
+    model = build_scaleface(from_dict(ScaleFaceConfig, model_cfg))
     model.load_state_dict(ckpt["model"])
     return model.eval().to(device or torch.device("cpu"))
 

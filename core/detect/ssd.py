@@ -36,9 +36,9 @@ import torch
 
 from core.detect.faceapi_input import ReshapedDims, detector_batch
 from core.detect.postprocess import build_result, nms
-from core.detect.scale_ranges import scale_range_of
 from core.device import default_device
 from core.models.ssd_mobilenet import INPUT_SIZE, SsdMobileNetV1, layer_anchor_slices
+from core.scale_ranges import scale_range_of
 from core.types import DetectionResult
 from core.zoo.weights import load_weights
 

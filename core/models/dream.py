@@ -12,7 +12,7 @@ profiles (``|θ|`` ≥ 70°) get ``Y ≈ 1``. The yaw is an *input* (degrees), e
 elsewhere (:mod:`core.recognize.yaw`). Shapes: ``f`` ``(N, d)``, ``yaw`` ``(N,)``,
 output ``(N, d)``; ``d = 128`` for face-api's descriptor. Pre/post-processing
 (normalisation, which features to map) is in :mod:`core.recognize.dream`,
-the stitching loss in :mod:`core.train.tasks.dream`.
+the stitching loss in :mod:`core.cfp.dream_task`.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ def js_round(x: float) -> int:
     return math.floor(x + 0.5)
 
 
-def _legacy_axis(
+def legacy_axis(
     in_size: int, out_size: int, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Source indices (low, high) and fractions for one axis of the legacy TF resize."""
@@ -47,8 +47,8 @@ def resize_bilinear_legacy(x: torch.Tensor, size: tuple[int, int]) -> torch.Tens
     in_h, in_w = x.shape[-2:]
     if (in_h, in_w) == (out_h, out_w):
         return x
-    y0, y1, fy = _legacy_axis(in_h, out_h, x.device)
-    x0, x1, fx = _legacy_axis(in_w, out_w, x.device)
+    y0, y1, fy = legacy_axis(in_h, out_h, x.device)
+    x0, x1, fx = legacy_axis(in_w, out_w, x.device)
     # The top (y0) and bottom (y1) source rows are lerped along x in one pass; index_select
     # is ~2.5x faster than advanced indexing here and gives bit-identical results.
     rows = x.index_select(-2, torch.cat([y0, y1]))

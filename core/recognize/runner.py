@@ -28,7 +28,7 @@ Outputs = torch.Tensor | tuple[torch.Tensor, ...]
 
 
 def as_image(image: np.ndarray) -> np.ndarray:
-    """Check an RGB ``uint8`` ``(H, W, 3)`` image (as :func:`core.imageio.load_image` returns)."""
+    """Check an RGB ``uint8`` ``(H, W, 3)`` image (as :func:`core.io.imageio.load_image` returns)."""
     arr = np.asarray(image)
     if arr.ndim != 3 or arr.shape[2] != 3:
         raise ValueError(f"expected an RGB (H, W, 3) image, got shape {arr.shape}")

@@ -30,6 +30,7 @@ an unknown key or a wrong type is a :class:`ConfigError` naming the key.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -41,6 +42,8 @@ try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10: the same parser as a package
     import tomli as tomllib  # type: ignore[no-redef]
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -295,3 +298,22 @@ def build_config(
             raise ConfigError("this task takes no [task] options")
         return RunConfig(train, None)
     return RunConfig(train, from_dict(task_config_cls, tree["task"], prefix="task."))
+
+
+def apply_eval_defaults(config) -> bool:
+    """A split without a cadence is evaluated at the periodic checkpoints: sets ``train.eval_every``.
+
+    ``config`` is a :class:`~core.train.config.RunConfig`; returns whether it changed.
+    The CLI and the GUI apply this after building the configuration (so the value
+    is stored in the checkpoint and a resume computes the same one).
+    """
+    if not getattr(config.task, "eval_split", None) or config.train.eval_every:
+        return False
+    # periodic checkpoints (the engine evaluates at multiples of eval_every, so a run shorter
+    # than one checkpoint period is evaluated once, at its end)
+    every, steps = config.train.checkpoint_every, config.train.max_steps
+    config.train.eval_every = min(every, steps) if every else steps
+    log.info(
+        "evaluating on %s every %d steps (at checkpoints)", config.task.eval_split, config.train.eval_every
+    )
+    return True

@@ -6,8 +6,7 @@ from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
 from typing import Any
 
-from core.train.config import build_config
-from core.train.eval_hook import apply_eval_defaults
+from core.train.config import apply_eval_defaults, build_config
 from core.train.loop import TrainSummary, train
 from core.train.registry import create_task
 

@@ -8,9 +8,9 @@ from typing import Any
 
 # task name -> "module:factory"; DREAM and LMLE add their own line here.
 TASKS: dict[str, str] = {
-    "scaleface": "core.train.tasks.scaleface:ScaleFaceTask",
-    "lmle": "core.train.tasks.lmle:LMLETask",
-    "dream": "core.train.tasks.dream:DreamTask",
+    "scaleface": "core.detect.training.scaleface_task:ScaleFaceTask",
+    "lmle": "core.attributes.lmle_task:LMLETask",
+    "dream": "core.cfp.dream_task:DreamTask",
 }
 
 

@@ -1,13 +1,13 @@
 """Video sources and live face pipelines (shared by the live Detection view and the unlock demo).
 
-* :mod:`core.unlock.video`: frames, errors and the synchronous readers (camera
+* :mod:`core.io.video.reader`: frames, errors and the synchronous readers (camera
   index, video file, image sequence), camera listing.
-* :mod:`core.unlock.video_source`: :class:`VideoSource`, a reader driven by its
+* :mod:`core.io.video.source`: :class:`VideoSource`, a reader driven by its
   own thread where the newest frame wins (frames dropped, never queued), with
   pause / play / step / seek and end-of-stream / error events.
-* :mod:`core.unlock.video_live`: detection (+ optional tracking) on the newest
+* :mod:`core.detect.live.loop`: detection (+ optional tracking) on the newest
   frame, rate meters, a headless live loop.
-* :mod:`core.unlock.video_record`: session recordings (JSON lines per frame) and
+* :mod:`core.detect.live.record`: session recordings (JSON lines per frame) and
   snapshots into a WIDER-format split.
 
 Face unlock (issue 8, ``docs/adr/0013-face-unlock.md``): :mod:`~core.unlock.templates`

@@ -1,9 +1,9 @@
 """Enrol and verify from a whole video (the CLI, the benchmark and the tests).
 
-Frames are read in order with a synchronous reader (:func:`core.unlock.video.open_reader`),
+Frames are read in order with a synchronous reader (:func:`core.io.video.reader.open_reader`),
 every frame processed, and ``now`` is the frame's media time, so a run on a
 file is reproducible. (The GUI instead drives :class:`~core.unlock.session.UnlockSession`
-from a :class:`~core.unlock.video_source.VideoSource`, newest frame first.)
+from a :class:`~core.io.video.source.VideoSource`, newest frame first.)
 
 ``first_decision_ms`` is wall-clock time from the start of processing the first
 frame with a usable face to the end of processing the frame on which the first
@@ -20,10 +20,10 @@ import math
 import time
 from dataclasses import dataclass, field
 
+from core.io.video.reader import FrameReader, open_reader
 from core.unlock.decision import DecisionEvent, UnlockState
 from core.unlock.session import STAGES, Enroller, EnrolOutcome, FrameOutcome, UnlockSession, latency_summary
 from core.unlock.templates import TemplateStore
-from core.unlock.video import FrameReader, open_reader
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def enrol_video(
     """Feed frames to ``enroller`` until it has its frames (or the video ends); save the template.
 
     source: a reader or a source text (file, folder, camera index). Raises
-    :class:`~core.unlock.video.VideoError` for an unreadable source and
+    :class:`~core.io.video.reader.VideoError` for an unreadable source and
     :class:`~core.unlock.templates.TemplateError` (e.g. the name exists) on save.
     """
     if store.exists(name) and not overwrite:

@@ -10,7 +10,7 @@
   and feeding the :class:`~core.unlock.decision.DecisionMachine`.
 
 Neither is thread-safe: one worker calls ``process`` for one frame at a time
-(the newest one, see :class:`~core.unlock.video_source.VideoSource`); the
+(the newest one, see :class:`~core.io.video.source.VideoSource`); the
 results are plain data for the UI thread. ``now`` is seconds on any monotonic
 clock (camera timestamp, media time, a test's fake clock); ``None`` uses
 ``time.monotonic()``.

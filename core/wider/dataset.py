@@ -9,7 +9,7 @@ or any ``images/`` folder with a label file whose names are relative to it
 (``WiderDataset.open(labels, images_dir)``). Opening reads only the label file
 (columnar, no per-face objects, no image decoded, no file stat'ed): the full
 val split (3226 images, 39,704 faces) opens in well under a second. Images
-are decoded on demand through :func:`core.imageio.load_image`.
+are decoded on demand through :func:`core.io.imageio.load_image`.
 
 Filtering (``select``) returns a new index sharing the arrays: by event, by
 attribute codes and by face height, keeping only images with at least one
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.imageio import load_image
+from core.io.imageio import load_image
 from core.wider.attributes import ATTRIBUTE_NAMES, ATTRIBUTES
 from core.wider.labels import ImageLabels, LabelArrays, read_label_arrays
 
@@ -55,7 +55,7 @@ class WiderSample:
         return np.concatenate([self.boxes[:, :2], self.boxes[:, :2] + self.boxes[:, 2:]], axis=1)
 
     def load_image(self, max_side: int | None = None) -> np.ndarray:
-        """RGB uint8 ``(H, W, 3)`` (raises :class:`core.imageio.ImageLoadError`)."""
+        """RGB uint8 ``(H, W, 3)`` (raises :class:`core.io.imageio.ImageLoadError`)."""
         return load_image(self.path, max_side=max_side)
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.detect.scale_ranges import SCALE_RANGES
+from core.scale_ranges import SCALE_RANGES
 from core.wider.attributes import ATTRIBUTE_NAMES, ATTRIBUTES
 from core.wider.groundtruth import ALL_FACES, WiderGroundTruth
 from core.wider.matching import MatchTable, Mode, match_predictions
@@ -54,7 +54,7 @@ SIZE_BUCKETS: tuple[tuple[str, float, float], ...] = (
     ("40-140", 40.0, 140.0),
     (">=140", 140.0, float("inf")),
 )
-# ScaleFace's three ranges (core.detect.scale_ranges), reported beside the fine buckets.
+# ScaleFace's three ranges (core.scale_ranges), reported beside the fine buckets.
 SCALE_BUCKETS: tuple[tuple[str, float, float], ...] = tuple(
     (f"scaleface_{name}", lo, hi) for name, (lo, hi) in SCALE_RANGES.items()
 )

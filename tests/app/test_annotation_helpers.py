@@ -7,8 +7,8 @@ from pathlib import Path
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
+from app.annotation.panel import AnnotationPanel
 from app.main_window import MainWindow
-from app.panels.annotation import AnnotationPanel
 
 LEFT = Qt.MouseButton.LeftButton
 NO_MOD = Qt.KeyboardModifier.NoModifier

@@ -13,13 +13,13 @@ from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QGraphicsScene
 from torchvision.models.detection.image_list import ImageList
 
-import app.panels.detection as detection_module
+import app.detection.panel as detection_module
 from app.canvas.overlays import HEAT_GAMMA, HEAT_MAX_ALPHA, HeatmapOverlay, branch_heatmaps
 from core.detect.scaleface import ScaleFaceDetector, prepare_image
-from core.models.scaleface import ScaleFace, ScaleFaceConfig
+from core.detect.training.synthetic import make_synthetic_image
+from core.models.scaleface.model import ScaleFace, ScaleFaceConfig
 from core.train.checkpoint import save_checkpoint
 from core.train.config import to_plain
-from core.train.synthetic import make_synthetic_image
 
 TINY = ScaleFaceConfig(backbone="tiny", rpn_pre_nms_test=200, rpn_post_nms_test=40)
 

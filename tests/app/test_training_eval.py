@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from core.train.eval_hook_synthetic import write_synthetic_split
+from core.detect.training.eval_synthetic import write_synthetic_split
 
 SMALL = (
     "task.data.source=synthetic task.model.backbone=tiny task.data.synthetic_images=4 "

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from app.panels.unlock import UnlockPanel
+from app.unlock.panel import UnlockPanel
 from core.unlock.decision import DecisionRule, UnlockState
 from tests.core.unlock.unlock_videos import frames, write_video
 

@@ -7,7 +7,7 @@ import pytest
 
 from core.detect.ssd import SsdDetector
 from core.detect.tiny import TinyFaceDetector
-from core.imageio import load_image
+from core.io.imageio import load_image
 from core.paths import REPO_ROOT
 
 SAMPLES = REPO_ROOT / "tests" / "data" / "faceapi_demo"

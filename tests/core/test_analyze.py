@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from core.imageio import load_image
+from core.io.imageio import load_image
 from core.paths import REPO_ROOT
 from core.recognize.analyze import FaceAnalyzer
 from core.types import Detection

@@ -12,11 +12,11 @@ from pathlib import Path
 import cv2
 import pytest
 
-from core.batch import expand_batch_inputs
-from core.batch_ledger import read_records, shard_path
-from core.batch_run import BatchOptions, run_batch
 from core.cli import run_cli
-from core.imageio import load_image
+from core.detect.batch.inputs import expand_batch_inputs
+from core.detect.batch.ledger import read_records, shard_path
+from core.detect.batch.run import BatchOptions, run_batch
+from core.io.imageio import load_image
 from core.wider.predictions import read_prediction_file
 from tests.core.unlock.videos import write_video
 

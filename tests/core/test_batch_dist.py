@@ -7,8 +7,8 @@ import os
 import subprocess
 import sys
 
-from core.batch_ledger import read_records, shard_paths
 from core.cli import run_cli
+from core.detect.batch.ledger import read_records, shard_paths
 from tests.core.test_batch import FAST, ROOT, make_inputs, without_timing
 
 

@@ -20,9 +20,9 @@ from core.detect.centerface import (
 )
 from core.detect.protocol import Detector
 from core.detect.registry import create_detector
-from core.detect.scale_ranges import BRANCH_NAMES
-from core.imageio import load_image
+from core.io.imageio import load_image
 from core.paths import MODELS_DIR
+from core.scale_ranges import BRANCH_NAMES
 from core.zoo.weights import WeightsError
 
 DATA = Path(__file__).resolve().parents[1] / "data"

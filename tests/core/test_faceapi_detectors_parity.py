@@ -18,7 +18,7 @@ import torch
 
 from core.detect.faceapi_input import detector_batch
 from core.detect.ssd import SsdDetector, decode_boxes
-from core.imageio import load_image
+from core.io.imageio import load_image
 from core.paths import SHARED_DIR
 from tests.core.conftest import faceapi_sample
 

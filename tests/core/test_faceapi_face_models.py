@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.imageio import load_image
+from core.io.imageio import load_image
 from core.models.age_gender import AgeGenderNet
 from core.models.expression import EXPRESSION_LABELS, FaceExpressionNet
 from core.models.face_descriptor import FaceRecognitionNet

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from core.files import expand_inputs, list_images, natural_key
+from core.io.files import expand_inputs, list_images, natural_key
 
 
 def test_natural_sort_and_filtering(tmp_path):

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.imageio import load_image
+from core.io.imageio import load_image
 from core.paths import REPO_ROOT, SAMPLES_DIR
 from core.recognize.liveness import LivenessChecker, crop_faces, human_face_box
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from core.detect.registry import create_detector
-from core.imageio import load_image
+from core.io.imageio import load_image
 from core.paths import SHARED_DIR
 from core.recognize.liveness import LivenessChecker
 

@@ -10,12 +10,12 @@ import torch
 from torchvision.models.detection.image_list import ImageList
 from torchvision.ops import box_iou
 
-from core.detect.scale_ranges import SCALE_RANGES
-from core.detect.scaleface_anchors import BranchRPN, default_branch_specs, range_anchor_heights, split_targets
-from core.detect.scaleface_eval import ImageEval, quick_eval
-from core.detect.scaleface_loss import label_rois, ohem_select, ohem_select_batch
-from core.models.scaleface import ScaleFace, ScaleFaceConfig
-from core.train.detection_data import AugmentConfig, DetectionAugment, collate_detection
+from core.detect.training.data import AugmentConfig, DetectionAugment, collate_detection
+from core.detect.training.quick_eval import ImageEval, quick_eval
+from core.models.scaleface.anchors import BranchRPN, default_branch_specs, range_anchor_heights, split_targets
+from core.models.scaleface.loss import label_rois, ohem_select, ohem_select_batch
+from core.models.scaleface.model import ScaleFace, ScaleFaceConfig
+from core.scale_ranges import SCALE_RANGES
 
 TINY = dict(
     backbone="tiny", rpn_post_nms_train=64, ohem_rois_per_image=16, rpn_pre_nms_test=200, rpn_post_nms_test=40

@@ -13,7 +13,7 @@ from tests.core.train.test_ddp import spawn_two
 def test_scaleface_trains_under_ddp_gloo(tmp_path):
     ranks = spawn_two(
         tmp_path,
-        "core.train.tasks.scaleface:ScaleFaceTask",
+        "core.detect.training.scaleface_task:ScaleFaceTask",
         "tests.core.test_scaleface_training:scaleface_config",
         ("max_steps=3", "batch_size=1", "task.data.synthetic_images=4", "task.data.synthetic_size=96"),
     )

@@ -12,20 +12,19 @@ import torch
 
 from core.cli import run_cli
 from core.detect.postprocess import build_result
-from core.detect.scale_ranges import scale_range_of
-from core.train.checkpoint import load_checkpoint
-from core.train.config import build_config
-from core.train.eval_hook import (
+from core.detect.training.eval_hook import (
     EvalSplitError,
-    apply_eval_defaults,
     evaluate_on_split,
     evenly_spaced,
     open_eval_split,
 )
-from core.train.eval_hook_synthetic import write_synthetic_split
+from core.detect.training.eval_synthetic import write_synthetic_split
+from core.detect.training.scaleface_task import ScaleFaceTask, ScaleFaceTaskConfig
+from core.scale_ranges import scale_range_of
+from core.train.checkpoint import load_checkpoint
+from core.train.config import apply_eval_defaults, build_config
 from core.train.loop import train
 from core.train.metrics_log import read_metrics
-from core.train.tasks.scaleface import ScaleFaceTask, ScaleFaceTaskConfig
 from tests.core.train.helpers import run_to_end
 
 TINY = (
@@ -175,7 +174,7 @@ def test_cli_options_and_a_bad_split(split_dir, tmp_path, caplog):
 @pytest.mark.shared_data
 def test_the_416_dev_split_opens_and_scores_a_scaleface_model():
     from core.detect.scaleface import ScaleFaceDetector
-    from core.models.scaleface import ScaleFace, ScaleFaceConfig
+    from core.models.scaleface.model import ScaleFace, ScaleFaceConfig
     from core.paths import SHARED_DIR
 
     split = open_eval_split(SHARED_DIR / "data" / "wider_val_416_dev", max_images=4)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from core.detect.scaleface import ScaleFaceDetector
-from core.detect.scaleface_eval import ImageEval, quick_eval
+from core.detect.training.quick_eval import ImageEval, quick_eval
+from core.detect.training.scaleface_task import ScaleFaceTask
+from core.detect.training.synthetic import SyntheticFaces
 from core.train.loop import train
-from core.train.synthetic import SyntheticFaces
-from core.train.tasks.scaleface import ScaleFaceTask
 from tests.core.test_scaleface_training import scaleface_config
 from tests.core.train.helpers import run_to_end
 

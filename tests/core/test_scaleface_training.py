@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from core.detect.scaleface import ScaleFaceDetector
+from core.detect.training.scaleface_task import ScaleFaceTask, ScaleFaceTaskConfig
+from core.detect.training.synthetic import SyntheticFaces
 from core.train.checkpoint import load_checkpoint
 from core.train.config import build_config
 from core.train.loop import train
-from core.train.synthetic import SyntheticFaces
-from core.train.tasks.scaleface import ScaleFaceTask, ScaleFaceTaskConfig
 from tests.core.train.helpers import run_to_end
 
 SMALL_RUN = (
@@ -81,8 +81,9 @@ def test_resume_is_bit_identical_and_the_checkpoint_loads_as_a_detector(tmp_path
 
 
 def test_mobilenet_backbone_can_start_from_centerface():
+    from core.detect.scaleface import build_scaleface
     from core.models.centerface import CenterFace  # noqa: F401 - the port must exist
-    from core.models.scaleface import ScaleFaceBackbone, ScaleFaceConfig
+    from core.models.scaleface.model import ScaleFaceConfig
 
     try:
         from core.detect.centerface import load_model
@@ -90,7 +91,7 @@ def test_mobilenet_backbone_can_start_from_centerface():
         reference = load_model(device=torch.device("cpu")).backbone.eval()
     except Exception as exc:  # noqa: BLE001 - weights absent in a partial checkout
         pytest.skip(f"CenterFace weights unavailable: {exc}")
-    backbone = ScaleFaceBackbone(ScaleFaceConfig(backbone="mobilenet_v2", init_from_centerface=True)).eval()
+    backbone = build_scaleface(ScaleFaceConfig(backbone="mobilenet_v2", init_from_centerface=True)).backbone.eval()
     x = torch.rand(1, 3, 64, 64) * 255
     with torch.no_grad():
         ours = backbone(x)
@@ -101,9 +102,9 @@ def test_mobilenet_backbone_can_start_from_centerface():
 
 @pytest.mark.shared_data
 def test_wider_source_feeds_the_model():
-    from core.models.scaleface import ScaleFace, ScaleFaceConfig
+    from core.detect.training.data import AugmentConfig, DetectionAugment, DetectionTrainSet, WiderSource
+    from core.models.scaleface.model import ScaleFace, ScaleFaceConfig
     from core.paths import SHARED_DIR
-    from core.train.detection_data import AugmentConfig, DetectionAugment, DetectionTrainSet, WiderSource
 
     source = WiderSource(SHARED_DIR / "data" / "wider_val_native_dev", "val")
     dataset = DetectionTrainSet(source, DetectionAugment(AugmentConfig(crop_size=320)))

@@ -11,12 +11,12 @@ import torch
 
 from core.attributes.celeba import CELEBA_ATTRIBUTES
 from core.attributes.export import export_run
+from core.attributes.lmle_task import LMLETask
 from core.attributes.model import AttributeModel
 from core.cli import run_cli
 from core.paths import MODELS_DIR, SAMPLES_DIR
 from core.train.config import build_config
 from core.train.loop import train
-from core.train.tasks.lmle import LMLETask
 from tests.core.attributes.fakes import fake_celeba
 
 TINY = [

@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.attributes.lmle_task import LMLETask
 from core.paths import SHARED_DIR
 from core.train.config import build_config
 from core.train.loop import train
-from core.train.tasks.lmle import LMLETask
 
 CELEBA = SHARED_DIR / "data" / "celeba_89x109_dev"
 

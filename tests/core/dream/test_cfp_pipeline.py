@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from core.cfp.dream_task import DreamTask
 from core.cfp.evaluate import evaluate_protocol
 from core.cfp.export import export_dream
 from core.cfp.features import attach_yaw, load_features
@@ -15,7 +16,6 @@ from core.cfp.stitching import build_stitching, dream_center, identities_of_fold
 from core.recognize.dream import DreamMapper
 from core.train.config import build_config
 from core.train.loop import train
-from core.train.tasks.dream import DreamTask
 from tests.core.dream.cfp_fixture import PAIRS_PER_FOLD, make_cfp
 
 

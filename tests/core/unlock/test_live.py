@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from core.annotate.split import AnnotationSplit
+from core.detect.live.loop import LiveDetector, run_live
+from core.detect.live.record import SessionRecorder, save_snapshot
 from core.detect.registry import create_detector
-from core.unlock.video_live import LiveDetector, run_live
-from core.unlock.video_record import SessionRecorder, save_snapshot
-from core.unlock.video_source import VideoSource
+from core.io.video.source import VideoSource
 from core.wider.labels import read_labels
 from tests.core.unlock.videos import face_patch, face_position, read_index, write_video
 

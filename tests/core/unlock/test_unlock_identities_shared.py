@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.detect.registry import create_detector
-from core.imageio import load_image
+from core.io.imageio import load_image
 from core.paths import SHARED_DIR
 from core.unlock.calibrate import load_calibration
 from core.unlock.decision import UnlockState

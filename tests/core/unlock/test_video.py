@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from core.unlock.video import (
+from core.io.video.reader import (
     CameraLost,
     CameraNotFound,
     CameraReader,

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from core.unlock.video import CameraReader, NotSeekable
-from core.unlock.video_source import SourceState, VideoSource
+from core.io.video.reader import CameraReader, NotSeekable
+from core.io.video.source import SourceState, VideoSource
 from tests.core.unlock.test_video import FakeCapture
 from tests.core.unlock.videos import read_index, write_video
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.imageio import load_image
+from core.io.imageio import load_image
 from core.paths import SAMPLES_DIR
 
 # name -> (sample number, face box x1 y1 x2 y2 in the 1280-px sample); |yaw| < 20° each

@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.imageio import load_image
+from core.io.imageio import load_image
 
 DEMO = Path(__file__).resolve().parents[2] / "data" / "faceapi_demo"
 # sample1.jpg: the left woman's face is about (419, 372)-(594, 594); the crop keeps hair and chin

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.imageio import ImageLoadError
+from core.io.imageio import ImageLoadError
 from core.paths import SHARED_DIR
 from core.wider.attributes import Blur, Occlusion
 from core.wider.dataset import WiderDataset

@@ -1,0 +1,291 @@
+"""Attributes panel: LMLE face attributes of the current image, the embedding plot, LMLE training.
+
+Three tabs over one model choice (bundled LMLE, the class-weighted baseline,
+or a model trained here):
+
+* Faces — detect, align and classify the faces of the current image; the
+  selected face's 40 attributes with confidence margins, its box on the canvas;
+* Embedding — a labelled CelebA folder embedded by the model, one attribute
+  at a time (:mod:`app.attributes.embedding_view`);
+* Training — the ``lmle`` task in the worker with live curves
+  (:mod:`app.attributes.training_view`).
+
+Everything heavy runs through the workbench's job runner.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGraphicsRectItem,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+)
+
+from app.attributes.embedding_view import EmbeddingView
+from app.attributes.face_view import FaceAttributesView
+from app.attributes.jobs import EmbeddingData, ModelCache, analyze_job, embedding_job
+from app.attributes.training_view import TrainingView
+from app.context import Workbench
+from app.image_store import LoadedImage
+from app.panel_base import Panel
+from app.worker import Job, Progress
+from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
+
+if TYPE_CHECKING:  # engine modules import torch; the window must not wait for it
+    from core.attributes.recognizer import FaceAttributes
+
+# core.attributes.model's DEFAULT_MODEL / BASELINE_MODEL, spelled out so the window need not import torch
+# (tests/app/test_startup_imports.py checks they agree)
+MODEL_CHOICES = {"LMLE (bundled)": "lmle_celeba", "Class-weighted baseline (bundled)": "lmle_celeba_linear"}
+MARGIN_UNITS = {
+    "lmle": "units: squared embedding distance (cluster-wise kNN large-margin score).",
+    "linear": "units: logit of the class-weighted linear classifier.",
+}
+
+
+class AttributesPanel(Panel):
+    title = "Attributes"
+    object_name = "attributes"
+    area = Qt.DockWidgetArea.BottomDockWidgetArea
+    start_visible = False
+
+    def __init__(self, workbench: Workbench, parent=None) -> None:
+        super().__init__(workbench, parent)
+        self.models = ModelCache()
+        self.results: dict[tuple[Path, str, str], list[FaceAttributes]] = {}
+        self.shown: list[FaceAttributes] | None = None
+        self.jobs: list[Job] = []
+        self.embed_job: Job | None = None
+        self._analyzing: set[tuple[Path, str, str]] = set()
+        self.box_item: QGraphicsRectItem | None = None
+        self._build()
+        workbench.image_changed.connect(self.on_image_changed)
+
+    # --- widgets ----------------------------------------------------------------
+    def _build(self) -> None:
+        settings = self.workbench.settings
+        row = QHBoxLayout()
+        self.model_box = QComboBox()
+        for text, name in MODEL_CHOICES.items():
+            self.model_box.addItem(text, name)
+        self.model_box.currentIndexChanged.connect(lambda _: self._model_changed())
+        self.detector_box = QComboBox()
+        self.detector_box.addItems(list(DETECTORS))
+        self.detector_box.setCurrentText(DEFAULT_DETECTOR)
+        self.analyze_button = QPushButton("Analyze faces")
+        self.analyze_button.clicked.connect(self.analyze)
+        self.auto_box = QCheckBox("on every image")
+        self.auto_box.setChecked(bool(settings.value("attributes/auto", True, bool)))
+        self.auto_box.toggled.connect(lambda on: settings.set_value("attributes/auto", on))
+        for widget, stretch in ((QLabel("Model"), 0), (self.model_box, 1), (self.detector_box, 0)):
+            row.addWidget(widget, stretch)
+        row.addWidget(self.analyze_button)
+        row.addWidget(self.auto_box)
+
+        data_row = QHBoxLayout()
+        self.root_edit = QLineEdit(str(settings.value("attributes/celeba_root", "")))
+        self.root_edit.setPlaceholderText("CelebA folder (images/ + list_attr_celeba.txt)")
+        self.root_edit.editingFinished.connect(self._root_changed)
+        browse = QPushButton("…")
+        browse.setMaximumWidth(30)
+        browse.clicked.connect(self._choose_root)
+        self.range_edit = QLineEdit(str(settings.value("attributes/range", "1-10000")))
+        self.range_edit.setMaximumWidth(110)
+        self.range_edit.setToolTip("image numbers to embed, e.g. 7001-8000 (empty: all)")
+        self.load_button = QPushButton("Load embedding")
+        self.load_button.clicked.connect(self.load_embedding)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        data_row.addWidget(QLabel("CelebA"))
+        data_row.addWidget(self.root_edit, 1)
+        data_row.addWidget(browse)
+        data_row.addWidget(self.range_edit)
+        data_row.addWidget(self.load_button)
+
+        self.faces = FaceAttributesView()
+        self.faces.face_selected.connect(self._draw_box)
+        self.embedding = EmbeddingView()
+        self.embedding.face_activated.connect(self._open_face)
+        self.training = TrainingView(self.workbench.runner)
+        self.training.celeba_root = self.root_edit.text().strip()
+        self.training.model_ready.connect(self.add_trained_model)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.faces, "Faces")
+        self.tabs.addTab(self.embedding, "Embedding")
+        self.tabs.addTab(self.training, "Training")
+        self.status = QLabel("Open an image: its faces get the 40 CelebA attributes.")
+        self.status.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addLayout(data_row)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.status)
+
+    def _choose_root(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "CelebA folder", self.root_edit.text())
+        if chosen:
+            self.root_edit.setText(chosen)
+            self._root_changed()
+
+    def _root_changed(self) -> None:
+        root = self.root_edit.text().strip()
+        self.workbench.settings.set_value("attributes/celeba_root", root)
+        self.training.celeba_root = root
+
+    @property
+    def model_name(self) -> str:
+        return str(self.model_box.currentData())
+
+    def add_trained_model(self, path: Path) -> None:
+        """Offer a model trained in this session and switch to it."""
+        self.model_box.addItem(f"trained: {Path(path).parent.name}", str(path))
+        self.model_box.setCurrentIndex(self.model_box.count() - 1)
+
+    def _model_changed(self) -> None:
+        self.on_image_changed(self.workbench.current)
+
+    # --- faces ------------------------------------------------------------------
+    def on_image_changed(self, loaded: LoadedImage | None) -> None:
+        self._clear_box()
+        self.shown = None
+        if loaded is None or loaded.image is None:
+            self.faces.set_faces([])
+            return
+        cached = self.results.get(self._key(loaded))
+        if cached is not None:
+            self._show(cached)
+        elif self.auto_box.isChecked() and self.isVisible():
+            self.analyze()
+        else:
+            self.faces.set_faces([])
+            self.status.setText("Press Analyze faces.")
+
+    def _key(self, loaded: LoadedImage) -> tuple[Path, str, str]:
+        return (loaded.path, self.model_name, self.detector_box.currentText())
+
+    def analyze(self) -> None:
+        loaded = self.workbench.current
+        if loaded is None or loaded.image is None:
+            return
+        key = self._key(loaded)
+        if key in self._analyzing:
+            return
+        self._analyzing.add(key)
+        self.status.setText(f"Analyzing the faces of {loaded.path.name}…")
+        job = self.workbench.runner.submit(
+            analyze_job,
+            self.models,
+            self.workbench.detectors,
+            key[1],
+            key[2],
+            loaded.image,
+            name=f"attributes {loaded.path.name}",
+            on_result=lambda faces, k=key: self._on_faces(k, faces),
+            on_error=lambda exc: self.status.setText(f"Attribute analysis failed: {exc}"),
+            on_finished=lambda k=key: self._analyzing.discard(k),
+        )
+        self._track(job)
+
+    def _on_faces(self, key: tuple[Path, str, str], faces: list[FaceAttributes]) -> None:
+        self.results[key] = faces
+        current = self.workbench.current
+        if current is not None and self._key(current) == key:
+            self._show(faces)
+
+    def _show(self, faces: list[FaceAttributes]) -> None:
+        self.shown = faces
+        method = self.models.recognizer(self.model_name).model.method if faces else "lmle"
+        self.faces.set_faces(faces, MARGIN_UNITS.get(method, ""))
+        self.status.setText(f"{len(faces)} face(s) with attributes ({self.model_box.currentText()}).")
+
+    def _clear_box(self) -> None:
+        if self.box_item is not None:
+            if self.box_item.scene() is not None:
+                self.box_item.scene().removeItem(self.box_item)
+            self.box_item = None
+
+    def _draw_box(self, row: int) -> None:
+        """Outline the selected face on the canvas."""
+        self._clear_box()
+        if self.shown is None or not 0 <= row < len(self.shown):
+            return
+        x1, y1, x2, y2 = self.shown[row].box
+        item = QGraphicsRectItem(QRectF(x1, y1, x2 - x1, y2 - y1))
+        pen = QPen(QColor(255, 200, 0), 3)
+        pen.setCosmetic(True)
+        item.setPen(pen)
+        item.setZValue(50)
+        self.workbench.view.scene().addItem(item)
+        self.box_item = item
+
+    # --- embedding --------------------------------------------------------------
+    def load_embedding(self) -> None:
+        root = self.root_edit.text().strip()
+        if not root:
+            self.status.setText("Choose a CelebA folder first.")
+            return
+        if self.embed_job is not None and not self.embed_job.is_done:
+            return
+        id_range = self.range_edit.text().strip() or None
+        self.workbench.settings.set_value("attributes/range", id_range or "")
+        self.progress.setVisible(True)
+        self.progress.setRange(0, 0)
+        self.load_button.setEnabled(False)
+        self.embed_job = self.workbench.runner.submit(
+            embedding_job,
+            self.models,
+            self.model_name,
+            Path(root),
+            id_range,
+            name="attribute embedding",
+            on_progress=self._on_progress,
+            on_result=self.show_embedding,
+            on_error=lambda exc: self.status.setText(f"Embedding failed: {exc}"),
+            on_finished=self._embed_finished,
+        )
+        self._track(self.embed_job)
+
+    def _on_progress(self, progress: Progress) -> None:
+        if progress.fraction is None:
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(progress.fraction * 1000))
+        self.status.setText(progress.message)
+
+    def _embed_finished(self) -> None:
+        self.progress.setVisible(False)
+        self.load_button.setEnabled(True)
+
+    def show_embedding(self, data: EmbeddingData) -> None:
+        self.embedding.set_data(data)
+        self.training.set_rarity_order(dict(zip(data.names, data.labels.mean(0), strict=True)))
+        self.tabs.setCurrentWidget(self.embedding)
+        self.status.setText(f"Embedding of {data.source}.")
+
+    def _open_face(self, path: Path) -> None:
+        self.workbench.list_requested.emit([Path(path)], Path(path).parent)
+
+    # --- jobs -------------------------------------------------------------------
+    def _track(self, job: Job) -> None:
+        self.jobs = [j for j in self.jobs if not j.is_done] + [job]
+
+    def shutdown(self) -> None:
+        for job in self.jobs:
+            job.cancel()
+        self.training.stop()
+        self._clear_box()

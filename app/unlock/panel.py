@@ -1,0 +1,407 @@
+"""Unlock panel: webcam face unlock — enrol users, verify at a calibrated FAR, watch every stage's latency.
+
+The panel has its own live view (the main canvas stays with the photos): the
+newest frame with the main face boxed (green: this frame's vote accepted, red:
+rejected, grey: not scored), a large LOCKED / UNLOCKED / LOCKED OUT banner and
+a HUD with rolling p50 / p95 milliseconds per stage. Enrolment shows why each
+frame is refused (no face, too small, turned, blurred, dark). The operating
+point line says which threshold the chosen FAR gives, how many impostor pairs
+back it, and warns when too few do. The engine is :mod:`core.unlock`; the
+session loop is :class:`~app.unlock.controller.UnlockController`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGraphicsRectItem,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.canvas.image_view import ImageView
+from app.context import Workbench
+from app.live.widgets import SourcePicker
+from app.panel_base import Panel
+from app.unlock.controller import UnlockController
+from app.unlock.widgets import StateBanner, latency_text
+from core.io.video.reader import SourceSpec
+from core.unlock.calibrate import FARS, CalibrationError
+from core.unlock.templates import TemplateError, TemplateStore
+
+if TYPE_CHECKING:  # the engine imports torch; the window must not wait for it
+    from core.unlock.session import EnrolOutcome, FrameOutcome
+
+HUD_INTERVAL_MS = 250
+ACCEPT, REJECT, UNSCORED = QColor(60, 200, 90), QColor(230, 70, 70), QColor(170, 170, 170)
+NO_LIVENESS = (
+    "No liveness check: a printed photo or a phone screen showing an enrolled face is NOT detected "
+    "and would unlock."
+)
+WEAK_LIVENESS = (
+    "Liveness scores (human's antispoof + liveness nets) are shown, not used: on our tests they refused "
+    "43 % of real faces, passed a blank frame and did not tell simulated prints or screens from real "
+    "faces (ADR 0014). A printed photo or a screen is NOT detected."
+)
+
+
+class UnlockPanel(Panel):
+    title = "Unlock"
+    object_name = "unlock"
+    start_visible = False
+
+    def __init__(self, workbench: Workbench, parent=None, store: TemplateStore | None = None) -> None:
+        super().__init__(workbench, parent)
+        self.store, store_problem = store or _open_store(workbench), ""
+        if isinstance(self.store, tuple):
+            self.store, store_problem = self.store
+        self.view = ImageView()
+        self.controller = UnlockController(workbench, self.view.set_image, self.store, self)
+        self.hud = QLabel("latency: waiting for frames")
+        self.hud.setObjectName("unlock_hud")
+        self.hud.setStyleSheet("QLabel#unlock_hud { font-family: monospace; }")
+        self._box_item = QGraphicsRectItem()
+        self._box_item.setZValue(2)
+        self._box_item.setVisible(False)
+        self.view.scene().addItem(self._box_item)
+        self._build()
+        self._hud_timer = QTimer(self)
+        self._hud_timer.setInterval(HUD_INTERVAL_MS)
+        self._hud_timer.timeout.connect(self._update_hud)
+        c = self.controller
+        c.opened.connect(lambda _s: self._hud_timer.start())
+        c.closed.connect(self._on_closed)
+        c.message.connect(self.message.setText)
+        c.job_failed.connect(self._on_job_failed)
+        c.enrol_frame.connect(self.show_enrol)
+        c.verify_frame.connect(self.show_verify)
+        c.mode_changed.connect(self._on_mode)
+        c.users_changed.connect(self.refresh_users)
+        self.picker.refresh_cameras()
+        self.refresh_users()
+        self._show_operating_point()
+        self._on_mode("idle")
+        if store_problem:
+            self.message.setText(store_problem)
+
+    # --- widgets ------------------------------------------------------------------------
+    def _build(self) -> None:
+        settings = self.workbench.settings
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        self.banner = StateBanner()
+        left_layout.addWidget(self.banner)
+        left_layout.addWidget(self.view, 1)
+        self.reason = QLabel("")
+        self.reason.setWordWrap(True)
+        left_layout.addWidget(self.reason)
+        left_layout.addWidget(self.hud)
+
+        right = QWidget()
+        form = QVBoxLayout(right)
+        self.picker = SourcePicker(settings, "unlock/last_dir")
+        self.picker.open_requested.connect(self.open_source)
+        self.picker.close_requested.connect(self.controller.close)
+        form.addWidget(self.picker)
+        form.addWidget(self._build_users())
+        form.addWidget(self._build_enrol())
+        form.addWidget(self._build_verify())
+        self.message = QLabel("Open a camera or a video, enrol a user, then Verify.")
+        self.message.setWordWrap(True)
+        form.addWidget(self.message)
+        form.addStretch(1)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setSizes([560, 340])
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+    def _build_users(self) -> QGroupBox:
+        box = QGroupBox("Enrolled users")
+        layout = QVBoxLayout(box)
+        self.user_list = QListWidget()
+        self.user_list.setMaximumHeight(110)
+        layout.addWidget(self.user_list)
+        row = QHBoxLayout()
+        rename = QPushButton("Rename…")
+        rename.clicked.connect(self.rename_selected)
+        delete = QPushButton("Delete")
+        delete.clicked.connect(self.delete_selected)
+        row.addWidget(rename)
+        row.addWidget(delete)
+        layout.addLayout(row)
+        self.store_label = QLabel(f"Templates in {self.store.root} (0600, HMAC-checked)")
+        self.store_label.setWordWrap(True)
+        self.store_label.setStyleSheet("color: gray;")
+        layout.addWidget(self.store_label)
+        return box
+
+    def _build_enrol(self) -> QGroupBox:
+        box = QGroupBox("Enrol")
+        layout = QFormLayout(box)
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("user name")
+        layout.addRow("Name", self.name_edit)
+        self.frames_spin = QSpinBox()
+        self.frames_spin.setRange(1, 20)
+        self.frames_spin.setValue(5)
+        layout.addRow("Good frames", self.frames_spin)
+        self.keep_images_box = QCheckBox("Keep face images in the template")
+        self.keep_images_box.setToolTip("Off by default: only embeddings are stored")
+        layout.addRow(self.keep_images_box)
+        self.enrol_button = QPushButton("Enrol")
+        self.enrol_button.clicked.connect(self.start_enrol)
+        layout.addRow(self.enrol_button)
+        self.enrol_status = QLabel("")
+        self.enrol_status.setWordWrap(True)
+        layout.addRow(self.enrol_status)
+        return box
+
+    def _build_verify(self) -> QGroupBox:
+        box = QGroupBox("Verify")
+        layout = QFormLayout(box)
+        self.far_box = QComboBox()
+        for far in FARS:
+            self.far_box.addItem(f"{far:g}", far)
+        saved = float(self.workbench.settings.value("unlock/far", self.controller.far))
+        self.far_box.setCurrentIndex(max(0, self.far_box.findData(saved)))
+        self.controller.far = float(self.far_box.currentData())
+        self.far_box.currentIndexChanged.connect(self._on_far)
+        layout.addRow("False-accept rate", self.far_box)
+        self.operating_point = QLabel("")
+        self.operating_point.setWordWrap(True)
+        layout.addRow(self.operating_point)
+        self.dream_box = QCheckBox("DREAM (pose-robust embedding)")
+        self.dream_box.setChecked(True)
+        self.dream_box.toggled.connect(self._on_dream)
+        layout.addRow(self.dream_box)
+        self.liveness_box = QCheckBox("Show liveness scores")
+        self.liveness_box.toggled.connect(self._on_liveness)
+        layout.addRow(self.liveness_box)
+        self.liveness_note = QLabel(NO_LIVENESS)
+        self.liveness_note.setWordWrap(True)
+        self.liveness_note.setStyleSheet("color: #c07000;")
+        layout.addRow(self.liveness_note)
+        row = QHBoxLayout()
+        self.verify_button = QPushButton("Verify")
+        self.verify_button.clicked.connect(self.start_verify)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(self.controller.stop)
+        row.addWidget(self.verify_button)
+        row.addWidget(self.stop_button)
+        layout.addRow(row)
+        self.rule_label = QLabel("")
+        self.rule_label.setWordWrap(True)
+        layout.addRow(self.rule_label)
+        return box
+
+    # --- sources ------------------------------------------------------------------------------
+    def open_source(self, spec) -> None:
+        if isinstance(spec, SourceSpec):
+            self.picker.remember(spec)
+        self.controller.open(spec)
+
+    def _on_closed(self) -> None:
+        self._hud_timer.stop()
+        self._box_item.setVisible(False)
+        self.controller.stop()
+
+    def _on_job_failed(self, text: str) -> None:
+        self.message.setText(text)
+        self.controller.stop()
+
+    # --- users -----------------------------------------------------------------------------------
+    def refresh_users(self) -> None:
+        self.user_list.clear()
+        for entry in self.store.entries():
+            if entry.summary is not None:
+                s = entry.summary
+                extra = ", DREAM" if s.dream else ""
+                item = QListWidgetItem(f"{s.name}  ({s.frames} frames{extra})")
+                item.setData(Qt.ItemDataRole.UserRole, s.name)
+            else:
+                item = QListWidgetItem(f"⚠ {entry.path.name}: {entry.error}")
+                item.setForeground(REJECT)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsSelectable)
+            self.user_list.addItem(item)
+
+    def selected_user(self) -> str | None:
+        item = self.user_list.currentItem()
+        return None if item is None else item.data(Qt.ItemDataRole.UserRole)
+
+    def rename_selected(self, new_name: str | None = None) -> None:
+        old = self.selected_user()
+        if old is None:
+            return
+        if not isinstance(new_name, str):
+            new_name, ok = QInputDialog.getText(self, "Rename user", "New name", text=old)
+            if not ok:
+                return
+        try:
+            self.controller.rename_user(old, new_name)
+        except (TemplateError, OSError) as exc:
+            self.message.setText(f"Rename failed: {exc}")
+
+    def delete_selected(self, confirm: bool = True) -> None:
+        name = self.selected_user()
+        if name is None:
+            return
+        if confirm:
+            answer = QMessageBox.question(self, "Delete user", f"Delete the template of {name}?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        try:
+            self.controller.delete_user(name)
+        except (TemplateError, OSError) as exc:
+            self.message.setText(f"Delete failed: {exc}")
+
+    # --- enrol / verify ----------------------------------------------------------------------------
+    def start_enrol(self) -> None:
+        if not self.controller.active:
+            self.message.setText("Open a camera or a video first.")
+            return
+        try:
+            self.controller.start_enrol(
+                self.name_edit.text().strip(), self.frames_spin.value(), self.keep_images_box.isChecked()
+            )
+        except TemplateError as exc:
+            self.message.setText(str(exc))
+
+    def start_verify(self) -> None:
+        if not self.controller.active:
+            self.message.setText("Open a camera or a video first.")
+            return
+        self.controller.start_verify()
+
+    def _on_mode(self, mode: str) -> None:
+        self.enrol_button.setEnabled(mode != "enrol")
+        self.verify_button.setEnabled(mode != "verify")
+        self.stop_button.setEnabled(mode != "idle")
+        if mode == "verify":
+            rule = self.controller.session.rule
+            self.rule_label.setText(
+                f"Unlocks on {rule.k} accepted of the last {rule.n} frames within {rule.window_s:g} s; "
+                f"{rule.max_failures} failed attempts lock out for {rule.lockout_s:g} s."
+            )
+            self._show_operating_point()
+        elif mode == "idle":
+            self.banner.show_idle("Not verifying")
+        else:
+            self.banner.show_idle("Enrolling")
+
+    def _on_far(self) -> None:
+        far = float(self.far_box.currentData())
+        self.workbench.settings.set_value("unlock/far", far)
+        error = self.controller.set_far(far)
+        if error:
+            self.message.setText(error)
+        self._show_operating_point()
+
+    def _on_dream(self, on: bool) -> None:
+        self.controller.use_dream = on
+        if self.controller.mode != "idle":
+            self.controller.stop()
+            self.message.setText("DREAM changed: press Verify or Enrol again.")
+        self._show_operating_point()
+
+    def _on_liveness(self, on: bool) -> None:
+        self.controller.liveness_on = on
+        self.liveness_note.setText(WEAK_LIVENESS if on else NO_LIVENESS)
+
+    def _show_operating_point(self) -> None:
+        far = float(self.far_box.currentData())
+        mode = "dream" if self.dream_box.isChecked() else "stem"
+        try:
+            calibration = self.controller.calibration()
+            op = calibration.at_far(far, mode)
+        except CalibrationError as exc:
+            self.operating_point.setText(str(exc))
+            self.operating_point.setStyleSheet("color: #d04040;")
+            return
+        source = calibration.provenance.get("data", calibration.provenance.get("dataset", ""))
+        text = (
+            f"threshold {op.threshold:.4f} on cosine; backed by {op.impostors:,} impostor pairs"
+            f"{f' ({source})' if source else ''}; measured FAR {op.measured_far:.2g}"
+        )
+        if not math.isnan(op.tar):
+            text += f", TAR {100 * op.tar:.1f} % on {op.genuines:,} genuine pairs"
+        warning = calibration.warning(far, mode)
+        self.operating_point.setText(text + (f"\n⚠ {warning}" if warning else ""))
+        self.operating_point.setStyleSheet("color: #c07000;" if warning else "")
+
+    # --- per frame ---------------------------------------------------------------------------------
+    def _draw_box(self, box, color: QColor) -> None:
+        if box is None:
+            self._box_item.setVisible(False)
+            return
+        x1, y1, x2, y2 = box
+        self._box_item.setRect(QRectF(x1, y1, x2 - x1, y2 - y1))
+        self._box_item.setPen(QPen(color, 3))
+        self._box_item.setVisible(True)
+
+    def show_enrol(self, outcome: EnrolOutcome) -> None:
+        self._draw_box(outcome.box, ACCEPT if outcome.accepted else REJECT)
+        progress = f"{outcome.collected}/{outcome.needed} good frames"
+        if outcome.accepted:
+            self.enrol_status.setText(f"{progress}: frame accepted.")
+        else:
+            self.enrol_status.setText(f"{progress}. Refused: {' '.join(outcome.reasons)}")
+        self.reason.setText(" ".join(outcome.reasons))
+
+    def show_verify(self, outcome: FrameOutcome) -> None:
+        color = UNSCORED if not outcome.scored else (ACCEPT if outcome.accepted else REJECT)
+        self._draw_box(outcome.box, color)
+        self.banner.show_state(outcome.state, outcome.unlocked_user, outcome.lockout_remaining_s)
+        score = "–" if math.isnan(outcome.score) else f"{outcome.score:.3f}"
+        parts = [
+            f"score {score} (threshold {outcome.threshold:.3f}, {outcome.user or 'nobody'})",
+            f"votes {outcome.accepts}/{outcome.needed}",
+            f"failed attempts {outcome.failures}",
+        ]
+        if outcome.liveness is not None:
+            live = outcome.liveness
+            parts.append(f"liveness (not used) antispoof {live.antispoof:.2f}, live {live.liveness:.2f}")
+        if not math.isnan(outcome.yaw):
+            parts.append(f"yaw {outcome.yaw:+.0f}°")
+        reasons = " ".join(outcome.reasons)
+        self.reason.setText("; ".join(parts) + (f"\n{reasons}" if reasons else ""))
+
+    def _update_hud(self) -> None:
+        p50, p95, frames = self.controller.latency_figures()
+        self.hud.setText(latency_text(p50, p95, frames))
+
+    def shutdown(self) -> None:
+        self._hud_timer.stop()
+        self.controller.shutdown()
+
+
+def _open_store(workbench: Workbench) -> TemplateStore | tuple[TemplateStore, str]:
+    """The store named in settings (``unlock/store``), or the default one with the reason why not."""
+    root = str(workbench.settings.value("unlock/store", "")) or None
+    try:
+        return TemplateStore(root)
+    except (TemplateError, OSError) as exc:
+        if root is None:
+            raise
+        return TemplateStore(None), f"{exc} Using the default template store instead."

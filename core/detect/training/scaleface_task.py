@@ -1,0 +1,190 @@
+"""The ScaleFace training task: model, WIDER/synthetic data, losses and a quick eval hook.
+
+TOML layout (``python main.py train scaleface --config FILE``)::
+
+    [train]
+    eval_every = 1000       # evaluate every N steps (0: off; with eval_split: at checkpoints)
+
+    [task]
+    eval_images = 200       # quick eval (no eval_split): held-out images
+    eval_split = "/data/wider_val_416_dev"   # official WIDER AP on this split instead
+    eval_max_images = 500   # evenly spaced subset of the split (0 = all)
+
+    [task.model]            # core.models.scaleface.model.ScaleFaceConfig
+    backbone = "resnet50"
+    backbone_weights = "/path/resnet50-0676ba61.pth"
+
+    [task.data]             # ScaleFaceDataConfig
+    source = "wider"        # or "synthetic" (no --data needed)
+    crop_size = 640
+
+The loss is the plain sum of the twelve branch losses
+(``<branch>/{rpn_cls, rpn_box, roi_cls, roi_box}``); every one is logged.
+
+Evaluation (the engine's ``evaluate`` hook, rank 0, every ``train.eval_every``
+steps): with ``eval_split`` the official WIDER protocol on that split
+(:mod:`core.detect.training.eval_hook`: ``ap_easy``/``ap_medium``/``ap_hard`` and
+``ap_branch_<branch>``), otherwise the quick metrics of
+:mod:`core.detect.training.quick_eval` on ``eval_images`` held-out images.
+``should_stop`` (a callable the CLI and the GUI set) interrupts a running
+evaluation, which then reports ``{"cancelled": true}`` and no AP.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.detect.scaleface import build_scaleface
+from core.detect.training.data import (
+    AugmentConfig,
+    DetectionAugment,
+    DetectionTrainSet,
+    WiderSource,
+    collate_detection,
+)
+from core.detect.training.eval_hook import EvalSplit, evaluate_on_split, open_eval_split
+from core.detect.training.synthetic import SyntheticFaces
+from core.models.scaleface.model import ScaleFace, ScaleFaceConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScaleFaceDataConfig(AugmentConfig):
+    """Training data: ``source`` ``"wider"`` (the ``--data`` root, official layout) or
+    ``"synthetic"`` (``synthetic_images`` images of ``synthetic_size``²); plus augmentation."""
+
+    source: str = "wider"
+    synthetic_images: int = 64
+    synthetic_size: int = 256
+
+    def __post_init__(self) -> None:
+        if self.source not in ("wider", "synthetic"):
+            raise ValueError(f"data source must be wider or synthetic, not {self.source!r}")
+
+
+@dataclass
+class ScaleFaceTaskConfig:
+    """eval_images: images of the validation set (WIDER val, or held-out synthetic images)
+    scored by the quick eval hook; eval_max_size caps their longer side (both evaluations).
+    eval_split: a WIDER val-style split (see :func:`core.detect.training.eval_hook.open_eval_split`)
+    scored with the official protocol instead; eval_max_images: evenly spaced subset (0 = all)."""
+
+    model: ScaleFaceConfig = field(default_factory=ScaleFaceConfig)
+    data: ScaleFaceDataConfig = field(default_factory=ScaleFaceDataConfig)
+    eval_images: int = 100
+    eval_max_size: int = 1024
+    eval_split: str | None = None
+    eval_max_images: int = 0
+
+    def __post_init__(self) -> None:
+        if self.eval_max_images < 0:
+            raise ValueError(f"eval_max_images must be >= 0, not {self.eval_max_images}")
+        if self.eval_split == "":
+            self.eval_split = None
+
+
+class ScaleFaceTask:
+    name = "scaleface"
+    config_cls = ScaleFaceTaskConfig
+    train_defaults = {
+        "lr": 0.01,
+        "batch_size": 4,
+        "max_steps": 60000,
+        "warmup_steps": 500,
+        "checkpoint_every": 1000,
+        "log_every": 20,
+        "grad_clip": 10.0,
+        "weight_decay": 1e-4,
+    }
+
+    def __init__(self) -> None:
+        self.cfg: ScaleFaceTaskConfig | None = None
+        self.data_dir: Path | None = None
+        self.eval_split: EvalSplit | None = None
+        # polled during an evaluation (the CLI's signal flag, the GUI job's cancel token)
+        self.should_stop: Callable[[], bool] | None = None
+
+    def build_model(self, cfg: ScaleFaceTaskConfig) -> nn.Module:
+        self.cfg = cfg
+        self.model = build_scaleface(cfg.model).train()  # the unwrapped module (tests, eval)
+        return self.model
+
+    def build_dataset(self, cfg: ScaleFaceTaskConfig, data_dir: Path | None):
+        self.data_dir = data_dir
+        augment = DetectionAugment(cfg.data)
+        if cfg.data.source == "synthetic":
+            source = SyntheticFaces(cfg.data.synthetic_images, cfg.data.synthetic_size, seed=0)
+        else:
+            if data_dir is None:
+                raise ValueError("ScaleFace on WIDER needs --data WIDER_ROOT (or task.data.source=synthetic)")
+            source = WiderSource(data_dir, "train")
+        log.info("ScaleFace training set: %s, %d images", cfg.data.source, len(source))
+        if cfg.eval_split:
+            # opened now so a wrong path fails before the first step, not at the first evaluation
+            self.eval_split = open_eval_split(cfg.eval_split, cfg.eval_max_images)
+            log.info("evaluation split %s: %d images", cfg.eval_split, self.eval_split.num_images)
+        return DetectionTrainSet(source, augment)
+
+    def collate(self, items: list) -> dict:
+        return collate_detection(items, ScaleFace.SIZE_MULTIPLE)
+
+    def compute_losses(self, model: nn.Module, batch: dict, device: torch.device) -> dict[str, torch.Tensor]:
+        images = batch["images"].to(device, non_blocking=True).float().div_(255.0)
+        targets = [
+            {"boxes": b.to(device, non_blocking=True), "invalid": v.to(device, non_blocking=True)}
+            for b, v in zip(batch["boxes"], batch["invalid"], strict=True)
+        ]
+        return model(images, batch["image_sizes"], targets)
+
+    def _eval_source(self):
+        cfg = self.cfg
+        if cfg.data.source == "synthetic":
+            return SyntheticFaces(cfg.eval_images, cfg.data.synthetic_size, seed=1)
+        try:
+            return WiderSource(self.data_dir, "val") if self.data_dir is not None else None
+        except (OSError, ValueError) as exc:
+            log.warning("no WIDER val split for evaluation: %s", exc)
+            return None
+
+    def evaluate(self, model: nn.Module, step: int) -> dict[str, float | bool]:
+        """Official WIDER AP on ``eval_split`` if set, else quick AP / per-range recall /
+        branch recall on ``eval_images`` validation images."""
+        from core.detect.scaleface import ScaleFaceDetector
+        from core.detect.training.quick_eval import ImageEval, quick_eval
+
+        if self.cfg is None:
+            return {}
+        device = next(model.parameters()).device
+        detector = ScaleFaceDetector(
+            model=model, device=device, min_score=0.05, max_size=self.cfg.eval_max_size
+        )
+        if self.eval_split is not None:
+            metrics = evaluate_on_split(detector, self.eval_split, should_stop=self.should_stop)
+            return {"cancelled": True} if metrics is None else metrics
+        if self.cfg.eval_images <= 0:
+            return {}
+        source = self._eval_source()
+        if source is None:
+            return {}
+        items = []
+        for i in range(min(self.cfg.eval_images, len(source))):
+            image, boxes, invalid = source.load(i)
+            result = detector.detect(image)
+            items.append(
+                ImageEval(
+                    np.array([f.box for f in result.faces], dtype=np.float64).reshape(-1, 4),
+                    np.array([f.score for f in result.faces], dtype=np.float64),
+                    [f.branch for f in result.faces],
+                    boxes,
+                    np.asarray(invalid, dtype=bool),
+                )
+            )
+        return quick_eval(items)

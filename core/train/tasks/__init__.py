@@ -1,1 +1,0 @@
-"""Training tasks registered in :data:`core.train.task.TASKS` (one module each)."""
