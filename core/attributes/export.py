@@ -19,10 +19,11 @@ import torch
 
 from core.attributes.baselines import fit_linear
 from core.attributes.celeba import CELEBA_ATTRIBUTES, CelebA
+from core.attributes.lmle_task import LMLEConfig, LMLETask, load_split
 from core.attributes.model import BASELINE_MODEL, DEFAULT_MODEL, TRIPLET_MODEL, AttributeModel
 from core.paths import MODELS_DIR, SHARED_DIR
 from core.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from core.train.config import from_dict, to_plain
+from core.train.config import TrainConfig, from_dict, to_plain
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,6 @@ def _sidecar(description: str, train_range: str, regenerate: str) -> dict:
 
 def model_from_run(run_dir: str | Path, celeba_root: str | None = None) -> tuple[AttributeModel, dict]:
     """``(model, run config dict)`` of a run's ``last.pt`` (clusters of the final embeddings)."""
-    from core.attributes.lmle_task import LMLEConfig, LMLETask
-
     ckpt = load_checkpoint(Path(run_dir) / CHECKPOINT_NAME, task="lmle")
     config = {"train": dict(ckpt["config"]["train"]), "task": dict(ckpt["config"]["task"])}
     task_cfg = config["task"]
@@ -83,9 +82,6 @@ def model_from_run(run_dir: str | Path, celeba_root: str | None = None) -> tuple
 
 def _changed_options(config: dict) -> list[str]:
     """``--set`` overrides for every option that differs from the task's defaults."""
-    from core.attributes.lmle_task import LMLEConfig, LMLETask
-    from core.train.config import TrainConfig
-
     skip = {"celeba_root", "train_range", "val_range", "feature_cache", "device", "num_workers"}
     defaults = {
         "train": {**to_plain(TrainConfig()), **LMLETask.train_defaults},
@@ -135,8 +131,6 @@ def export_linear(
 ) -> Path:
     """Fit the class-weighted linear baseline on ``train_range`` (and the mirrored images, the
     same training data LMLE sees) and write it."""
-    from core.attributes.lmle_task import load_split
-
     split = load_split(CelebA.open(celeba_root), train_range, cache_dir, flip)
     views = split.views()  # (N, V, D): every view is a training row with the image's labels
     labels = np.repeat(split.labels, views.shape[1], axis=0)

@@ -27,7 +27,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.cfp.evaluate import evaluate_protocol
+from core.cfp.features import load_features
+from core.cfp.protocol import CfpProtocol, identity_of, parse_folds
+from core.cfp.stitching import build_stitching, dream_center, identities_of_folds
 from core.models.dream import DreamBlock
+from core.recognize.dream import DreamMapper
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +104,6 @@ class DreamTask:
         return DreamBlock(cfg.dim)
 
     def build_dataset(self, cfg: DreamConfig, data_dir: Path | None) -> StitchingDataset:
-        from core.cfp.stitching import build_stitching, dream_center, identities_of_folds
 
         table, cfp = load_cfp_table(cfg, data_dir)
         train_ids = identities_of_folds(cfg.train_folds)
@@ -131,9 +135,6 @@ class DreamTask:
 
     def evaluate(self, model: nn.Module, step: int) -> dict[str, float]:
         """Validation stitching loss and CFP-FP EER (stem vs stem + DREAM) on the validation folds."""
-        from core.cfp.evaluate import evaluate_protocol
-        from core.recognize.dream import DreamMapper
-
         val = self._val.get("set")
         out: dict[str, float] = {}
         if val is None or len(val) == 0:
@@ -161,7 +162,6 @@ class DreamTask:
 
 
 def _present_folds(cfp, folds: str) -> list[int]:
-    from core.cfp.protocol import parse_folds
 
     if not folds:
         return []
@@ -171,10 +171,6 @@ def _present_folds(cfp, folds: str) -> list[int]:
 
 def load_cfp_table(cfg: DreamConfig, data_dir: Path | None):
     """The CFP protocol and the cached features (with yaw) of the train + val identities."""
-    from core.cfp.features import load_features
-    from core.cfp.protocol import CfpProtocol, identity_of
-    from core.cfp.stitching import identities_of_folds
-
     root = cfg.cfp_root or (str(data_dir) if data_dir is not None else "")
     if not root:
         raise ValueError("the dream task needs the CFP folder: --data DIR or --set task.cfp_root=DIR")

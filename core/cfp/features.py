@@ -25,6 +25,7 @@ from core.atomic import atomic_write
 from core.io.imageio import ImageLoadError, load_image
 from core.paths import user_data_dir
 from core.recognize.faces import FacePipeline, FaceRecord
+from core.recognize.pose import estimate_yaws
 from core.zoo.weights import read_sidecar, resolve
 
 log = logging.getLogger(__name__)
@@ -286,8 +287,6 @@ YAW_FILE = "yaw_v1.npz"
 
 def attach_yaw(table: FeatureTable, folder: Path | None = None) -> FeatureTable:
     """Fill ``table.yaw`` / ``yaw_confidence`` (fused PnP, ~2 ms a face), memoised in ``folder/YAW_FILE``."""
-    from core.recognize.pose import estimate_yaws
-
     known: dict[str, tuple[float, float]] = {}
     path = Path(folder) / YAW_FILE if folder is not None else None
     if path is not None and path.exists():

@@ -29,6 +29,8 @@ import torch
 from core.detect.centerface import load_model as load_centerface
 from core.detect.postprocess import build_result
 from core.models.scaleface.model import ScaleFace, ScaleFaceConfig, init_from_centerface
+from core.train.checkpoint import load_checkpoint
+from core.train.config import from_dict
 from core.types import DetectionResult
 
 log = logging.getLogger(__name__)
@@ -80,9 +82,6 @@ def build_scaleface(cfg: ScaleFaceConfig) -> ScaleFace:
 
 def load_scaleface_checkpoint(path: str | os.PathLike, device: torch.device | None = None) -> ScaleFace:
     """Build the checkpoint's architecture and load its weights (eval mode)."""
-    from core.train.checkpoint import load_checkpoint
-    from core.train.config import from_dict
-
     ckpt = load_checkpoint(path, task=NAME)
     model_cfg = dict(ckpt["config"]["task"]["model"])
     model_cfg["backbone_weights"] = None  # the checkpoint already holds the trained weights

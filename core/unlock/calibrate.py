@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.atomic import write_text_atomic
 from core.paths import MODELS_DIR
 from core.recognize.calibration import MIN_FALSE_ACCEPTS, OperatingPoint, calibrate_many
 from core.unlock.template_data import mean_template
@@ -105,7 +106,6 @@ class UnlockCalibration:
         return cls(points, dict(data.get("provenance", {})))
 
     def save(self, path: str | os.PathLike) -> Path:
-        from core.atomic import write_text_atomic
 
         return write_text_atomic(path, json.dumps(self.to_json(), indent=1) + "\n")
 

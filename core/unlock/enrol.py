@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.unlock.calibrate import load_calibration
 from core.unlock.pipeline import UnlockPipeline
 from core.unlock.quality import ENROL_GATES, FrameQuality, QualityGates, face_crop
 from core.unlock.template_data import UserTemplate, crops_to_png, mean_template
@@ -93,8 +94,6 @@ class Enroller:
     @classmethod
     def calibrated(cls, pipeline: UnlockPipeline, calibration=None, **kwargs) -> Enroller:
         """An enroller whose consistency check is the shipped (or given) FAR 1e-2 threshold."""
-        from core.unlock.calibrate import load_calibration
-
         cal = calibration or load_calibration()
         return cls(pipeline, consistency=cal.at_far(1e-2, pipeline.mode).threshold, **kwargs)
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from core.io.video.reader import FrameReader, open_reader
 from core.unlock.decision import DecisionEvent, UnlockState
 from core.unlock.session import STAGES, Enroller, EnrolOutcome, FrameOutcome, UnlockSession, latency_summary
-from core.unlock.templates import TemplateStore
+from core.unlock.templates import TemplateExists, TemplateStore
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +83,6 @@ def enrol_video(
     :class:`~core.unlock.templates.TemplateError` (e.g. the name exists) on save.
     """
     if store.exists(name) and not overwrite:
-        from core.unlock.templates import TemplateExists
-
         raise TemplateExists(f"A user named {name!r} is already enrolled (use overwrite / --overwrite).")
     reader = _reader(source)
     outcomes: list[EnrolOutcome] = []

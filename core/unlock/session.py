@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from core.recognize.calibration import OperatingPoint
+from core.unlock.calibrate import load_calibration
 from core.unlock.decision import DecisionEvent, DecisionMachine, DecisionRule, UnlockState, Vote
 from core.unlock.enrol import Enroller, EnrolOutcome
 from core.unlock.pipeline import STAGES, FrameAnalysis, UnlockPipeline
@@ -178,8 +179,6 @@ class UnlockSession:
         Raises :class:`NoTemplates` (with the refusals in its message) when none is usable, and
         :class:`~core.unlock.calibrate.CalibrationError` for a FAR without a threshold.
         """
-        from core.unlock.calibrate import load_calibration
-
         pipeline = pipeline or UnlockPipeline()
         templates, refused = store.load_all(pipeline.model_info)
         if not templates:

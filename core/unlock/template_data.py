@@ -90,6 +90,7 @@ class ModelInfo:
 
 def current_model_info(use_dream: bool = True) -> ModelInfo:
     """The :class:`ModelInfo` of the bundled descriptor (and DREAM block): hashes from their sidecars."""
+    # lazy: the weights reader imports torch, and the Unlock panel reads template data at start-up
     from core.zoo.weights import read_sidecar, resolve
 
     desc = str(read_sidecar(resolve("faceapi_face_recognition")).get("sha256", ""))

@@ -54,6 +54,7 @@ from core.wider.attributes import (
     Pose,
 )
 from core.wider.errors import WiderFormatError
+from core.wider.predictions import image_key
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +112,6 @@ class ImageLabels:
     @property
     def key(self) -> str:
         """``"<event>/<stem>"``, the key shared with predictions and results."""
-        from core.wider.predictions import image_key
-
         return image_key(self.event, self.name)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.atomic import write_text_atomic
 from core.wider.attributes import ATTRIBUTE_NAMES
 from core.wider.matv5 import MatFormatError, load_mat
 
@@ -166,6 +167,4 @@ def read_keep_json(path: str | os.PathLike) -> dict[str, dict[str, list[int]]]:
 
 def write_keep_json(path: str | os.PathLike, keep: dict[str, dict[str, list[int]]]) -> Path:
     """Write keep lists in the JSON layout read by :func:`read_keep_json` (atomic)."""
-    from core.atomic import write_text_atomic
-
     return write_text_atomic(path, json.dumps(keep, separators=(", ", ": ")), fsync=True)

@@ -31,6 +31,8 @@ import numpy as np
 import torch
 
 from core.io.imageio import load_image
+from core.wider.attributes import ATTRIBUTE_NAMES
+from core.wider.dataset import WiderDataset
 
 
 @dataclass
@@ -52,7 +54,6 @@ class WiderSource:
     """
 
     def __init__(self, root: str | Path, split: str = "train") -> None:
-        from core.wider.dataset import WiderDataset
 
         root = Path(root)
         flat = root / f"wider_face_{split}_bbx_gt.txt"
@@ -67,7 +68,6 @@ class WiderSource:
         return len(self.index)
 
     def load(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        from core.wider.attributes import ATTRIBUTE_NAMES
 
         sample = self.index[i]
         invalid = sample.attributes[:, ATTRIBUTE_NAMES.index("invalid")].astype(bool)

@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.detect.scaleface import build_scaleface
+from core.detect.scaleface import ScaleFaceDetector, build_scaleface
 from core.detect.training.data import (
     AugmentConfig,
     DetectionAugment,
@@ -50,6 +50,7 @@ from core.detect.training.data import (
     collate_detection,
 )
 from core.detect.training.eval_hook import EvalSplit, evaluate_on_split, open_eval_split
+from core.detect.training.quick_eval import ImageEval, quick_eval
 from core.detect.training.synthetic import SyntheticFaces
 from core.models.scaleface.model import ScaleFace, ScaleFaceConfig
 
@@ -157,9 +158,6 @@ class ScaleFaceTask:
     def evaluate(self, model: nn.Module, step: int) -> dict[str, float | bool]:
         """Official WIDER AP on ``eval_split`` if set, else quick AP / per-range recall /
         branch recall on ``eval_images`` validation images."""
-        from core.detect.scaleface import ScaleFaceDetector
-        from core.detect.training.quick_eval import ImageEval, quick_eval
-
         if self.cfg is None:
             return {}
         device = next(model.parameters()).device
