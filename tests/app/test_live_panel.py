@@ -14,7 +14,7 @@ import torch
 from core.device import default_device
 from core.io.video.reader import SourceSpec
 from core.wider.labels import read_labels
-from tests.core.test_batch import make_inputs
+from tests.core.detect.test_batch import make_inputs
 from tests.core.unlock.videos import read_index, write_video
 
 

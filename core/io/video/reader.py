@@ -22,7 +22,6 @@ BGR is converted here, once).
 
 from __future__ import annotations
 
-import glob
 import logging
 import math
 import os
@@ -36,14 +35,13 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from core.io.files import list_images, natural_key
-from core.io.imageio import IMAGE_SUFFIXES, ImageLoadError, load_image
+from core.io.files import glob_files, has_glob, list_images, natural_key
+from core.io.imageio import ImageLoadError, load_image
 
 log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"})
 DEFAULT_FPS = 25.0  # image sequences, and files whose container states no rate
-GLOB_CHARS = frozenset("*?[")
 # A camera that returns this many failed reads in a row (about a second) is gone.
 CAMERA_MAX_FAILURES = 20
 CAMERA_RETRY_S = 0.05
@@ -142,10 +140,6 @@ class FrameReader(Protocol):
 # --- source resolution -----------------------------------------------------------
 def is_video_path(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
-
-
-def has_glob(text: str) -> bool:
-    return any(ch in text for ch in GLOB_CHARS)
 
 
 def parse_source(text: str | int | os.PathLike) -> SourceSpec:
@@ -375,11 +369,7 @@ class ImageSequenceReader:
             if Path(text).is_dir():
                 paths = list_images(text, recursive)
             elif has_glob(text):
-                paths = [
-                    Path(p)
-                    for p in sorted(glob.glob(text, recursive=True), key=natural_key)
-                    if Path(p).suffix.lower() in IMAGE_SUFFIXES and Path(p).is_file()
-                ]
+                paths = glob_files(text)
             else:
                 raise VideoOpenError(f"{text} is neither a folder nor a glob pattern of images.")
             self.description = Path(text).name or text

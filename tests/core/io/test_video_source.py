@@ -8,7 +8,7 @@ import pytest
 
 from core.io.video.reader import CameraReader, NotSeekable
 from core.io.video.source import SourceState, VideoSource
-from tests.core.unlock.test_video import FakeCapture
+from tests.core.io.test_video import FakeCapture
 from tests.core.unlock.videos import read_index, write_video
 
 

@@ -20,7 +20,7 @@ from core.io.imageio import load_image
 from core.wider.predictions import read_prediction_file
 from tests.core.unlock.videos import write_video
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "tests" / "data" / "faceapi_demo"
 FAST = ["--max-side", "320", "--threads", "1"]
 

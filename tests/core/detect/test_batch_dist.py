@@ -9,7 +9,7 @@ import sys
 
 from core.cli import run_cli
 from core.detect.batch.ledger import read_records, shard_paths
-from tests.core.test_batch import FAST, ROOT, make_inputs, without_timing
+from tests.core.detect.test_batch import FAST, ROOT, make_inputs, without_timing
 
 
 def test_two_processes_merge_to_the_single_process_output(tmp_path):
