@@ -346,6 +346,7 @@ def run_batch(
     keeps everything written so far; a single process then merges its shard
     into the output, so the next run resumes from it.
     """
+    # lazy: torch.distributed loads when a batch runs, not when the GUI configures one
     from core.train.distributed import DistInfo, all_gather_objects
 
     dist = dist or DistInfo()
