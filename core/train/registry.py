@@ -1,4 +1,10 @@
-"""Training tasks by name, imported lazily so listing them loads no model code."""
+"""Training tasks by name, imported lazily so listing them loads no model code.
+
+The table names each task by a ``"module:factory"`` string, resolved with
+``importlib`` when the task is created: the engine never imports a domain
+package (the import contract in tests/core/test_layering.py), yet the CLI and
+the GUI can list and start every task through it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-# task name -> "module:factory"; DREAM and LMLE add their own line here.
+# task name -> "module:factory", each task in its domain package
 TASKS: dict[str, str] = {
     "scaleface": "core.detect.training.scaleface_task:ScaleFaceTask",
     "lmle": "core.attributes.lmle_task:LMLETask",

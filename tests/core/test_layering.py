@@ -235,3 +235,14 @@ def test_the_checks_catch_what_they_forbid(tmp_path):
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
     assert layer_of("core.types") == BASE and layer_of("numpy") is None
+
+
+def test_training_tasks_live_with_their_domain_and_resolve():
+    import importlib
+
+    from core.train.registry import TASKS
+
+    for name, target in TASKS.items():
+        module_name, _, attr = target.partition(":")
+        assert layer_of(module_name) not in (BASE, "train", "cli"), f"task {name} belongs in its domain package"
+        assert callable(getattr(importlib.import_module(module_name), attr)), target
