@@ -18,7 +18,7 @@ from app.file_list import FileListModel
 from app.image_store import ImageStore, LoadedImage
 from app.panel_base import Panel
 from app.panels import PANELS
-from app.settings import SHORTCUTS, Settings
+from app.settings import SHORTCUTS, Keys, Settings
 from app.widgets import IMAGE_FILTER
 from app.worker import JobRunner
 from core.io.files import expand_inputs, list_image_names
@@ -64,11 +64,11 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.apply_shortcuts()
         self.view.zoom_changed.connect(self._update_zoom_label)
-        geometry = self.settings.value("window/geometry")
-        if geometry is not None:
+        geometry = self.settings.get(Keys.WINDOW_GEOMETRY)
+        if not geometry.isEmpty():
             self.restoreGeometry(geometry)
-        state = self.settings.value("window/state")
-        if state is not None:
+        state = self.settings.get(Keys.WINDOW_STATE)
+        if not state.isEmpty():
             self.restoreState(state)
 
     # --- construction -------------------------------------------------------
@@ -359,8 +359,8 @@ class MainWindow(QMainWindow):
             panel.shutdown()
         self.runner.shutdown(timeout_s=10.0)
         self.error_dialog.close()
-        self.settings.set_value("window/geometry", self.saveGeometry())
-        self.settings.set_value("window/state", self.saveState())
+        self.settings.set(Keys.WINDOW_GEOMETRY, self.saveGeometry())
+        self.settings.set(Keys.WINDOW_STATE, self.saveState())
         self.settings.sync()
         super().closeEvent(event)
 

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.settings import Settings
+from app.settings import Setting, Settings
 from app.worker import Progress
 from core.io.imageio import IMAGE_SUFFIXES
 
@@ -23,15 +23,15 @@ IMAGE_FILTER = "Images ({});;All files (*)".format(" ".join(f"*{s}" for s in sor
 
 
 def path_row(
-    parent: QWidget, settings: Settings, key: str, folder: bool, file_filter: str = ""
+    parent: QWidget, settings: Settings, setting: Setting[str], folder: bool, file_filter: str = ""
 ) -> tuple[QWidget, QLineEdit]:
-    """A line edit + "…" browse button whose text persists in ``settings[key]``.
+    """A line edit + "…" browse button whose text persists in ``setting``.
 
     folder: browse for a directory, else for a file (``file_filter`` as in QFileDialog).
     Returns the row widget (for a form) and the edit (to read the path).
     """
-    edit = QLineEdit(str(settings.value(key, "")))
-    edit.editingFinished.connect(lambda: settings.set_value(key, edit.text()))
+    edit = QLineEdit(settings.get(setting))
+    edit.editingFinished.connect(lambda: settings.set(setting, edit.text()))
     browse = QPushButton("…")
     browse.setMaximumWidth(30)
 
@@ -42,7 +42,7 @@ def path_row(
             chosen, _ = QFileDialog.getOpenFileName(parent, "Choose file", edit.text(), file_filter)
         if chosen:
             edit.setText(chosen)
-            settings.set_value(key, chosen)
+            settings.set(setting, chosen)
 
     browse.clicked.connect(choose)
     row = QWidget()
@@ -53,15 +53,17 @@ def path_row(
     return row, edit
 
 
-def score_slider_row(settings: Settings, key: str, minimum: float) -> tuple[QHBoxLayout, QSlider, QLabel]:
-    """ "Min score" + a slider in hundredths from ``minimum`` to 1 (initial value ``settings[key]``) + its label.
+def score_slider_row(
+    settings: Settings, setting: Setting[float], minimum: float
+) -> tuple[QHBoxLayout, QSlider, QLabel]:
+    """ "Min score" + a slider in hundredths from ``minimum`` to 1 (initial value ``setting``) + its label.
 
     The caller connects ``valueChanged`` and writes the label (it knows what the score filters).
     """
     row = QHBoxLayout()
     slider = QSlider(Qt.Orientation.Horizontal)
     slider.setRange(int(round(minimum * 100)), 100)
-    slider.setValue(int(float(settings.value(key, 0.5)) * 100))
+    slider.setValue(int(settings.get(setting) * 100))
     label = QLabel()
     row.addWidget(QLabel("Min score"))
     row.addWidget(slider, 1)

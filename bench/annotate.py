@@ -148,11 +148,11 @@ def bench_gui(tmp: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
     from app.main_window import MainWindow
-    from app.settings import Settings
+    from app.settings import Keys, Settings
 
     app = QApplication.instance() or QApplication([])
     settings = Settings(tmp / "settings.ini")
-    settings.set_value("detection/auto", False)
+    settings.set(Keys.DETECTION_AUTO, False)
     window = MainWindow(settings)
     window.resize(1600, 1000)
     window.show()

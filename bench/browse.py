@@ -28,7 +28,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.main_window import MainWindow
-    from app.settings import Settings
+    from app.settings import Keys, Settings
 
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:
@@ -42,7 +42,7 @@ def main() -> int:
             list_images(folder)
             listing.append(time.perf_counter() - start)
         settings = Settings(Path(tmp) / "settings.ini")
-        settings.set_value("detection/auto", False)
+        settings.set(Keys.DETECTION_AUTO, False)
         window = MainWindow(settings)
         window.show()
         opening = []

@@ -87,13 +87,13 @@ def run_gui(video: Path, model: str, threads: int, device: str) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from app.main_window import MainWindow
-    from app.settings import Settings
+    from app.settings import Keys, Settings
     from core.io.video.reader import SourceSpec
 
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(Path(tmp) / "settings.ini")
-        settings.set_value("detection/auto", False)
+        settings.set(Keys.DETECTION_AUTO, False)
         window = MainWindow(settings)
         window.show()
         panel = window.panel("live")

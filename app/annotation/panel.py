@@ -34,6 +34,7 @@ from app.annotation.items import COLOR_MODES
 from app.annotation.prelabel import Prelabeler
 from app.context import Workbench
 from app.panel_base import Panel
+from app.settings import Keys
 from core.annotate.coco import export_coco, import_coco
 from core.annotate.review import FaceReviewRequest, ReviewState
 from core.annotate.split import AnnotationSplit
@@ -154,9 +155,9 @@ class AnnotationPanel(Panel):
         self.score_box = QDoubleSpinBox()
         self.score_box.setRange(0.3, 1.0)
         self.score_box.setSingleStep(0.05)
-        self.score_box.setValue(float(self.workbench.settings.value("annotation/accept_score", 0.8)))
+        self.score_box.setValue(self.workbench.settings.get(Keys.ANNOTATION_ACCEPT_SCORE))
         self.score_box.valueChanged.connect(
-            lambda v: self.workbench.settings.set_value("annotation/accept_score", v)
+            lambda v: self.workbench.settings.set(Keys.ANNOTATION_ACCEPT_SCORE, v)
         )
         grid.addWidget(_button("Accept (⏎)", self.editor.accept_suggestions, "accept_suggestion"), 1, 0)
         grid.addWidget(_button("Reject (⌫)", self.editor.reject_suggestions, "reject_suggestion"), 1, 1)
@@ -283,7 +284,7 @@ class AnnotationPanel(Panel):
 
     @property
     def prelabel_min_score(self) -> float:
-        return float(self.workbench.settings.value("annotation/suggest_score", 0.5))
+        return self.workbench.settings.get(Keys.ANNOTATION_SUGGEST_SCORE)
 
     def accept_above(self) -> None:
         count = self.editor.accept_above(self.score_box.value())

@@ -41,6 +41,7 @@ from app.attributes.training_view import TrainingView
 from app.context import Workbench
 from app.image_store import LoadedImage
 from app.panel_base import Panel
+from app.settings import Keys
 from app.worker import Job, Progress
 from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
 
@@ -88,21 +89,21 @@ class AttributesPanel(Panel):
         self.analyze_button = QPushButton("Analyze faces")
         self.analyze_button.clicked.connect(self.analyze)
         self.auto_box = QCheckBox("on every image")
-        self.auto_box.setChecked(bool(settings.value("attributes/auto", True, bool)))
-        self.auto_box.toggled.connect(lambda on: settings.set_value("attributes/auto", on))
+        self.auto_box.setChecked(settings.get(Keys.ATTRIBUTES_AUTO))
+        self.auto_box.toggled.connect(lambda on: settings.set(Keys.ATTRIBUTES_AUTO, on))
         for widget, stretch in ((QLabel("Model"), 0), (self.model_box, 1), (self.detector_box, 0)):
             row.addWidget(widget, stretch)
         row.addWidget(self.analyze_button)
         row.addWidget(self.auto_box)
 
         data_row = QHBoxLayout()
-        self.root_edit = QLineEdit(str(settings.value("attributes/celeba_root", "")))
+        self.root_edit = QLineEdit(settings.get(Keys.ATTRIBUTES_CELEBA_ROOT))
         self.root_edit.setPlaceholderText("CelebA folder (images/ + list_attr_celeba.txt)")
         self.root_edit.editingFinished.connect(self._root_changed)
         browse = QPushButton("…")
         browse.setMaximumWidth(30)
         browse.clicked.connect(self._choose_root)
-        self.range_edit = QLineEdit(str(settings.value("attributes/range", "1-10000")))
+        self.range_edit = QLineEdit(settings.get(Keys.ATTRIBUTES_RANGE))
         self.range_edit.setMaximumWidth(110)
         self.range_edit.setToolTip("image numbers to embed, e.g. 7001-8000 (empty: all)")
         self.load_button = QPushButton("Load embedding")
@@ -143,7 +144,7 @@ class AttributesPanel(Panel):
 
     def _root_changed(self) -> None:
         root = self.root_edit.text().strip()
-        self.workbench.settings.set_value("attributes/celeba_root", root)
+        self.workbench.settings.set(Keys.ATTRIBUTES_CELEBA_ROOT, root)
         self.training.celeba_root = root
 
     @property
@@ -241,7 +242,7 @@ class AttributesPanel(Panel):
         if self.embed_job is not None and not self.embed_job.is_done:
             return
         id_range = self.range_edit.text().strip() or None
-        self.workbench.settings.set_value("attributes/range", id_range or "")
+        self.workbench.settings.set(Keys.ATTRIBUTES_RANGE, id_range or "")
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
         self.load_button.setEnabled(False)

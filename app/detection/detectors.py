@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import threading
 
-from app.settings import Settings
+from app.settings import Keys, Settings
 from core.detect.protocol import Detector
 from core.detect.registry import NEEDS_CHECKPOINT, create_detector
-
-
-def checkpoint_key(name: str) -> str:
-    """Settings key holding the checkpoint file of a detector that needs one (e.g. ScaleFace)."""
-    return f"detectors/{name}/checkpoint"
 
 
 class DetectorCache:
     """Detectors built on first use (call :meth:`get` from a worker: loading is slow) and reused.
 
     settings: where checkpoints of detectors that need one are looked up
-    (``checkpoint_key(name)``); a new checkpoint builds a new detector.
+    (``Keys.DETECTION_CHECKPOINT(name)``); a new checkpoint builds a new detector.
     """
 
     def __init__(self, settings: Settings | None = None) -> None:
@@ -29,8 +24,7 @@ class DetectorCache:
     def checkpoint(self, name: str) -> str | None:
         if name not in NEEDS_CHECKPOINT or self._settings is None:
             return None
-        value = self._settings.value(checkpoint_key(name), "")
-        return str(value) or None
+        return self._settings.get(Keys.DETECTION_CHECKPOINT(name)) or None
 
     def get(self, name: str) -> Detector:
         checkpoint = self.checkpoint(name)

@@ -28,9 +28,10 @@ from PySide6.QtWidgets import (
 
 from app.canvas.overlays import BRANCH_COLORS, BranchHeatmap, FaceOverlay, HeatmapOverlay, branch_heatmaps
 from app.context import Workbench
-from app.detection.detectors import DetectorCache, checkpoint_key
+from app.detection.detectors import DetectorCache
 from app.image_store import LoadedImage
 from app.panel_base import Panel
+from app.settings import Keys
 from app.widgets import score_slider_row
 from core.detect.registry import DEFAULT_DETECTOR, DETECTORS, NEEDS_CHECKPOINT
 from core.recognize.analyze import FaceAnalysis, FaceAnalyzer
@@ -101,8 +102,8 @@ class DetectionPanel(Panel):
         row.addWidget(self.run_button)
         layout.addLayout(row)
         self.auto_box = QCheckBox("Detect automatically on every image")
-        self.auto_box.setChecked(bool(self.workbench.settings.value("detection/auto", True, bool)))
-        self.auto_box.toggled.connect(lambda on: self.workbench.settings.set_value("detection/auto", on))
+        self.auto_box.setChecked(self.workbench.settings.get(Keys.DETECTION_AUTO))
+        self.auto_box.toggled.connect(lambda on: self.workbench.settings.set(Keys.DETECTION_AUTO, on))
         layout.addWidget(self.auto_box)
 
         self.branch_group = QGroupBox("Branches")
@@ -120,9 +121,9 @@ class DetectionPanel(Panel):
             self.branch_boxes[name] = box
             heat = QCheckBox("heat map")
             heat.setStyleSheet(style)
-            heat.setChecked(bool(self.workbench.settings.value(f"detection/heatmap/{name}", False, bool)))
+            heat.setChecked(self.workbench.settings.get(Keys.DETECTION_HEATMAP(name)))
             heat.toggled.connect(
-                lambda on, n=name: self.workbench.settings.set_value(f"detection/heatmap/{n}", on)
+                lambda on, n=name: self.workbench.settings.set(Keys.DETECTION_HEATMAP(n), on)
             )
             heat.toggled.connect(self._refresh_overlay)
             heat.setEnabled(False)  # until a result with response maps is shown
@@ -132,7 +133,7 @@ class DetectionPanel(Panel):
         layout.addWidget(self.branch_group)
 
         slider_row, self.score_slider, self.score_label = score_slider_row(
-            self.workbench.settings, "detection/min_score", RUN_MIN_SCORE
+            self.workbench.settings, Keys.DETECTION_MIN_SCORE, RUN_MIN_SCORE
         )
         self.score_slider.valueChanged.connect(self._refresh_overlay)
         self.score_slider.valueChanged.connect(lambda _: self._analyze_shown())
@@ -148,7 +149,7 @@ class DetectionPanel(Panel):
         landmark_row.addWidget(self.landmark_kind, 1)
         layout.addLayout(landmark_row)
         self.analysis_box = QCheckBox("Age, gender and 68 landmarks for shown faces")
-        self.analysis_box.setChecked(bool(self.workbench.settings.value("detection/analysis", True, bool)))
+        self.analysis_box.setChecked(self.workbench.settings.get(Keys.DETECTION_ANALYSIS))
         self.analysis_box.toggled.connect(self._on_analysis_toggled)
         layout.addWidget(self.analysis_box)
 
@@ -168,7 +169,7 @@ class DetectionPanel(Panel):
             self, f"{name} checkpoint", current, "Checkpoints (*.pt);;All files (*)"
         )
         if path:
-            self.workbench.settings.set_value(checkpoint_key(name), path)
+            self.workbench.settings.set(Keys.DETECTION_CHECKPOINT(name), path)
             self.results = {k: v for k, v in self.results.items() if k[1] != name}
             self.heatmaps = {k: v for k, v in self.heatmaps.items() if k[1] != name}
             self.on_image_changed(self.workbench.current)
@@ -273,7 +274,7 @@ class DetectionPanel(Panel):
         self._refresh_overlay()
 
     def _on_analysis_toggled(self, on: bool) -> None:
-        self.workbench.settings.set_value("detection/analysis", on)
+        self.workbench.settings.set(Keys.DETECTION_ANALYSIS, on)
         if on:
             self._analyze_shown()
 
@@ -323,7 +324,7 @@ class DetectionPanel(Panel):
     def _refresh_overlay(self) -> None:
         min_score = self.score_slider.value() / 100
         self.score_label.setText(f"{min_score:.2f}")
-        self.workbench.settings.set_value("detection/min_score", min_score)
+        self.workbench.settings.set(Keys.DETECTION_MIN_SCORE, min_score)
         self.overlay.visible_branches = {n for n, b in self.branch_boxes.items() if b.isChecked()}
         self.overlay.min_score = min_score
         self.overlay.show_landmarks = self.landmark_box.isChecked()

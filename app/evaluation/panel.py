@@ -33,6 +33,7 @@ from app.context import Workbench
 from app.image_store import LoadedImage
 from app.job_controls import JobControls
 from app.panel_base import Panel
+from app.settings import Keys, Setting
 from app.widgets import path_row
 from app.worker import Progress
 from core.detect.on_split import detect_split
@@ -135,13 +136,13 @@ class EvaluationPanel(Panel):
         workbench.image_changed.connect(self._on_image_changed)
 
     # --- widgets ------------------------------------------------------------
-    def _path_row(self, key: str, folder: bool) -> tuple[QWidget, QLineEdit]:
-        return path_row(self, self.workbench.settings, f"evaluation/{key}", folder)
+    def _path_row(self, setting: Setting[str], folder: bool) -> tuple[QWidget, QLineEdit]:
+        return path_row(self, self.workbench.settings, setting, folder)
 
     def _build(self) -> None:
         controls = QWidget()
         form = QFormLayout(controls)
-        gt_row, self.gt_edit = self._path_row("gt", folder=False)
+        gt_row, self.gt_edit = self._path_row(Keys.EVALUATION_GT, folder=False)
         gt_row.setToolTip(
             "eval_tools ground_truth folder or .mat, or a WIDER *_bbx_gt.txt (keep lists beside it)"
         )
@@ -149,9 +150,9 @@ class EvaluationPanel(Panel):
         self.source_box = QComboBox()
         self.source_box.addItems([SOURCE_FOLDER, SOURCE_DETECTOR])
         form.addRow("Source", self.source_box)
-        pred_row, self.pred_edit = self._path_row("pred", folder=True)
+        pred_row, self.pred_edit = self._path_row(Keys.EVALUATION_PRED, folder=True)
         form.addRow("Predictions", pred_row)
-        images_row, self.images_edit = self._path_row("images", folder=True)
+        images_row, self.images_edit = self._path_row(Keys.EVALUATION_IMAGES, folder=True)
         images_row.setToolTip("images/<event>/<name>.jpg; default: images/ beside the label file")
         form.addRow("Images", images_row)
         self.model_box = QComboBox()

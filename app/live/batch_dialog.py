@@ -27,12 +27,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.context import Workbench
+from app.settings import Keys
 from app.worker import Job
 from core.detect.batch.inputs import expand_batch_inputs
 from core.detect.batch.ledger import VERIFY_MODES
 from core.detect.batch.run import BatchOptions, BatchProgress, BatchSummary, run_batch
 from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
-from core.paths import user_data_dir
 
 INPUT_SEPARATOR = ";"
 
@@ -59,14 +59,14 @@ class BatchDialog(QDialog):
         self.last_progress: BatchProgress | None = None
         settings = workbench.settings
         form = QFormLayout()
-        self.inputs = QLineEdit(str(settings.value("batch/inputs", "")))
+        self.inputs = QLineEdit(settings.get(Keys.BATCH_INPUTS))
         self.inputs.setPlaceholderText("folders, files, videos or glob patterns, separated by ';'")
         form.addRow(
             "Inputs",
             self._with_buttons(self.inputs, ("Folder…", self._add_folder), ("Files…", self._add_files)),
         )
         self.recursive = QCheckBox("Include sub-folders")
-        self.recursive.setChecked(bool(settings.value("batch/recursive", True, bool)))
+        self.recursive.setChecked(settings.get(Keys.BATCH_RECURSIVE))
         form.addRow("", self.recursive)
         self.model = QComboBox()
         self.model.addItems(list(DETECTORS))
@@ -79,10 +79,9 @@ class BatchDialog(QDialog):
         model_row.addWidget(self.model, 1)
         model_row.addWidget(self.every)
         form.addRow("Model", model_row)
-        default_out = user_data_dir() / "batch" / "detections.jsonl"
-        self.jsonl = QLineEdit(str(settings.value("batch/jsonl", str(default_out))))
+        self.jsonl = QLineEdit(settings.get(Keys.BATCH_JSONL))
         form.addRow("JSON lines", self._with_buttons(self.jsonl, ("…", self._pick_jsonl)))
-        self.wider = QLineEdit(str(settings.value("batch/wider", "")))
+        self.wider = QLineEdit(settings.get(Keys.BATCH_WIDER))
         self.wider.setPlaceholderText("optional: WIDER submission folder")
         form.addRow("WIDER out", self._with_buttons(self.wider, ("…", self._pick_wider)))
         self.verify = QComboBox()
@@ -175,10 +174,10 @@ class BatchDialog(QDialog):
             self.status.setText("Choose a JSON-lines file or a WIDER folder for the results.")
             return
         settings = self.workbench.settings
-        settings.set_value("batch/inputs", self.inputs.text())
-        settings.set_value("batch/recursive", self.recursive.isChecked())
-        settings.set_value("batch/jsonl", self.jsonl.text())
-        settings.set_value("batch/wider", self.wider.text())
+        settings.set(Keys.BATCH_INPUTS, self.inputs.text())
+        settings.set(Keys.BATCH_RECURSIVE, self.recursive.isChecked())
+        settings.set(Keys.BATCH_JSONL, self.jsonl.text())
+        settings.set(Keys.BATCH_WIDER, self.wider.text())
         self.summary = None
         self.progress.setValue(0)
         self.status.setText("Starting (loading the model)…")

@@ -35,10 +35,10 @@ from app.live.controller import LiveController
 from app.live.hud import Hud
 from app.live.widgets import BranchToggles, SourcePicker
 from app.panel_base import Panel
-from app.settings import SHORTCUT_BY_KEY
+from app.settings import SHORTCUT_BY_KEY, Keys
 from app.widgets import score_slider_row
 from core.detect.live.loop import LiveResult
-from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
+from core.detect.registry import DETECTORS
 from core.io.video.reader import SourceSpec
 from core.paths import user_data_dir
 
@@ -93,7 +93,7 @@ class LivePanel(Panel):
     def _build(self) -> None:
         settings = self.workbench.settings
         layout = QVBoxLayout(self)
-        self.picker = SourcePicker(settings, "live/last_dir")
+        self.picker = SourcePicker(settings, Keys.LIVE_LAST_DIR)
         self.picker.open_requested.connect(self.open_source)
         self.picker.close_requested.connect(self.close_source)
         self.source_box = self.picker.source_box
@@ -125,10 +125,10 @@ class LivePanel(Panel):
         self.detect_box.toggled.connect(self._on_detect_toggled)
         self.model_box = QComboBox()
         self.model_box.addItems(list(DETECTORS))
-        self.model_box.setCurrentText(str(settings.value("live/model", DEFAULT_DETECTOR)))
+        self.model_box.setCurrentText(settings.get(Keys.LIVE_MODEL))
         self.model_box.currentTextChanged.connect(self._on_model)
         self.track_box = QCheckBox("Track (ids)")
-        self.track_box.setChecked(bool(settings.value("live/tracking", True, bool)))
+        self.track_box.setChecked(settings.get(Keys.LIVE_TRACKING))
         self.track_box.toggled.connect(self._on_tracking)
         detect_row.addWidget(self.detect_box)
         detect_row.addWidget(self.model_box, 1)
@@ -140,7 +140,7 @@ class LivePanel(Panel):
         self.branch_group.changed.connect(self._refresh_overlay)
         layout.addWidget(self.branch_group)
 
-        slider_row, self.score_slider, self.score_label = score_slider_row(settings, "live/min_score", 0.2)
+        slider_row, self.score_slider, self.score_label = score_slider_row(settings, Keys.LIVE_MIN_SCORE, 0.2)
         self.score_slider.valueChanged.connect(self._refresh_overlay)
         layout.addLayout(slider_row)
         self.landmark_box = QCheckBox("Show landmarks")
@@ -270,13 +270,13 @@ class LivePanel(Panel):
         self.message.setText(text)
 
     def _on_model(self, name: str) -> None:
-        self.workbench.settings.set_value("live/model", name)
+        self.workbench.settings.set(Keys.LIVE_MODEL, name)
         self.controller.model = name
         self.overlay.clear()
         self.shown = None
 
     def _on_tracking(self, on: bool) -> None:
-        self.workbench.settings.set_value("live/tracking", on)
+        self.workbench.settings.set(Keys.LIVE_TRACKING, on)
         self.controller.tracking = on
 
     def show_result(self, result: LiveResult) -> None:
@@ -294,7 +294,7 @@ class LivePanel(Panel):
     def _refresh_overlay(self) -> None:
         min_score = self.score_slider.value() / 100
         self.score_label.setText(f"{min_score:.2f}")
-        self.workbench.settings.set_value("live/min_score", min_score)
+        self.workbench.settings.set(Keys.LIVE_MIN_SCORE, min_score)
         self.controller.track_min_score = min_score
         self.overlay.visible_branches = self.branch_group.visible_branches()
         self.overlay.min_score = min_score
@@ -313,8 +313,7 @@ class LivePanel(Panel):
 
     # --- snapshot, recording, batch ------------------------------------------------------
     def snapshot_dir(self) -> Path:
-        default = user_data_dir() / "live_split"
-        return Path(str(self.workbench.settings.value("live/snapshot_dir", str(default))))
+        return Path(self.workbench.settings.get(Keys.LIVE_SNAPSHOT_DIR))
 
     def snapshot(self, root: Path | None = None) -> bool:
         """Add the last detected frame and the faces shown now to the WIDER split at ``root``."""

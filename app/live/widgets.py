@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.canvas.overlays import BRANCH_COLORS
-from app.settings import Settings
+from app.settings import Setting, Settings
 from core.io.video.reader import VIDEO_SUFFIXES, SourceSpec, list_cameras
 from core.scale_ranges import BRANCH_NAMES, SCALE_RANGES
 from core.types import Detection
@@ -31,16 +31,16 @@ class SourcePicker(QWidget):
 
     open_requested(object): the :class:`SourceSpec` the user chose (files and folders via a dialog).
     close_requested(): Close was clicked.
-    The last folder browsed persists in ``settings[last_dir_key]``.
+    The last folder browsed persists in ``last_dir``.
     """
 
     open_requested = Signal(object)
     close_requested = Signal()
 
-    def __init__(self, settings: Settings, last_dir_key: str, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings, last_dir: Setting[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
-        self.last_dir_key = last_dir_key
+        self.last_dir = last_dir
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         self.source_box = QComboBox()
@@ -73,11 +73,11 @@ class SourcePicker(QWidget):
 
     def remember(self, spec: SourceSpec) -> None:
         if spec.kind != "camera":
-            self.settings.set_value(self.last_dir_key, str(Path(str(spec.target)).parent))
+            self.settings.set(self.last_dir, str(Path(str(spec.target)).parent))
 
     def _open_selected(self) -> None:
         choice = self.source_box.currentData()
-        last = str(self.settings.value(self.last_dir_key, ""))
+        last = self.settings.get(self.last_dir)
         if choice == PICK_FILE:
             patterns = " ".join(f"*{s}" for s in sorted(VIDEO_SUFFIXES))
             path, _ = QFileDialog.getOpenFileName(

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from app.canvas.overlays import BRANCH_COLORS
 from app.context import Workbench
 from app.panel_base import Panel
+from app.settings import Keys, Setting
 from app.training.curves import ApPlot, CurveBook, eval_metrics, is_ap_metric
 from app.training.history import read_history, replayable
 from app.training.job import training_job
@@ -76,15 +77,13 @@ class TrainingPanel(Panel):
     def series(self) -> dict[str, tuple[list[float], list[float]]]:
         return self.book.series
 
-    def _path_edit(self, key: str, folder: bool) -> tuple[QWidget, QLineEdit]:
-        return path_row(
-            self, self.workbench.settings, f"training/{key}", folder, "TOML (*.toml);;All files (*)"
-        )
+    def _path_edit(self, setting: Setting[str], folder: bool) -> tuple[QWidget, QLineEdit]:
+        return path_row(self, self.workbench.settings, setting, folder, "TOML (*.toml);;All files (*)")
 
-    def _persist_spin(self, box: QSpinBox, key: str) -> None:
+    def _persist_spin(self, box: QSpinBox, setting: Setting[int]) -> None:
         settings = self.workbench.settings
-        box.setValue(int(settings.value(key, 0, int)))
-        box.valueChanged.connect(lambda value: settings.set_value(key, value))
+        box.setValue(settings.get(setting))
+        box.valueChanged.connect(lambda value: settings.set(setting, value))
 
     def _build(self) -> None:
         controls = QWidget()
@@ -92,14 +91,14 @@ class TrainingPanel(Panel):
         self.task_box = QComboBox()
         self.task_box.addItems(sorted(TASKS))
         form.addRow("Task", self.task_box)
-        data_row, self.data_edit = self._path_edit("data", folder=True)
+        data_row, self.data_edit = self._path_edit(Keys.TRAINING_DATA, folder=True)
         data_row.setToolTip(
             "dataset root, e.g. the WIDER FACE folder (ScaleFace can also train on synthetic faces)"
         )
         form.addRow("Data", data_row)
-        run_row, self.run_edit = self._path_edit("run", folder=True)
+        run_row, self.run_edit = self._path_edit(Keys.TRAINING_RUN, folder=True)
         form.addRow("Run folder", run_row)
-        config_row, self.config_edit = self._path_edit("config", folder=False)
+        config_row, self.config_edit = self._path_edit(Keys.TRAINING_CONFIG, folder=False)
         form.addRow("Config (TOML)", config_row)
         self.steps_box = QSpinBox()
         self.steps_box.setRange(0, 10_000_000)
@@ -112,7 +111,7 @@ class TrainingPanel(Panel):
         self.device_box = QComboBox()
         self.device_box.addItems(["auto", "cpu", "cuda"])
         form.addRow("Device", self.device_box)
-        split_row, self.split_edit = self._path_edit("eval_split", folder=True)
+        split_row, self.split_edit = self._path_edit(Keys.TRAINING_EVAL_SPLIT, folder=True)
         split_row.setToolTip(
             "a WIDER val-style split (labels *_bbx_gt.txt, images/, keep lists) or a WIDER root: "
             "official AP at evaluations"
@@ -124,13 +123,13 @@ class TrainingPanel(Panel):
         self.eval_every_box.setRange(0, 10_000_000)
         self.eval_every_box.setSpecialValueText("at checkpoints / task default")
         self.eval_every_box.setToolTip("evaluate every N steps (0: at checkpoints when a split is chosen)")
-        self._persist_spin(self.eval_every_box, "training/eval_every")
+        self._persist_spin(self.eval_every_box, Keys.TRAINING_EVAL_EVERY)
         form.addRow("Evaluate every", self.eval_every_box)
         self.eval_images_box = QSpinBox()
         self.eval_images_box.setRange(0, 1_000_000)
         self.eval_images_box.setSpecialValueText("all")
         self.eval_images_box.setToolTip("evenly spaced images of the split to evaluate on")
-        self._persist_spin(self.eval_images_box, "training/eval_images")
+        self._persist_spin(self.eval_images_box, Keys.TRAINING_EVAL_IMAGES)
         self.eval_images_label = QLabel("Eval images")
         form.addRow(self.eval_images_label, self.eval_images_box)
         self.task_box.currentTextChanged.connect(self._show_split_rows)

@@ -41,6 +41,7 @@ from app.canvas.image_view import ImageView
 from app.context import Workbench
 from app.live.widgets import SourcePicker
 from app.panel_base import Panel
+from app.settings import Keys
 from app.unlock.controller import UnlockController
 from app.unlock.widgets import StateBanner, latency_text
 from core.io.video.reader import SourceSpec
@@ -118,7 +119,7 @@ class UnlockPanel(Panel):
 
         right = QWidget()
         form = QVBoxLayout(right)
-        self.picker = SourcePicker(settings, "unlock/last_dir")
+        self.picker = SourcePicker(settings, Keys.UNLOCK_LAST_DIR)
         self.picker.open_requested.connect(self.open_source)
         self.picker.close_requested.connect(self.controller.close)
         form.addWidget(self.picker)
@@ -184,7 +185,7 @@ class UnlockPanel(Panel):
         self.far_box = QComboBox()
         for far in FARS:
             self.far_box.addItem(f"{far:g}", far)
-        saved = float(self.workbench.settings.value("unlock/far", self.controller.far))
+        saved = self.workbench.settings.get(Keys.UNLOCK_FAR)
         self.far_box.setCurrentIndex(max(0, self.far_box.findData(saved)))
         self.controller.far = float(self.far_box.currentData())
         self.far_box.currentIndexChanged.connect(self._on_far)
@@ -312,7 +313,7 @@ class UnlockPanel(Panel):
 
     def _on_far(self) -> None:
         far = float(self.far_box.currentData())
-        self.workbench.settings.set_value("unlock/far", far)
+        self.workbench.settings.set(Keys.UNLOCK_FAR, far)
         error = self.controller.set_far(far)
         if error:
             self.message.setText(error)
@@ -397,8 +398,8 @@ class UnlockPanel(Panel):
 
 
 def _open_store(workbench: Workbench) -> TemplateStore | tuple[TemplateStore, str]:
-    """The store named in settings (``unlock/store``), or the default one with the reason why not."""
-    root = str(workbench.settings.value("unlock/store", "")) or None
+    """The store named in settings (``Keys.UNLOCK_STORE``), or the default one with the reason why not."""
+    root = workbench.settings.get(Keys.UNLOCK_STORE) or None
     try:
         return TemplateStore(root)
     except (TemplateError, OSError) as exc:

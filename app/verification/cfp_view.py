@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.context import Workbench
 from app.job_controls import JobControls
+from app.settings import Keys
 from app.verification.chips import pair_pixmap
 from app.verification.jobs import THUMB, CfpRun, LazyVerifier, cfp_job
 from app.widgets import path_row
@@ -55,7 +56,7 @@ class CfpView(QSplitter):
         layout = QVBoxLayout(box)
         form = QFormLayout()
         root_row, self.cfp_root = path_row(
-            self, self.workbench.settings, "verification/cfp_root", folder=True
+            self, self.workbench.settings, Keys.VERIFICATION_CFP_ROOT, folder=True
         )
         if not self.cfp_root.text() and (SHARED_DIR / "data" / "cfp_dev").is_dir():
             self.cfp_root.setText(str(SHARED_DIR / "data" / "cfp_dev"))
@@ -124,7 +125,7 @@ class CfpView(QSplitter):
         if not root:
             self.cfp_summary.setText("Choose the CFP root first.")
             return
-        self.workbench.settings.set_value("verification/cfp_root", root)
+        self.workbench.settings.set(Keys.VERIFICATION_CFP_ROOT, root)
         self.cfp_controls.start(
             cfp_job,
             self.verifier,

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from app.context import Workbench
 from app.image_store import LoadedImage
 from app.panel_base import Panel
+from app.settings import Keys, Setting
 from app.verification.cfp_view import ACCEPT, REJECT, CfpView
 from app.verification.chips import chip_pixmap
 from app.verification.jobs import (
@@ -77,8 +78,8 @@ class VerificationPanel(Panel):
         workbench.image_changed.connect(self._on_image_changed)
 
     # --- widgets ------------------------------------------------------------
-    def _path_row(self, key: str, folder: bool) -> tuple[QWidget, QLineEdit]:
-        return path_row(self, self.workbench.settings, f"verification/{key}", folder, IMAGE_FILTER)
+    def _path_row(self, setting: Setting[str], folder: bool) -> tuple[QWidget, QLineEdit]:
+        return path_row(self, self.workbench.settings, setting, folder, IMAGE_FILTER)
 
     def _build_pair(self) -> QWidget:
         box = QGroupBox("Pair")
@@ -91,8 +92,8 @@ class VerificationPanel(Panel):
         group.addButton(self.source_faces)
         self.source_faces.toggled.connect(self._on_source_toggled)
         form.addRow(self.source_images)
-        row_a, self.path_a = self._path_row("image_a", folder=False)
-        row_b, self.path_b = self._path_row("image_b", folder=False)
+        row_a, self.path_a = self._path_row(Keys.VERIFICATION_IMAGE_A, folder=False)
+        row_b, self.path_b = self._path_row(Keys.VERIFICATION_IMAGE_B, folder=False)
         form.addRow("Image A", row_a)
         form.addRow("Image B", row_b)
         current = QHBoxLayout()

@@ -6,14 +6,14 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from app.main_window import MainWindow
-from app.settings import Settings
+from app.settings import Keys, Settings
 
 
 @pytest.fixture
 def settings(tmp_path):
     s = Settings(tmp_path / "settings" / "facescope.ini")
     # Foundation tests do not need models: detection runs only when a test asks.
-    s.set_value("detection/auto", False)
+    s.set(Keys.DETECTION_AUTO, False)
     return s
 
 

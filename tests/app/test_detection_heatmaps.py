@@ -15,6 +15,7 @@ from torchvision.models.detection.image_list import ImageList
 
 import app.detection.panel as detection_module
 from app.canvas.overlays import HEAT_GAMMA, HEAT_MAX_ALPHA, HeatmapOverlay, branch_heatmaps
+from app.settings import Keys
 from core.detect.scaleface import ScaleFaceDetector, prepare_image
 from core.detect.training.synthetic import make_synthetic_image
 from core.models.scaleface.model import ScaleFace, ScaleFaceConfig
@@ -95,7 +96,7 @@ def test_panel_builds_maps_in_the_worker_and_toggles_them_per_branch(
     monkeypatch.setattr(detection_module, "branch_heatmaps", spy)
     picture = tmp_path / "faces.png"
     Image.fromarray(np.ascontiguousarray(make_synthetic_image(1, 160, seed=3).image[:150])).save(picture)
-    window.settings.set_value("detectors/scaleface/checkpoint", str(checkpoint))
+    window.settings.set(Keys.DETECTION_CHECKPOINT("scaleface"), str(checkpoint))
     panel = window.panel("detection")
     panel.analysis_box.setChecked(False)
     panel.model_box.setCurrentText("scaleface")
@@ -120,7 +121,7 @@ def test_panel_builds_maps_in_the_worker_and_toggles_them_per_branch(
     assert "small" in panel.heat_overlay.visible()
     clip = panel.heat_overlay.items["small"].parentItem()
     assert clip.rect().width() == 160 and clip.rect().height() == 150  # clipped to the image
-    assert window.settings.value("detection/heatmap/large", False, bool) is True
+    assert window.settings.get(Keys.DETECTION_HEATMAP("large")) is True
     # another image: the maps go with their result
     window.open_paths([tmp_path / "faces.png"])
     panel.on_image_changed(None)

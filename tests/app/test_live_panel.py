@@ -11,6 +11,7 @@ import time
 import pytest
 import torch
 
+from app.settings import Keys
 from core.device import default_device
 from core.io.video.reader import SourceSpec
 from core.wider.labels import read_labels
@@ -139,7 +140,7 @@ def test_missing_camera_and_corrupt_video_are_messages_not_crashes(qtbot, window
     qtbot.waitUntil(lambda: "truncated or corrupt" in panel.message.text(), timeout=10000)
     # a detector that cannot be built stops detection once (no error at the frame rate); video goes on
     panel.model_box.setCurrentText("scaleface")
-    window.settings.set_value("detectors/scaleface/checkpoint", "")
+    window.settings.set(Keys.DETECTION_CHECKPOINT("scaleface"), "")
     panel.controller.seek(0)
     panel.detect_box.setChecked(True)
     panel.controller.play()

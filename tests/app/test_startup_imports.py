@@ -20,9 +20,9 @@ import sys
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
 from app.main_window import MainWindow
-from app.settings import Settings
+from app.settings import Keys, Settings
 settings = Settings(sys.argv[1])
-settings.set_value("detection/auto", False)
+settings.set(Keys.DETECTION_AUTO, False)
 window = MainWindow(settings)
 window.show()
 app.processEvents()
