@@ -37,7 +37,20 @@ ALLOWED: dict[str, frozenset[str]] = {
     "annotate": frozenset({BASE, "io", "wider", "detect"}),
     "unlock": frozenset({BASE, "io", "zoo", "models", "detect", "recognize"}),
     "cli": frozenset(
-        {BASE, "io", "zoo", "models", "train", "wider", "detect", "recognize", "cfp", "attributes", "annotate", "unlock"}
+        {
+            BASE,
+            "io",
+            "zoo",
+            "models",
+            "train",
+            "wider",
+            "detect",
+            "recognize",
+            "cfp",
+            "attributes",
+            "annotate",
+            "unlock",
+        }
     ),
 }
 LAZY_MARK = "# lazy:"
@@ -67,7 +80,9 @@ def imports_of(path: Path, source: str | None = None) -> list[Import]:
     in_function: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            in_function.update(id(sub) for sub in ast.walk(node) if isinstance(sub, (ast.Import, ast.ImportFrom)))
+            in_function.update(
+                id(sub) for sub in ast.walk(node) if isinstance(sub, (ast.Import, ast.ImportFrom))
+            )
     package = _module_name(path).split(".")
     if path.name != "__init__.py":
         package = package[:-1]
@@ -120,7 +135,9 @@ def test_core_packages_import_only_what_the_contract_allows():
             continue
         if target not in ALLOWED[source]:
             where = "function-level" if imp.in_function else "top-level"
-            offences.append(f"{imp.path.relative_to(REPO)}:{imp.line} ({where}) {source} -> {target}: {imp.module}")
+            offences.append(
+                f"{imp.path.relative_to(REPO)}:{imp.line} ({where}) {source} -> {target}: {imp.module}"
+            )
     assert not offences, "imports outside the contract:\n" + "\n".join(offences)
 
 
@@ -203,7 +220,9 @@ def unexplained_lazy_imports(path: Path, source: str | None = None) -> list[str]
 
 
 def test_every_function_level_import_says_why():
-    offences = [line for root in (CORE, APP) for path in _files(root) for line in unexplained_lazy_imports(path)]
+    offences = [
+        line for root in (CORE, APP) for path in _files(root) for line in unexplained_lazy_imports(path)
+    ]
     assert not offences, (
         f"a function-level import needs a '{LAZY_MARK} <why>' comment above its block "
         "(or move it to the top of the file):\n" + "\n".join(offences)
@@ -244,5 +263,7 @@ def test_training_tasks_live_with_their_domain_and_resolve():
 
     for name, target in TASKS.items():
         module_name, _, attr = target.partition(":")
-        assert layer_of(module_name) not in (BASE, "train", "cli"), f"task {name} belongs in its domain package"
+        assert layer_of(module_name) not in (BASE, "train", "cli"), (
+            f"task {name} belongs in its domain package"
+        )
         assert callable(getattr(importlib.import_module(module_name), attr)), target

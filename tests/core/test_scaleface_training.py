@@ -91,7 +91,9 @@ def test_mobilenet_backbone_can_start_from_centerface():
         reference = load_model(device=torch.device("cpu")).backbone.eval()
     except Exception as exc:  # noqa: BLE001 - weights absent in a partial checkout
         pytest.skip(f"CenterFace weights unavailable: {exc}")
-    backbone = build_scaleface(ScaleFaceConfig(backbone="mobilenet_v2", init_from_centerface=True)).backbone.eval()
+    backbone = build_scaleface(
+        ScaleFaceConfig(backbone="mobilenet_v2", init_from_centerface=True)
+    ).backbone.eval()
     x = torch.rand(1, 3, 64, 64) * 255
     with torch.no_grad():
         ours = backbone(x)
