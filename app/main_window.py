@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QListView, QMain
 
 from app.canvas.image_view import ImageView
 from app.context import Workbench
-from app.dialogs.error_dialog import ErrorDialog
+from app.dialogs.error_dialog import ErrorDialog, shown_details
 from app.dialogs.shortcuts import ShortcutsDialog
 from app.file_list import FileListModel
 from app.image_store import ImageStore, LoadedImage
@@ -311,7 +311,7 @@ class MainWindow(QMainWindow):
     # --- errors -------------------------------------------------------------
     def on_job_error(self, name: str, exc: object, details: str) -> None:
         """The one handler every failed job ends in: status bar, dialog, log."""
-        self.report_error(f"{name} failed", str(exc) or type(exc).__name__, details)
+        self.report_error(f"{name} failed", str(exc) or type(exc).__name__, shown_details(exc, details))
 
     def report_error(self, title: str, message: str, details: str = "") -> None:
         log.error("%s: %s", title, message)

@@ -1,8 +1,22 @@
-"""A non-modal error dialog that collects errors instead of stacking popups."""
+"""A non-modal error dialog that collects errors instead of stacking popups.
+
+Whether an error shows its traceback follows from its type (:func:`shown_details`).
+"""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout
+
+from core.errors import UserError
+
+
+def shown_details(exc: object, traceback_text: str) -> str:
+    """The traceback to show under an error: none for a :class:`UserError`.
+
+    A user error's message already says what to fix; its traceback would only
+    suggest a bug. Anything else keeps the traceback for the bug report.
+    """
+    return "" if isinstance(exc, UserError) else traceback_text
 
 
 class ErrorDialog(QDialog):

@@ -31,11 +31,11 @@ from PySide6.QtCore import QObject, Signal
 
 from app.context import Workbench
 from app.live.frame_loop import FrameLoop
+from core.errors import UserError
 from core.io.video.reader import Frame
 from core.unlock.calibrate import DEFAULT_FAR, CalibrationError, UnlockCalibration, load_calibration
 from core.unlock.decision import DecisionRule
 from core.unlock.templates import TemplateError, TemplateStore, check_name
-from core.zoo.errors import WeightsError
 
 if TYPE_CHECKING:  # the engine imports torch: loaded by the preparing jobs, never by the window
     from core.unlock.pipeline import UnlockPipeline
@@ -48,7 +48,8 @@ LATENCY_WINDOW = 100
 #: Frames that count as warm-up after a mode starts and are left out of the HUD's percentiles.
 WARMUP_FRAMES = 2
 
-EXPECTED_ERRORS = (TemplateError, CalibrationError, WeightsError, ValueError)
+#: Errors a preparing job reports as a plain message (a bad template, calibration, weight file ...).
+EXPECTED_ERRORS = (UserError, ValueError)
 
 
 class UnlockController(FrameLoop):

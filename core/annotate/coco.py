@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.atomic import write_text_atomic
+from core.errors import FormatError
 from core.io.imageio import ImageLoadError, probe_image
 from core.wider.attributes import ATTRIBUTE_NAMES, ATTRIBUTES, Invalid
 from core.wider.labels import FaceBox, ImageLabels
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 FACE_CATEGORY = {"id": 1, "name": "face", "supercategory": "person"}
 
 
-class CocoFormatError(ValueError):
+class CocoFormatError(FormatError, ValueError):
     """A COCO file the importer cannot use; the message names the file and the entry."""
 
 

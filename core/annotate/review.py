@@ -21,6 +21,7 @@ from enum import Enum
 from pathlib import Path
 
 from core.atomic import write_text_atomic
+from core.errors import FormatError
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class ReviewState(str, Enum):
     NEEDS_ATTENTION = "needs_attention"
 
 
-class ReviewFileError(ValueError):
+class ReviewFileError(FormatError, ValueError):
     """The review sidecar exists but cannot be used (it is never overwritten silently)."""
 
 

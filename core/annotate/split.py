@@ -36,12 +36,13 @@ from core.annotate.journal import Journal, JournalContents, read_journal
 from core.annotate.loading import LoadedLabels, image_paths_for, load_folder, load_labels, load_unreadable
 from core.annotate.review import ReviewState, format_review, read_review, sidecar_path, write_review
 from core.atomic import write_text_atomic
+from core.errors import UserError
 from core.wider.labels import FaceBox, ImageLabels, format_labels
 
 log = logging.getLogger(__name__)
 
 
-class ReadOnlyError(RuntimeError):
+class ReadOnlyError(UserError, RuntimeError):
     """The split cannot be edited or saved (unparsable labels, or a recovery decision pending)."""
 
 

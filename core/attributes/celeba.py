@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import FormatError
+
 #: The 40 CelebA attributes in the official file order.
 CELEBA_ATTRIBUTES: tuple[str, ...] = (
     "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs",
@@ -42,7 +44,7 @@ IMAGE_DIRS = ("images", "img_align_celeba")
 PARTITION_NAMES = {0: "train", 1: "val", 2: "test"}
 
 
-class CelebAFormatError(ValueError):
+class CelebAFormatError(FormatError, ValueError):
     """A CelebA file is malformed. ``path`` and ``line`` (1-based, 0 = whole file) say where."""
 
     def __init__(self, path: str | os.PathLike, line: int, reason: str) -> None:

@@ -21,11 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import UserError
+
 PROTOCOLS = ("FF", "FP")
 _ID_RE = re.compile(r"(\d+)[/\\](frontal|profile)[/\\]")
 
 
-class CfpError(ValueError):
+class CfpError(UserError, ValueError):
     """A CFP file is missing or malformed; the message names the file (and line)."""
 
 

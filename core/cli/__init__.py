@@ -4,6 +4,13 @@ Each sub-command lives in its own module under ``core/cli/`` exposing
 ``add_arguments(parser)`` and ``run(args) -> int`` (the process exit code).
 Commands never call ``sys.exit`` themselves and print results to stdout (JSON
 where asked); diagnostics go through ``logging`` to stderr.
+
+Exit codes: 0 success; 2 when a :class:`~core.errors.UserError` escapes a
+command (bad input: the message goes to stderr, no traceback); 1 for any
+other :class:`~core.errors.FaceScopeError` (message, no traceback); anything
+else is a bug and propagates with its traceback. A command may still catch an
+error itself where it has long used another code (a missing weight file exits
+1) or another message.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+
+from core.errors import FaceScopeError, UserError
 
 log = logging.getLogger(__name__)
 
@@ -53,4 +62,12 @@ def run_cli(argv: list[str]) -> int:
         level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
         format="%(levelname)s %(name)s: %(message)s",
     )
-    return int(args._module.run(args))
+    command_log = logging.getLogger(args._module.__name__)  # as if the command had logged it
+    try:
+        return int(args._module.run(args))
+    except UserError as exc:
+        command_log.error("%s", exc)
+        return 2
+    except FaceScopeError as exc:
+        command_log.error("%s", exc)
+        return 1

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         if missing or not folds:
             raise CfpError(f"fold(s) {missing or folds} not under {args.root}/Protocol/Split/{args.protocol}")
         table = _extract(cfp, fold_keys(cfp, (args.protocol,), folds), args.cache)
-    except (CfpError, OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # CfpError is a ValueError
         log.error("%s", exc)
         return 2
     try:

@@ -22,6 +22,7 @@ import sys
 import threading
 from dataclasses import asdict
 
+from core.errors import FaceScopeError
 from core.train.registry import TASKS
 
 log = logging.getLogger(__name__)
@@ -163,10 +164,8 @@ def _describe_eval(record: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.detect.training.eval_hook import EvalSplitError
-    from core.train.checkpoint import CheckpointError
-    from core.train.config import ConfigError, apply_eval_defaults, build_config
-    from core.train.loop import NonFiniteLossError, TrainError, train
+    from core.train.config import apply_eval_defaults, build_config
+    from core.train.loop import train
     from core.train.registry import create_task
 
     try:
@@ -178,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
             train_defaults=getattr(task, "train_defaults", None),
         )
         apply_eval_defaults(config)
-    except (ValueError, ConfigError) as exc:
+    except ValueError as exc:  # ConfigError too
         log.error("%s", exc)
         return 2
     is_main = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 reports progress
@@ -195,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
             except StopIteration as stop:
                 summary = stop.value
                 break
-            except (TrainError, CheckpointError, NonFiniteLossError, ConfigError, EvalSplitError) as exc:
+            except FaceScopeError as exc:  # whatever stops the run mid-way exits 1, bad input included
                 log.error("training stopped: %s", exc)
                 return 1
             if record["event"] == "step" and record["step"] % log_every == 0:

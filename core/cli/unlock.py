@@ -77,9 +77,7 @@ def _rule(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from core.cli.output import emit_json
-    from core.io.video.reader import VideoError
-    from core.unlock.calibrate import CalibrationError
-    from core.unlock.templates import TemplateError, TemplateExists, TemplateStore
+    from core.unlock.templates import TemplateExists, TemplateStore
     from core.zoo.weights import WeightsError
 
     try:
@@ -108,15 +106,12 @@ def run(args: argparse.Namespace) -> int:
             return _verify(store, reader, args, emit_json)
         finally:
             reader.close()
-    except (VideoError, TemplateError, ValueError) as exc:
+    except (ValueError, OSError) as exc:  # CalibrationError too; video and template errors exit 2 in run_cli
         log.error("%s", exc)
         return 2
-    except (WeightsError, CalibrationError) as exc:
+    except WeightsError as exc:
         log.error("%s", exc)
         return 1
-    except OSError as exc:
-        log.error("%s", exc)
-        return 2
 
 
 def _list(store, args, emit_json) -> int:

@@ -50,13 +50,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.io.imageio import ImageLoadError, load_image
+    from core.io.imageio import load_image
     from core.recognize.verify import Verifier
     from core.zoo.weights import WeightsError
 
     try:
         images = [load_image(p) for p in (args.img_a, args.img_b)]
-    except (ImageLoadError, OSError) as exc:
+    except OSError as exc:  # an unreadable image (ImageLoadError) exits 2 in run_cli
         log.error("%s", exc)
         return 2
     try:

@@ -23,13 +23,14 @@ from pathlib import Path
 
 from core.cli.output import emit_json
 from core.cli.verify import parse_far
+from core.errors import FormatError
 
 log = logging.getLogger(__name__)
 
 REPORT_FARS = (1e-1, 1e-2, 1e-3)
 
 
-class PairsError(ValueError):
+class PairsError(FormatError, ValueError):
     """The pairs CSV is malformed; the message names the line."""
 
 
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         rows = read_pairs_csv(args.pairs)
-    except (PairsError, OSError) as exc:
+    except OSError as exc:  # a malformed CSV (PairsError) exits 2 in run_cli
         log.error("%s", exc)
         return 2
     root = Path(args.root)

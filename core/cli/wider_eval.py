@@ -22,7 +22,7 @@ from core.wider.evaluation import evaluate
 from core.wider.groundtruth import ALL_FACES, load_ground_truth
 from core.wider.labels import WiderFormatError
 from core.wider.matv5 import MatFormatError
-from core.wider.predictions import PredictionFormatError, read_submission
+from core.wider.predictions import read_submission
 from core.wider.report import result_to_json, write_result_json
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         submission = read_submission(args.pred, gt.keys, on_error="official" if args.lenient else "raise")
-    except (PredictionFormatError, FileNotFoundError) as exc:
+    except FileNotFoundError as exc:  # a malformed file (PredictionFormatError) exits 2 in run_cli
         log.error("%s", exc)
         return 2
     result = evaluate(gt, submission, settings=settings, mode=args.mode, breakdown=not args.no_breakdown)

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.errors import UserError
+
 log = logging.getLogger(__name__)
 
 # Our own, configurable pixel limit (checked from the header in load_image)
@@ -52,7 +54,7 @@ IMAGE_SUFFIXES = frozenset(
 ImageSource = str | os.PathLike | bytes | bytearray | memoryview
 
 
-class ImageLoadError(Exception):
+class ImageLoadError(UserError):
     """An image could not be loaded. ``source`` names the file, ``reason`` says why."""
 
     def __init__(self, source: str, reason: str):

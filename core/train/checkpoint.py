@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from core.atomic import atomic_write
+from core.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ VERSION = 1
 CHECKPOINT_NAME = "last.pt"
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError, RuntimeError):
     """A checkpoint is missing, unreadable or from another task; the message names the file."""
 
 

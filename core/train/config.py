@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.errors import UserError
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10: the same parser as a package
@@ -46,7 +48,7 @@ except ModuleNotFoundError:  # Python 3.10: the same parser as a package
 log = logging.getLogger(__name__)
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A configuration file or override is invalid; the message names the key."""
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from core.errors import FaceScopeError, UserError
 
-class TrainError(RuntimeError):
+
+class TrainError(UserError, RuntimeError):
     """The run cannot start or continue (bad data size, occupied run folder ...)."""
 
 
-class NonFiniteLossError(FloatingPointError):
+class NonFiniteLossError(FaceScopeError, FloatingPointError):
     """A loss (or, without AMP, the gradient norm) became NaN or infinite.
 
     step: the 1-based optimiser step being computed; losses: the rank-averaged

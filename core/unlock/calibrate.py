@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from core.atomic import write_text_atomic
+from core.errors import UserError
 from core.paths import MODELS_DIR
 from core.recognize.calibration import MIN_FALSE_ACCEPTS, OperatingPoint, calibrate_many
 from core.unlock.template_data import mean_template
@@ -46,7 +47,7 @@ ENROL_FRAMES = 5
 FORMAT = "facescope-unlock-calibration"
 
 
-class CalibrationError(ValueError):
+class CalibrationError(UserError, ValueError):
     """A missing or malformed calibration, or a FAR it does not hold; ``str()`` is for the user."""
 
 

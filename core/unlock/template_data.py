@@ -21,12 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import UserError
+
 EMBEDDING_DIM = 128
 MAX_NAME = 64
 
 
 # --- errors ------------------------------------------------------------------
-class TemplateError(Exception):
+class TemplateError(UserError):
     """Any template-store problem; ``str(exc)`` is a sentence fit for the user."""
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 
+from core.errors import FormatError
 
-class LocatedFormatError(ValueError):
+
+class LocatedFormatError(FormatError, ValueError):
     """A text file is malformed. ``path`` and 1-based ``line`` (or ``None``) say where."""
 
     def __init__(self, path: str | os.PathLike, line: int | None, reason: str):

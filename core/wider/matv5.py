@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import FormatError
+
 # data element types (MAT-file format, table 1-1)
 _MI_DTYPES = {
     1: "i1",
@@ -58,7 +60,7 @@ _MX_CLASSES = {
 _MX_CELL, _MX_STRUCT, _MX_OBJECT, _MX_CHAR, _MX_SPARSE = 1, 2, 3, 4, 5
 
 
-class MatFormatError(ValueError):
+class MatFormatError(FormatError, ValueError):
     """A ``.mat`` file could not be read (names the file and the reason)."""
 
     def __init__(self, path: str | os.PathLike, reason: str):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.errors import UserError
 
-class WeightsError(Exception):
+
+class WeightsError(UserError):
     """A bundled weight file is missing, corrupt or of the wrong format."""
 
     def __init__(self, path: Path, reason: str, regenerate: str | None = None):

@@ -48,6 +48,7 @@ import numpy as np
 
 from core.detect.on_split import EVAL_MIN_SCORE, detect_split
 from core.detect.protocol import Detector
+from core.errors import UserError
 from core.types import DetectionResult
 from core.wider.dataset import WiderDataset
 from core.wider.evaluation import evaluate
@@ -60,7 +61,7 @@ log = logging.getLogger(__name__)
 SETTING_ORDER = ("easy", "medium", "hard")
 
 
-class EvalSplitError(ValueError):
+class EvalSplitError(UserError, ValueError):
     """The evaluation split cannot be used; the message names the path and what is missing."""
 
 

@@ -35,6 +35,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from core.errors import UserError
 from core.io.files import glob_files, has_glob, list_images, natural_key
 from core.io.imageio import ImageLoadError, load_image
 
@@ -48,7 +49,7 @@ CAMERA_RETRY_S = 0.05
 
 
 # --- errors ------------------------------------------------------------------
-class VideoError(Exception):
+class VideoError(UserError):
     """Any problem with a video source; ``str(exc)`` is a sentence fit for the user."""
 
 
