@@ -4,11 +4,12 @@ Callers decide how to report a failure from its type alone:
 
 * :class:`UserError` — the user's input is at fault (a bad or corrupt file, a
   malformed label, prediction or configuration file, a missing data folder, an
-  invalid option, a tampered template, a weight file that is missing). The
+  invalid option, a tampered template, a checkpoint that is not one). The
   message is a sentence fit for the user; a traceback would only add noise.
   The command line exits with code 2, the workbench shows a plain message.
 * any other :class:`FaceScopeError` — the engine refused to go on for a reason
-  of its own (a training run whose loss became NaN ...). The command line
+  of its own (a bundled weight file missing or corrupt, a training run whose
+  loss became NaN ...). The command line
   exits with code 1, the workbench shows the traceback.
 * anything else is a bug and keeps its traceback.
 

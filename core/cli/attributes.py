@@ -62,11 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if not paths:
         sys.stderr.write("attributes: error: no image found\n")
         return 2
-    try:
-        model = AttributeModel.load(args.model or METHOD_MODELS[args.method])
-    except WeightsError as exc:
-        log.error("%s", exc)
-        return 1
+    model = AttributeModel.load(args.model or METHOD_MODELS[args.method])
     recognizer = AttributeRecognizer(model, args.detector)
     entries, failed = [], 0
     for path in paths:

@@ -74,7 +74,6 @@ def run(args: argparse.Namespace) -> int:
     from core.attributes.metrics import evaluate_predictions
     from core.attributes.model import METHOD_MODELS, AttributeModel
     from core.io.imageio import ImageLoadError
-    from core.zoo.weights import WeightsError
 
     if not log.isEnabledFor(logging.INFO):
         log.setLevel(logging.INFO)  # feature-extraction progress is this command's normal stderr output
@@ -86,9 +85,6 @@ def run(args: argparse.Namespace) -> int:
         code = 1 if isinstance(exc, (CelebAFormatError, FileNotFoundError)) else 2
         log.error("%s", exc)
         return code
-    except WeightsError as exc:
-        log.error("%s", exc)
-        return 1
     if len(table) == 0:
         log.error("no images to evaluate (%s)", desc)
         return 2

@@ -50,7 +50,6 @@ def run(args: argparse.Namespace) -> int:
     from core.cfp.evaluate import evaluate_protocol, fold_keys
     from core.cfp.protocol import CfpError, CfpProtocol, parse_folds
     from core.recognize.dream import shared_mapper
-    from core.zoo.weights import WeightsError
 
     try:
         cfp = CfpProtocol.open(args.root)
@@ -63,11 +62,7 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:  # CfpError is a ValueError
         log.error("%s", exc)
         return 2
-    try:
-        mapper = shared_mapper()
-    except WeightsError as exc:
-        log.error("%s", exc)
-        return 1
+    mapper = shared_mapper()
     result = evaluate_protocol(cfp, table, args.protocol, folds, mapper, use_dream=args.dream == "on")
     for note in result.notes:
         log.warning("%s", note)

@@ -78,7 +78,6 @@ def _rule(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from core.cli.output import emit_json
     from core.unlock.templates import TemplateExists, TemplateStore
-    from core.zoo.weights import WeightsError
 
     try:
         store = TemplateStore(args.store)
@@ -109,9 +108,6 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:  # CalibrationError too; video and template errors exit 2 in run_cli
         log.error("%s", exc)
         return 2
-    except WeightsError as exc:
-        log.error("%s", exc)
-        return 1
 
 
 def _list(store, args, emit_json) -> int:

@@ -52,7 +52,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from core.io.imageio import load_image
     from core.recognize.verify import Verifier
-    from core.zoo.weights import WeightsError
 
     try:
         images = [load_image(p) for p in (args.img_a, args.img_b)]
@@ -63,9 +62,6 @@ def run(args: argparse.Namespace) -> int:
         verifier = Verifier(far=args.far)
         sides = [verifier.describe_image(img) for img in images]
         result = verifier.compare(sides[0], sides[1], use_dream=args.dream == "on")
-    except WeightsError as exc:
-        log.error("%s", exc)
-        return 1
     except KeyError as exc:
         log.error("%s", exc.args[0] if exc.args else exc)
         return 2
