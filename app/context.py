@@ -1,4 +1,4 @@
-"""What panels share: the job runner, settings, the canvas and the current image."""
+"""What panels share: the job pools, settings, the canvas and the current image."""
 
 from __future__ import annotations
 
@@ -11,12 +11,16 @@ from PySide6.QtGui import QColor
 from app.canvas.image_view import ImageView
 from app.detection.detectors import DetectorCache
 from app.image_store import ImageStore, LoadedImage
+from app.job_pools import JobPools
 from app.settings import Settings
-from app.worker import JobRunner
 
 
 class Workbench(QObject):
     """The hub panels talk through (panels never reach into the main window).
+
+    runner: the *fast* pool, for short jobs (decode, detect, analyse, open, save).
+    long_runner: the *long* pool, for jobs that may run for minutes or hours
+        (training, evaluation, batches, live-video frames), so they never starve the fast one.
 
     image_changed(object): the new current :class:`LoadedImage`, or ``None``
         while nothing (or an unreadable file) is shown.
@@ -44,9 +48,11 @@ class Workbench(QObject):
     rows_changed = Signal(object)
     annotation_requested = Signal(object)
 
-    def __init__(self, runner: JobRunner, settings: Settings, view: ImageView, images: ImageStore) -> None:
+    def __init__(self, jobs: JobPools, settings: Settings, view: ImageView, images: ImageStore) -> None:
         super().__init__()
-        self.runner = runner
+        self.jobs = jobs
+        self.runner = jobs.fast
+        self.long_runner = jobs.long
         self.settings = settings
         self.view = view
         self.images = images

@@ -16,7 +16,8 @@ from typing import Any
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton
 
 from app.widgets import show_progress
-from app.worker import Job, JobRunner, Progress
+from app.worker import Job, JobRunner
+from core.progress import Progress
 
 
 class JobControls:

@@ -16,11 +16,11 @@ from app.dialogs.error_dialog import ErrorDialog, shown_details
 from app.dialogs.shortcuts import ShortcutsDialog
 from app.file_list import FileListModel
 from app.image_store import ImageStore, LoadedImage
+from app.job_pools import JobPools
 from app.panel_base import Panel
 from app.panels import PANELS
 from app.settings import SHORTCUTS, Keys, Settings
 from app.widgets import IMAGE_FILTER
-from app.worker import JobRunner
 from core.io.files import expand_inputs, list_image_names
 from core.io.imageio import is_image_path
 from core.paths import user_data_dir
@@ -34,20 +34,21 @@ class MainWindow(QMainWindow):
     settings: where persistent state lives (tests pass one in ``tmp_path``).
     """
 
-    def __init__(self, settings: Settings | None = None, runner: JobRunner | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, jobs: JobPools | None = None) -> None:
         super().__init__()
         self.setWindowTitle("FaceScope")
         self.setObjectName("main_window")
         self.setAcceptDrops(True)
         self.resize(1400, 900)
         self.settings = settings or Settings()
-        self.runner = runner or JobRunner(max_threads=2, parent=self)
-        self.runner.error.connect(self.on_job_error)
+        self.jobs = jobs or JobPools(parent=self)
+        self.runner = self.jobs.fast  # short jobs; panels reach both pools through the workbench
+        self.jobs.error.connect(self.on_job_error)
         self.view = ImageView(self)
         self.setCentralWidget(self.view)
         self.images = ImageStore(self.runner, parent=self)
         self.images.loaded.connect(self._on_image_loaded)
-        self.workbench = Workbench(self.runner, self.settings, self.view, self.images)
+        self.workbench = Workbench(self.jobs, self.settings, self.view, self.images)
         self.workbench.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.error_dialog = ErrorDialog(self)
         self.file_model = FileListModel(self)
@@ -99,9 +100,7 @@ class MainWindow(QMainWindow):
             self.jobs_label,
         ):
             self.statusBar().addPermanentWidget(label)
-        self.runner.busy_changed.connect(
-            lambda n: self.jobs_label.setText(f"{n} job(s) running" if n else "")
-        )
+        self.jobs.busy_changed.connect(lambda n: self.jobs_label.setText(f"{n} job(s) running" if n else ""))
 
     def _build_panels(self) -> None:
         self.panel_docks: dict[str, QDockWidget] = {}
@@ -357,7 +356,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         for panel in self.panels:
             panel.shutdown()
-        self.runner.shutdown(timeout_s=10.0)
+        self.jobs.shutdown(timeout_s=10.0)
         self.error_dialog.close()
         self.settings.set(Keys.WINDOW_GEOMETRY, self.saveGeometry())
         self.settings.set(Keys.WINDOW_STATE, self.saveState())

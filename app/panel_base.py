@@ -13,7 +13,8 @@ class Panel(QWidget):
 
     Subclasses set ``title``/``object_name``, build widgets in ``__init__`` and
     react to :meth:`Workbench.image_changed`. Heavy work goes through
-    ``workbench.runner``; a panel never blocks the GUI thread.
+    ``workbench.runner`` (short jobs) or ``workbench.long_runner`` (jobs that
+    may run for minutes or hours); a panel never blocks the GUI thread.
     """
 
     title = "Panel"

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.settings import Setting, Settings
-from app.worker import Progress
 from core.io.imageio import IMAGE_SUFFIXES
+from core.progress import Progress
 
 #: QFileDialog filter for every image format the loader reads.
 IMAGE_FILTER = "Images ({});;All files (*)".format(" ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)))

@@ -1,8 +1,8 @@
-"""The one job runner for all heavy work (napari-style generator workers).
+"""The job runner for heavy work (napari-style generator workers).
 
 A *job* is a plain function run on a pool thread. When it is a generator
 function, every value it yields is delivered to the GUI thread as progress (a
-:class:`Progress`, or any partial result) and cancellation is checked between
+:class:`core.progress.Progress`, or any partial result) and cancellation is checked between
 yields; its ``return`` value is the result. A plain function just returns its
 result. Jobs never touch Qt widgets: they compute, the GUI draws.
 
@@ -25,24 +25,11 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A progress report a generator job may yield.
-
-    fraction: 0..1, or ``None`` when unknown (busy indicator).
-    message: short human text ("indexing 1200/3226").
-    """
-
-    fraction: float | None = None
-    message: str = ""
 
 
 #: How often a paused job looks for a cancel (seconds).
@@ -281,10 +268,14 @@ class JobRunner(QObject):
         for job in self.active_jobs():
             job.cancel()
 
-    def shutdown(self, timeout_s: float = 5.0) -> bool:
-        """Cancel every job and wait for the pool to drain. True when all stopped."""
+    def close(self) -> None:
+        """Refuse new jobs and ask every running one to cancel (without waiting)."""
         self._closed = True
         self.cancel_all()
+
+    def shutdown(self, timeout_s: float = 5.0) -> bool:
+        """Cancel every job and wait for the pool to drain. True when all stopped."""
+        self.close()
         drained = self._pool.waitForDone(int(timeout_s * 1000))
         if not drained:
             log.warning("%d job(s) still running after %.1f s at shutdown", self.active_count, timeout_s)

@@ -36,19 +36,17 @@ from core.attributes.features import FLIP_SUFFIX, FeatureCache  # noqa: E402
 from core.attributes.metrics import evaluate_predictions  # noqa: E402
 from core.attributes.model import BASELINE_MODEL, DEFAULT_MODEL, TRIPLET_MODEL, AttributeModel  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
+from core.progress import Progress, relay  # noqa: E402
 
 METHODS = {"LMLE": DEFAULT_MODEL, "linear (class-weighted)": BASELINE_MODEL, "triplet + kNN": TRIPLET_MODEL}
 
 
 def features(cache: FeatureCache, names) -> np.ndarray:
-    gen = cache.iter_get(list(names))
-    while True:
-        try:
-            done, total = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if done % 1024 < 64 or done == total:
-            print(f"  features {done}/{total}", file=sys.stderr, flush=True)
+    def show(progress: Progress) -> None:
+        if progress.done % 1024 < 64 or progress.done == progress.total:
+            print(f"  features {progress.done}/{progress.total}", file=sys.stderr, flush=True)
+
+    return relay(cache.iter_get(list(names)), show)
 
 
 def evaluate(root: Path, val_range: str) -> dict:

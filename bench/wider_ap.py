@@ -63,6 +63,7 @@ sys.path.insert(0, str(ROOT))
 from bench.machine import LoadWatch  # noqa: E402
 from core.detect.on_split import EVAL_MIN_SCORE, SplitDetections, detect_split  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
+from core.progress import drain  # noqa: E402
 from core.wider.dataset import WiderDataset  # noqa: E402
 from core.wider.evaluation import evaluate  # noqa: E402
 from core.wider.groundtruth import WiderGroundTruth, from_labels  # noqa: E402
@@ -133,12 +134,7 @@ def dev_set(set_dir: Path, limit: int | None = None) -> tuple[WiderGroundTruth, 
 
 def run_split(detector, dataset: WiderDataset, min_score: float) -> SplitDetections:
     """Drive :func:`detect_split` to the end and return its :class:`SplitDetections`."""
-    gen = detect_split(detector, dataset, min_score=min_score)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    return drain(detect_split(detector, dataset, min_score=min_score))
 
 
 # ---------------------------------------------------------------- detectors

@@ -11,8 +11,9 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from app.annotation.editor import AnnotationEditor
-from app.worker import Job, Progress
+from app.worker import Job
 from core.annotate.suggest import detect_many, suggestions_from_result
+from core.progress import Progress
 from core.types import DetectionResult
 
 RUN_MIN_SCORE = 0.3  # the detector runs once at this threshold; the panel's score filters later
@@ -64,7 +65,7 @@ class Prelabeler(QObject):
         def job():
             detector = detectors.get(model)
             for done, (index, result, _error) in enumerate(detect_many(detector, todo, RUN_MIN_SCORE), 1):
-                yield Progress(done / max(1, len(todo)), f"pre-labelled {done}/{len(todo)}")
+                yield Progress(done, len(todo), f"pre-labelled {done}/{len(todo)}")
                 if result is not None:
                     yield (index, result)
             return len(todo)
@@ -75,7 +76,7 @@ class Prelabeler(QObject):
             else:
                 self._store(split, value[0], model, value[1])
 
-        self._split_job = self.editor.workbench.runner.submit(
+        self._split_job = self.editor.workbench.long_runner.submit(
             job,
             name=f"pre-label split ({model})",
             on_progress=progress,

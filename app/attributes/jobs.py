@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from app.detection.detectors import DetectorCache
-from app.worker import CancelToken, JobCancelled, Progress
+from app.worker import CancelToken, JobCancelled
+from core.progress import Progress, relabelled
 
 if TYPE_CHECKING:  # the engine modules import torch: loaded in the jobs, not at window start-up
     from core.attributes.features import FeatureCache
@@ -63,15 +64,13 @@ class EmbeddingData:
 
 def _cached(cache: FeatureCache, names: list[str], what: str, token: CancelToken | None):
     """Sub-generator: features of ``names`` with progress; raises JobCancelled when asked."""
-    gen = cache.iter_get(names)
-    while True:
+
+    def describe(progress: Progress) -> str:
         if token is not None and token.cancelled:
             raise JobCancelled()
-        try:
-            done, total = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        yield Progress(done / total, f"{what} {done}/{total} (cached for next time)")
+        return f"{what} {progress.done}/{progress.total} (cached for next time)"
+
+    return (yield from relabelled(cache.iter_get(names), describe))
 
 
 def embedding_job(
@@ -83,7 +82,7 @@ def embedding_job(
     token: CancelToken | None = None,
 ):
     """Generator job: CelebA rows -> cached features (progress) -> embeddings. Returns :class:`EmbeddingData`."""
-    yield Progress(None, "reading the attribute file")
+    yield Progress(message="reading the attribute file")
     from core.attributes.celeba import CelebA
     from core.attributes.features import FLIP_SUFFIX, FeatureCache
 
@@ -100,7 +99,7 @@ def embedding_job(
     flipped = None
     if attr_model.tta:  # the model decides on the image and its mirror: plot what it decides on
         flipped = yield from _cached(cache, [n + FLIP_SUFFIX for n in names], "mirrored", token)
-    yield Progress(None, "embedding")
+    yield Progress(message="embedding")
     emb = attr_model.embed(feats, flipped).numpy()
     layout = attr_model.layout
     return EmbeddingData(

@@ -42,8 +42,9 @@ from app.context import Workbench
 from app.image_store import LoadedImage
 from app.panel_base import Panel
 from app.settings import Keys
-from app.worker import Job, Progress
+from app.worker import Job
 from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
+from core.progress import Progress
 
 if TYPE_CHECKING:  # engine modules import torch; the window must not wait for it
     from core.attributes.recognizer import FaceAttributes
@@ -120,7 +121,7 @@ class AttributesPanel(Panel):
         self.faces.face_selected.connect(self._draw_box)
         self.embedding = EmbeddingView()
         self.embedding.face_activated.connect(self._open_face)
-        self.training = TrainingView(self.workbench.runner)
+        self.training = TrainingView(self.workbench.long_runner)
         self.training.celeba_root = self.root_edit.text().strip()
         self.training.model_ready.connect(self.add_trained_model)
         self.tabs = QTabWidget()
@@ -246,7 +247,7 @@ class AttributesPanel(Panel):
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
         self.load_button.setEnabled(False)
-        self.embed_job = self.workbench.runner.submit(
+        self.embed_job = self.workbench.long_runner.submit(
             embedding_job,
             self.models,
             self.model_name,

@@ -30,6 +30,7 @@ from app.canvas.overlays import BRANCH_COLORS, BranchHeatmap, FaceOverlay, Heatm
 from app.context import Workbench
 from app.detection.detectors import DetectorCache
 from app.image_store import LoadedImage
+from app.lru import LruCache
 from app.panel_base import Panel
 from app.settings import Keys
 from app.widgets import score_slider_row
@@ -41,6 +42,10 @@ from core.types import Detection, DetectionResult
 # The detector runs with a low threshold once; the slider filters what is shown.
 RUN_MIN_SCORE = 0.2
 ICON_SIZE = 48
+# Results per (image, model) kept for going back to an image: boxes and analyses are small;
+# a heat map is an image-sized picture per branch, so far fewer of those are kept.
+RESULTS_CACHED = 256
+HEATMAPS_CACHED = 16
 
 
 def detection_job(detectors: DetectorCache, name: str, image: np.ndarray):
@@ -66,13 +71,17 @@ class DetectionPanel(Panel):
     def __init__(self, workbench: Workbench, parent=None) -> None:
         super().__init__(workbench, parent)
         self.detectors: DetectorCache = workbench.detectors
-        self.results: dict[tuple[Path, str], DetectionResult] = {}
+        self.results: LruCache[tuple[Path, str], DetectionResult] = LruCache(RESULTS_CACHED)
         self.analyzer = FaceAnalyzer()
         # (path, model) -> {index in result.faces: analysis}; filled for the faces shown
-        self.analyses: dict[tuple[Path, str], dict[int, FaceAnalysis]] = {}
+        self.analyses: LruCache[tuple[Path, str], dict[int, FaceAnalysis]] = LruCache(RESULTS_CACHED)
         self._analyzing: set[tuple[Path, str]] = set()
         self.overlay = FaceOverlay(workbench.view.scene())
-        self.heatmaps: dict[tuple[Path, str], dict[str, BranchHeatmap]] = {}
+        # Only non-empty maps are kept; evicting them drops the result too, so a cached result
+        # always comes with its maps and showing it again never loses them.
+        self.heatmaps: LruCache[tuple[Path, str], dict[str, BranchHeatmap]] = LruCache(
+            HEATMAPS_CACHED, on_evict=lambda key, _maps: self.results.pop(key)
+        )
         self.heat_overlay = HeatmapOverlay(workbench.view.scene())
         self.shown: DetectionResult | None = None
         self._running: set[tuple[Path, str]] = set()
@@ -170,8 +179,8 @@ class DetectionPanel(Panel):
         )
         if path:
             self.workbench.settings.set(Keys.DETECTION_CHECKPOINT(name), path)
-            self.results = {k: v for k, v in self.results.items() if k[1] != name}
-            self.heatmaps = {k: v for k, v in self.heatmaps.items() if k[1] != name}
+            self.results.drop_where(lambda key: key[1] == name)
+            self.heatmaps.drop_where(lambda key: key[1] == name)
             self.on_image_changed(self.workbench.current)
 
     @property
@@ -223,7 +232,10 @@ class DetectionPanel(Panel):
         self, key: tuple[Path, str], result: DetectionResult, heatmaps: dict[str, BranchHeatmap]
     ) -> None:
         self.results[key] = result
-        self.heatmaps[key] = heatmaps
+        if heatmaps:
+            self.heatmaps[key] = heatmaps
+        else:
+            self.heatmaps.pop(key)
         current = self.workbench.current
         if current is not None and (current.path, self.model_name) == key:
             self.show_result(result)

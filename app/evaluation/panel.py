@@ -35,9 +35,9 @@ from app.job_controls import JobControls
 from app.panel_base import Panel
 from app.settings import Keys, Setting
 from app.widgets import path_row
-from app.worker import Progress
 from core.detect.on_split import detect_split
 from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
+from core.progress import Progress, relabelled
 from core.wider.dataset import WiderDataset
 from core.wider.evaluation import WiderEvalResult, evaluate
 from core.wider.groundtruth import WiderGroundTruth, load_ground_truth
@@ -84,12 +84,12 @@ def evaluation_job(
     token=None,
 ):
     """Generator job: load GT, get predictions (read or detect), evaluate. Returns :class:`EvaluationRun`."""
-    yield Progress(None, "loading ground truth")
+    yield Progress(message="loading ground truth")
     gt = load_ground_truth(gt_path)
     if source == SOURCE_FOLDER:
         if pred_dir is None:
             raise ValueError("choose a prediction folder")
-        yield Progress(None, "reading predictions")
+        yield Progress(message="reading predictions")
         submission: Submission = read_submission(pred_dir, expected=gt.keys, on_error="official")
         predictions: dict[str, np.ndarray] = dict(submission.predictions)
         label = f"predictions in {pred_dir}"
@@ -98,16 +98,11 @@ def evaluation_job(
         labels = _labels_file(gt_path)
         dataset = WiderDataset.open(labels, images_dir)
         images_dir = dataset.images_dir
-        yield Progress(0.0, f"loading {model}")
+        yield Progress(0, len(dataset), f"loading {model}")
         detector = detectors.get(model)
-        runner = detect_split(detector, dataset, token=token)
-        while True:
-            try:
-                done, total = next(runner)
-            except StopIteration as stop:
-                detections = stop.value
-                break
-            yield Progress(done / total, f"detecting {done}/{total}")
+        detections = yield from relabelled(
+            detect_split(detector, dataset, token=token), lambda p: f"detecting {p.done}/{p.total}"
+        )
         if token is not None and token.cancelled:
             return None
         predictions = detections.predictions
@@ -115,7 +110,7 @@ def evaluation_job(
             f" ({len(detections.errors)} unreadable)" if detections.errors else ""
         )
         evaluated = predictions
-    yield Progress(None, "evaluating")
+    yield Progress(message="evaluating")
     result = evaluate(gt, evaluated, mode=mode)
     return EvaluationRun(gt, result, predictions, images_dir, label)
 
@@ -166,7 +161,9 @@ class EvaluationPanel(Panel):
         )
         form.addRow("Mode", self.mode_box)
         self.controls = JobControls(
-            self.workbench.runner, "Evaluate", QLabel("Choose ground truth and predictions, then Evaluate.")
+            self.workbench.long_runner,
+            "Evaluate",
+            QLabel("Choose ground truth and predictions, then Evaluate."),
         )
         self.run_button = self.controls.run_button
         self.run_button.clicked.connect(self.start)

@@ -1,7 +1,7 @@
 """The batch detection job from the GUI: inputs, outputs, a progress bar and cancel.
 
 Runs :func:`core.detect.batch.run.run_batch` (the engine behind ``main.py detect``)
-in the workbench's job runner. Cancel stops it at the next unit; everything
+in the workbench's long pool. Cancel stops it at the next unit; everything
 written so far stays in the output and the next run with the same output
 resumes where this one stopped.
 """
@@ -183,7 +183,7 @@ class BatchDialog(QDialog):
         self.status.setText("Starting (loading the model)…")
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.job = self.workbench.runner.submit(
+        self.job = self.workbench.long_runner.submit(
             batch_job,
             paths,
             self.recursive.isChecked(),

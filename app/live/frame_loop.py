@@ -6,7 +6,8 @@ Two clocks, independent on purpose:
   slot and shows every new frame (on the main canvas by default), so the
   picture moves at the source's rate whatever the processing does;
 * **processing**: whenever no job is in flight, the newest frame is submitted
-  to the workbench's job runner (:meth:`FrameLoop.make_job`); frames that
+  to the workbench's long pool (:meth:`FrameLoop.make_job`; a video runs for
+  as long as it plays, so it stays off the pool of short jobs); frames that
   arrive meanwhile are never queued. A result from before a seek, a new source
   or a close is dropped (the *epoch* check).
 
@@ -216,7 +217,7 @@ class FrameLoop(QObject):
         self._processed_seq = frame.seq
         job, epoch = self.make_job(frame), self._epoch
         self._in_flight = True
-        self.workbench.runner.submit(
+        self.workbench.long_runner.submit(
             job,
             name=f"{self.job_title.lower()} frame {frame.index}",
             on_result=lambda result, e=epoch: self._on_result(result, e),

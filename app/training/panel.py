@@ -232,7 +232,7 @@ class TrainingPanel(Panel):
         self.summary = None
         self._run_dir = Path(run_dir)
         self.status.setText(("Resuming" if resume else "Starting") + f" {self.task_box.currentText()}…")
-        self.job = self.workbench.runner.submit(
+        self.job = self.workbench.long_runner.submit(
             training_job,
             self.task_box.currentText(),
             Path(run_dir),

@@ -70,7 +70,7 @@ class CfpView(QSplitter):
         row.addWidget(self.folds_edit, 1)
         form.addRow("Protocol / folds", row)
         self.cfp_controls = JobControls(
-            self.workbench.runner, "Evaluate", QLabel("Evaluate CFP-FP or FF with and without DREAM.")
+            self.workbench.long_runner, "Evaluate", QLabel("Evaluate CFP-FP or FF with and without DREAM.")
         )
         self.cfp_button = self.cfp_controls.run_button
         self.cfp_button.clicked.connect(self.start_cfp)

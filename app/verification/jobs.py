@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from app.worker import Progress
 from core.io.imageio import ImageLoadError, load_image
+from core.progress import Progress, relabelled
 
 if TYPE_CHECKING:  # the engine imports torch: the jobs import it, the window never waits for it
     from core.cfp.evaluate import CfpEvaluation
@@ -176,7 +176,7 @@ def cfp_job(verifier: Verifier, root: Path, protocol: str, folds_text: str, toke
     from core.cfp.features import extract_features
     from core.cfp.protocol import CfpProtocol, parse_folds
 
-    yield Progress(None, "reading the CFP protocol")
+    yield Progress(message="reading the CFP protocol")
     cfp = CfpProtocol.open(root)
     present = cfp.folds(protocol)
     folds = parse_folds(folds_text) if folds_text.strip() else present
@@ -184,19 +184,14 @@ def cfp_job(verifier: Verifier, root: Path, protocol: str, folds_text: str, toke
     if missing or not folds:
         raise ValueError(f"fold(s) {missing or folds} are not in {root}/Protocol/Split/{protocol}")
     keys = fold_keys(cfp, (protocol,), folds)
-    gen = extract_features(cfp.root, keys, token=token)
-    while True:
-        try:
-            done, total = next(gen)
-        except StopIteration as stop:
-            table = stop.value
-            break
-        yield Progress(done / max(total, 1), f"stem features {done}/{total}")
+    table = yield from relabelled(
+        extract_features(cfp.root, keys, token=token), lambda p: f"stem features {p.done}/{p.total}"
+    )
     if token is not None and token.cancelled:
         return None
     if len(table) < len(keys):
         raise ValueError(f"{len(keys) - len(table)} CFP images have no features")
-    yield Progress(None, "evaluating with and without DREAM")
+    yield Progress(message="evaluating with and without DREAM")
     mapper = verifier.mapper
     results = {
         mode: evaluate_protocol(cfp, table, protocol, folds, mapper, use_dream=mode == "dream")
@@ -223,6 +218,6 @@ def cfp_job(verifier: Verifier, root: Path, protocol: str, folds_text: str, toke
                     )
                 )
             run.gallery[(mode, kind)] = pairs
-        yield Progress(None, "cutting gallery thumbnails")
+        yield Progress(message="cutting gallery thumbnails")
     run.notes = [n for ev in results.values() for n in ev.notes]
     return run

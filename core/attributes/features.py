@@ -37,6 +37,7 @@ from core.models.age_gender import AgeGenderNet
 from core.models.face_descriptor import FaceRecognitionNet
 from core.models.lmle import FrameFeatures, TrunkFeatures
 from core.paths import user_data_dir
+from core.progress import Progress, drain
 from core.recognize.runner import FaceModelRunner
 
 log = logging.getLogger(__name__)
@@ -89,17 +90,15 @@ class FeatureExtractor(FaceModelRunner):
         d = DESCRIPTOR_DIM
         return torch.cat([face[:, :-d], frame, face[:, -d:]], dim=1).numpy()
 
-    def iter_paths(
-        self, paths: Sequence[Path], batch: int = 64
-    ) -> Generator[tuple[int, int], None, np.ndarray]:
-        """Generator over image files (aligned CelebA images of any size): yields ``(done, total)``
+    def iter_paths(self, paths: Sequence[Path], batch: int = 64) -> Generator[Progress, None, np.ndarray]:
+        """Generator over image files (aligned CelebA images of any size): yields a :class:`Progress`
         after each batch, returns ``(N, 3712)`` float32. A path ending with :data:`FLIP_SUFFIX`
         is that file mirrored. ``ImageLoadError`` names a bad file."""
         out = np.zeros((len(paths), self.dim), dtype=np.float32)
         for start in range(0, len(paths), batch):
             chunk = paths[start : start + batch]
             out[start : start + len(chunk)] = self.from_frames([_frame_of(p) for p in chunk])
-            yield start + len(chunk), len(paths)
+            yield Progress(start + len(chunk), len(paths))
         return out
 
 
@@ -150,8 +149,8 @@ class FeatureCache:
         names: Sequence[str],
         extractor: FeatureExtractor | Callable[[], FeatureExtractor] | None = None,
         batch: int = 64,
-    ) -> Generator[tuple[int, int], None, np.ndarray]:
-        """Generator: computes the missing names (yielding ``(done, total)``), saves, and returns
+    ) -> Generator[Progress, None, np.ndarray]:
+        """Generator: computes the missing names (yielding :class:`Progress`), saves, and returns
         ``(N, 3712)`` float32 features of ``names`` in order. ``extractor`` may be a factory
         (built only when something is missing)."""
         todo = self.missing(names)
@@ -165,25 +164,14 @@ class FeatureCache:
                 else extractor
             )
             log.info("extracting attribute features of %d images in %s", len(todo), self.images_dir)
-            gen = runner.iter_paths([self.images_dir / n for n in todo], batch)
-            while True:
-                try:
-                    yield next(gen)
-                except StopIteration as stop:
-                    new = stop.value
-                    break
+            new = yield from runner.iter_paths([self.images_dir / n for n in todo], batch)
             self._append(todo, new)
         rows = np.array([self._index[n] for n in names], dtype=np.int64)
         return self._feats[rows].astype(np.float32)
 
     def get(self, names: Sequence[str], extractor: FeatureExtractor | None = None) -> np.ndarray:
         """Blocking :meth:`iter_get`."""
-        gen = self.iter_get(names, extractor)
-        while True:
-            try:
-                next(gen)
-            except StopIteration as stop:
-                return stop.value
+        return drain(self.iter_get(names, extractor))
 
     def _append(self, names: list[str], feats: np.ndarray) -> None:
         start = len(self._names)

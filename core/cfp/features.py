@@ -24,6 +24,7 @@ import numpy as np
 from core.atomic import atomic_write
 from core.io.imageio import ImageLoadError, load_image
 from core.paths import user_data_dir
+from core.progress import Progress, drain
 from core.recognize.faces import FacePipeline, FaceRecord
 from core.recognize.pose import estimate_yaws
 from core.zoo.weights import read_sidecar, resolve
@@ -231,8 +232,8 @@ def extract_features(
     cache_dir: str | Path | None = None,
     pipeline: FacePipeline | None = None,
     token=None,
-) -> Generator[tuple[int, int], None, FeatureTable]:
-    """Generator: yields ``(done, total)``, returns the :class:`FeatureTable` of ``keys`` (in order).
+) -> Generator[Progress, None, FeatureTable]:
+    """Generator: yields :class:`Progress`, returns the :class:`FeatureTable` of ``keys`` (in order).
 
     Cached images are not recomputed; new ones are appended to the cache
     every :data:`SHARD_SIZE` images. An unreadable image is an error naming
@@ -246,7 +247,7 @@ def extract_features(
     todo = [k for k in dict.fromkeys(keys) if k not in have]
     total, done = len(keys), len(keys) - len(todo)
     log.info("CFP features: %d cached, %d to extract into %s", done, len(todo), folder)
-    yield done, total
+    yield Progress(done, total)
     pipeline = pipeline or FacePipeline(max_side=CFP_MAX_SIDE)
     pending_keys: list[str] = []
     pending: list[FaceRecord] = []
@@ -270,7 +271,7 @@ def extract_features(
                 _write_shard(folder, table)
                 new_tables.append(table)
                 pending_keys, pending, sizes = [], [], []
-            yield done, total
+            yield Progress(done, total)
     finally:
         if pending:
             table = _records_table(pending_keys, pending, sizes)
@@ -325,9 +326,4 @@ def load_features(
     pipeline: FacePipeline | None = None,
 ) -> FeatureTable:
     """:func:`extract_features` run to the end (for the CLI and benchmarks)."""
-    gen = extract_features(root, keys, cache_dir, pipeline)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    return drain(extract_features(root, keys, cache_dir, pipeline))

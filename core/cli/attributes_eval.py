@@ -27,6 +27,7 @@ import sys
 import numpy as np
 
 from core.cli.output import emit_json
+from core.progress import Progress, relay
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +111,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _features(cache, names) -> np.ndarray:
-    gen = cache.iter_get(list(names))
-    while True:
-        try:
-            done, total = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if done == total or done % 1024 < 64:
-            log.info("features: %d/%d images", done, total)
+    def log_progress(progress: Progress) -> None:
+        if progress.done == progress.total or progress.done % 1024 < 64:
+            log.info("features: %d/%d images", progress.done, progress.total)
+
+    return relay(cache.iter_get(list(names)), log_progress)
 
 
 def _table(report, desc: str, count: int) -> str:

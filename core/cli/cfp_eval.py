@@ -18,6 +18,7 @@ import logging
 import sys
 
 from core.cli.output import emit_json
+from core.progress import Progress, relay
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +35,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _extract(cfp, keys, cache):
     from core.cfp.features import extract_features
 
-    gen = extract_features(cfp.root, keys, cache)
     last = 0
-    while True:
-        try:
-            done, total = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if done - last >= 200 or done == total:
-            log.info("features %d/%d", done, total)
-            last = done
+
+    def log_progress(progress: Progress) -> None:
+        nonlocal last
+        if progress.done - last >= 200 or progress.done == progress.total:
+            log.info("features %d/%d", progress.done, progress.total)
+            last = progress.done
+
+    return relay(extract_features(cfp.root, keys, cache), log_progress)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -63,6 +63,7 @@ from core.detect.batch.inputs import WorkItem, expand_batch_inputs
 from core.detect.batch.ledger import VERIFY_MODES, order_records
 from core.detect.batch.run import BatchOptions, BatchProgress, BatchSummary, build_detector, run_batch
 from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
+from core.progress import relay
 from core.train.distributed import (
     DistInfo,
     all_gather_objects,
@@ -311,14 +312,8 @@ def _run(args, items: list[WorkItem], options: BatchOptions, dist: DistInfo, dev
 
     job = run_batch(items, options, detector, dist, on_record=None if to_files else print_line)
     try:
-        while True:
-            progress = next(job)
-            if printer is not None:
-                printer(progress)
-    except StopIteration as stop:
-        summary: BatchSummary = stop.value
-    except KeyboardInterrupt:
-        job.close()
+        summary: BatchSummary = relay(job, printer)
+    except KeyboardInterrupt:  # relay closed the job, so its ledger is flushed
         sys.stderr.write("\ndetect: interrupted; what was written is kept, run again to resume\n")
         return EXIT_INTERRUPTED
     finally:

@@ -23,6 +23,7 @@ import threading
 from dataclasses import asdict
 
 from core.errors import FaceScopeError
+from core.progress import relay
 from core.train.registry import TASKS
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,23 @@ class _StopFlag:
             signal.signal(sig, handler)
 
 
+class _Interrupted(Exception):
+    """Raised from the record callback to stop training at a Ctrl-C (carries the step reached)."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__(step)
+        self.step = step
+
+
+def _log_record(record: dict, log_every: int) -> None:
+    if record["event"] == "step" and record["step"] % log_every == 0:
+        log.info("%s", _describe(record))
+    elif record["event"] == "eval":
+        log.info("%s", _describe_eval(record))
+    elif record["event"] == "checkpoint":
+        log.info("%s: %s", record["event"], {k: v for k, v in record.items() if k != "event"})
+
+
 def _describe(record: dict) -> str:
     groups: dict[str, float] = {}
     for key, value in record.get("losses", {}).items():  # "small/rpn_cls" -> per-branch totals
@@ -188,25 +206,20 @@ def run(args: argparse.Namespace) -> int:
     with _StopFlag() as flag:
         if hasattr(task, "should_stop"):  # a long evaluation stops at the signal too
             task.should_stop = lambda: flag.stop
-        while True:
-            try:
-                record = next(gen)
-            except StopIteration as stop:
-                summary = stop.value
-                break
-            except FaceScopeError as exc:  # whatever stops the run mid-way exits 1, bad input included
-                log.error("training stopped: %s", exc)
-                return 1
-            if record["event"] == "step" and record["step"] % log_every == 0:
-                log.info("%s", _describe(record))
-            elif record["event"] == "eval":
-                log.info("%s", _describe_eval(record))
-            elif record["event"] == "checkpoint":
-                log.info("%s: %s", record["event"], {k: v for k, v in record.items() if k != "event"})
+
+        def report(record: dict) -> None:
+            _log_record(record, log_every)
             if flag.stop:
-                gen.close()  # writes the cancel checkpoint
-                log.warning("stopped at step %d; continue with --resume", record["step"])
-                return 130
+                raise _Interrupted(record["step"])
+
+        try:
+            summary = relay(gen, report)
+        except FaceScopeError as exc:  # whatever stops the run mid-way exits 1, bad input included
+            log.error("training stopped: %s", exc)
+            return 1
+        except _Interrupted as stop:  # relay closed the generator, which wrote the cancel checkpoint
+            log.warning("stopped at step %d; continue with --resume", stop.step)
+            return 130
     if is_main:
         sys.stdout.write(json.dumps(asdict(summary)) + "\n")
     return 0

@@ -10,6 +10,7 @@ import numpy as np
 
 from core.detect.protocol import Detector
 from core.io.imageio import ImageLoadError
+from core.progress import Progress
 from core.wider.dataset import WiderDataset
 from core.wider.predictions import image_key, rows_from_xyxy
 
@@ -31,8 +32,8 @@ class SplitDetections:
 
 def detect_split(
     detector: Detector, dataset: WiderDataset, min_score: float = EVAL_MIN_SCORE, token=None
-) -> Generator[tuple[int, int], None, SplitDetections]:
-    """Detect faces on each image; yields ``(done, total)`` and returns :class:`SplitDetections`.
+) -> Generator[Progress, None, SplitDetections]:
+    """Detect faces on each image; yields :class:`Progress` and returns :class:`SplitDetections`.
 
     An unreadable image is recorded in ``errors`` and counts as no detections
     (as a missing prediction file would); the run goes on. ``token`` (anything
@@ -56,5 +57,5 @@ def detect_split(
             scores = np.array([f.score for f in result.faces], dtype=np.float64)
             out.predictions[key] = rows_from_xyxy(boxes, scores)
             out.milliseconds.append(result.total_ms)
-        yield i + 1, total
+        yield Progress(i + 1, total)
     return out

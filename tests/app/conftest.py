@@ -27,6 +27,6 @@ def window(qtbot, settings):
     qtbot.waitExposed(win)
     yield win
     win.close()
-    assert win.runner.running_count() == 0, "a job was still running after the window closed"
+    assert win.jobs.running_count() == 0, "a job was still running after the window closed"
     leaked = [w for w in QApplication.topLevelWidgets() if w.isVisible() and id(w) not in before]
     assert not leaked, f"top-level widgets left open: {[type(w).__name__ for w in leaked]}"

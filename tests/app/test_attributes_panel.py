@@ -133,7 +133,7 @@ def test_training_tab_runs_lmle_with_live_curves_and_offers_the_model(qtbot, win
     # wait until the job's ``finished`` reached the GUI thread, not just until the pool thread set
     # ``state``: the last progress records and the result are queued before ``finished``
     qtbot.waitUntil(
-        lambda: view.job is not None and view.job not in window.runner.active_jobs(), timeout=120000
+        lambda: view.job is not None and view.job not in window.jobs.active_jobs(), timeout=120000
     )
     assert view.job.state == "done", view.status.text()
     assert len(view.steps_x) == 24 and len(view.eval_y) == 3

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from app.detection.panel import HEATMAPS_CACHED, RESULTS_CACHED
 from core.paths import SAMPLES_DIR
+from core.types import DetectionResult
 
 
 def _wait_result(qtbot, panel, timeout=60000):
@@ -67,3 +71,26 @@ def test_ssd_reports_real_branches(qtbot, window):
     assert panel.shown.branch_kind == "branch" and panel.branch_group.title() == "Branches"
     assert sum(len(v) for v in panel.shown.branches.values()) == len(panel.shown.faces)
     assert np.all([f.score >= 0.2 for f in panel.shown.faces])
+
+
+def _result(name: str) -> DetectionResult:
+    return DetectionResult([], {}, name, (640, 480))
+
+
+def test_result_and_heat_map_caches_are_bounded(window):
+    panel = window.panel("detection")
+    keys = [(Path(f"image_{i}.jpg"), "scaleface") for i in range(RESULTS_CACHED + 1)]
+    maps = {"small": object()}  # the cache only holds it
+    for key in keys[:HEATMAPS_CACHED]:
+        panel._on_result(key, _result("scaleface"), maps)
+    # one more image with heat maps: the oldest one's maps go, and its result with them
+    panel._on_result(keys[HEATMAPS_CACHED], _result("scaleface"), maps)
+    assert len(panel.heatmaps) == HEATMAPS_CACHED
+    assert keys[0] not in panel.heatmaps and keys[0] not in panel.results
+    assert keys[1] in panel.results and keys[1] in panel.heatmaps
+    # results without maps take no heat-map room and are bounded on their own
+    plain = [(Path(f"plain_{i}.jpg"), "centerface") for i in range(RESULTS_CACHED + 1)]
+    for key in plain:
+        panel._on_result(key, _result("centerface"), {})
+    assert len(panel.results) == RESULTS_CACHED and len(panel.heatmaps) == HEATMAPS_CACHED
+    assert plain[0] not in panel.results and plain[-1] in panel.results

@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from app.job_controls import JobControls
-from app.worker import JobRunner, Progress
+from app.worker import JobRunner
+from core.progress import Progress
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def test_runs_one_job_and_restores_controls(qtbot, runner):
     results = []
 
     def job(token=None):
-        yield Progress(0.5, "half way")
+        yield Progress(1, 2, "half way")
         release.wait(5)
         return 42
 
@@ -53,7 +54,7 @@ def test_failure_and_cancel_are_reported(qtbot, runner):
 
     def endless(token=None):
         while not token.cancelled:
-            yield Progress(None, "working")
+            yield Progress(message="working")
 
     controls.start(endless, name="Evaluation", on_result=lambda _: None)
     qtbot.waitUntil(lambda: controls.summary.text() == "working", timeout=5000)

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from app.worker import JobRunner, Progress
+from app.worker import JobRunner
+from core.progress import Progress
 
 
 def _wait_delivered(qtbot, runner, job):
@@ -38,7 +39,7 @@ def test_plain_function_result(qtbot, runner):
 def test_generator_progress_then_result(qtbot, runner):
     def counting():
         for i in range(3):
-            yield Progress(i / 3, f"step {i}")
+            yield Progress(i, 3, f"step {i}")
         return "finished"
 
     seen = []
@@ -64,7 +65,7 @@ def test_errors_reach_the_single_handler_with_traceback(qtbot, runner):
 
 def test_error_inside_generator_after_progress(qtbot, runner):
     def half():
-        yield Progress(0.5)
+        yield Progress(1, 2)
         raise RuntimeError("midway")
 
     with qtbot.waitSignal(runner.error, timeout=5000) as blocker:

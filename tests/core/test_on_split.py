@@ -5,6 +5,7 @@ from PIL import Image
 
 from core.detect.on_split import detect_split
 from core.detect.postprocess import build_result
+from core.progress import Progress, relay
 from core.wider.dataset import WiderDataset
 from core.wider.labels import FaceBox, ImageLabels, write_labels
 
@@ -33,13 +34,8 @@ def test_detect_split_collects_rows_and_errors(tmp_path):
     )
     runner = detect_split(_FixedDetector(), WiderDataset.open(labels, tmp_path / "images"))
     progress = []
-    while True:
-        try:
-            progress.append(next(runner))
-        except StopIteration as stop:
-            out = stop.value
-            break
-    assert progress == [(1, 2), (2, 2)]
+    out = relay(runner, progress.append)
+    assert progress == [Progress(1, 2), Progress(2, 2)]
     np.testing.assert_allclose(out.predictions["0--Parade/a"], [[1, 2, 10, 20, 0.8]])
     assert out.predictions["0--Parade/b"].shape == (0, 5)
     assert "empty" in out.errors["0--Parade/b.jpg"]

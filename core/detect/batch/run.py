@@ -47,6 +47,7 @@ from core.detect.protocol import Detector
 from core.detect.registry import DEFAULT_DETECTOR, NEEDS_CHECKPOINT, create_detector
 from core.io.imageio import ImageLoadError, load_image
 from core.io.video.reader import VideoError, VideoFileReader
+from core.progress import Progress
 from core.types import DetectionResult
 from core.wider.predictions import prediction_path, rows_from_xyxy, write_prediction_file
 
@@ -83,22 +84,20 @@ class BatchOptions:
         return None
 
 
-@dataclass(frozen=True)
-class BatchProgress:
-    """done/total: units (images + sampled video frames; total is an estimate for videos of unknown length)."""
+@dataclass(frozen=True, kw_only=True)
+class BatchProgress(Progress):
+    """A :class:`Progress` with the batch's rates.
 
-    done: int
-    total: int
+    done/total: units (images + sampled video frames; total is an estimate for
+    videos of unknown length).
+    """
+
     skipped: int
     failed: int
     elapsed_s: float
     rate: float  # detected units per second (skipped ones excluded)
     eta_s: float | None
     current: str
-
-    @property
-    def fraction(self) -> float | None:
-        return min(1.0, self.done / self.total) if self.total else None
 
     def describe(self) -> str:
         eta = "?" if self.eta_s is None else _clock(self.eta_s)
@@ -242,7 +241,14 @@ class _Run:
         left = max(0, self.total - self.done)
         eta = left / rate if rate > 0 else (0.0 if left == 0 else None)
         return BatchProgress(
-            self.done, self.total, self.skipped, len(self.failures), elapsed, rate, eta, self.current
+            done=self.done,
+            total=self.total,
+            skipped=self.skipped,
+            failed=len(self.failures),
+            elapsed_s=elapsed,
+            rate=rate,
+            eta_s=eta,
+            current=self.current,
         )
 
     def wider_present(self, event: str, name: str) -> bool:

@@ -49,6 +49,7 @@ import numpy as np
 from core.detect.on_split import EVAL_MIN_SCORE, detect_split
 from core.detect.protocol import Detector
 from core.errors import UserError
+from core.progress import Progress, relay
 from core.types import DetectionResult
 from core.wider.dataset import WiderDataset
 from core.wider.evaluation import evaluate
@@ -235,20 +236,19 @@ def evaluate_on_split(
     recorder = _Recorder(detector)
     branches: dict[str, np.ndarray] = {}
     branch_names: set[str] = set()
-    runner = detect_split(recorder, split.dataset, min_score=min_score, token=token)
-    while True:
-        try:
-            done, _ = next(runner)
-        except StopIteration as stop:
-            detections = stop.value
-            break
+
+    def record_branches(progress: Progress) -> None:
         if recorder.last is not None:
-            sample = split.dataset[done - 1]
+            sample = split.dataset[progress.done - 1]
             branches[image_key(sample.event, sample.name)] = np.array(
                 [f.branch for f in recorder.last.faces], dtype=object
             )
             branch_names.update(recorder.last.branches)
             recorder.last = None
+
+    detections = relay(
+        detect_split(recorder, split.dataset, min_score=min_score, token=token), record_branches
+    )
     if token.cancelled or len(detections.predictions) < split.num_images:
         log.info("evaluation on %s stopped early", split.path)
         return None

@@ -8,6 +8,7 @@ import numpy as np
 
 from core.attributes.celeba import CELEBA_ATTRIBUTES
 from core.attributes.features import FEATURE_DIM, FLIP_SUFFIX, FeatureCache
+from core.progress import Progress
 
 A = len(CELEBA_ATTRIBUTES)
 
@@ -19,7 +20,7 @@ class FakeExtractor:
         self.feats = feats
 
     def iter_paths(self, paths, batch=64):
-        yield len(paths), len(paths)
+        yield Progress(len(paths), len(paths))
         return np.stack([self.feats[Path(p).name] for p in paths])
 
 

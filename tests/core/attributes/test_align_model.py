@@ -20,6 +20,7 @@ from core.attributes.clustering import ClusterLayout
 from core.attributes.features import FEATURE_DIM, FEATURE_VERSION, FeatureCache
 from core.attributes.model import AttributeModel
 from core.models.lmle import LinearAttributeClassifier, LMLEHead
+from core.progress import Progress
 from core.zoo.weights import WeightsError, save_weights
 
 
@@ -125,7 +126,7 @@ class _FakeExtractor:
 
     def iter_paths(self, paths, batch=64):
         self.calls.append([p.name for p in paths])
-        yield len(paths), len(paths)
+        yield Progress(len(paths), len(paths))
         return np.stack([np.full(FEATURE_DIM, float(p.stem), np.float32) for p in paths])
 
 
