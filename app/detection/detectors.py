@@ -1,12 +1,16 @@
-"""One cache of loaded detectors for the whole workbench (weights load once, in a worker)."""
+"""One cache of loaded detectors for the whole workbench (weights load once, in a worker),
+and the detector menu every panel offers (names from the detector table, labels as tooltips)."""
 
 from __future__ import annotations
 
 import threading
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox
+
 from app.settings import Settings
 from core.detect.protocol import Detector
-from core.detect.registry import NEEDS_CHECKPOINT, create_detector
+from core.detect.registry import DETECTORS, detector_spec
 
 
 def checkpoint_key(name: str) -> str:
@@ -14,11 +18,19 @@ def checkpoint_key(name: str) -> str:
     return f"detectors/{name}/checkpoint"
 
 
+def fill_detector_box(box: QComboBox) -> None:
+    """Offer every detector of the table in ``box``, by name, its one-line label as the tooltip."""
+    for spec in DETECTORS.values():
+        box.addItem(spec.name)
+        box.setItemData(box.count() - 1, spec.label, Qt.ItemDataRole.ToolTipRole)
+
+
 class DetectorCache:
     """Detectors built on first use (call :meth:`get` from a worker: loading is slow) and reused.
 
     settings: where checkpoints of detectors that need one are looked up
-    (``checkpoint_key(name)``); a new checkpoint builds a new detector.
+    (``checkpoint_key(name)``); a new checkpoint builds a new detector. The
+    networks behind the detectors are shared further through the network cache.
     """
 
     def __init__(self, settings: Settings | None = None) -> None:
@@ -27,7 +39,7 @@ class DetectorCache:
         self._detectors: dict[tuple[str, str | None], Detector] = {}
 
     def checkpoint(self, name: str) -> str | None:
-        if name not in NEEDS_CHECKPOINT or self._settings is None:
+        if not detector_spec(name).needs_checkpoint or self._settings is None:
             return None
         value = self._settings.value(checkpoint_key(name), "")
         return str(value) or None
@@ -37,6 +49,5 @@ class DetectorCache:
         key = (name, checkpoint)
         with self._lock:
             if key not in self._detectors:
-                kwargs = {"checkpoint": checkpoint} if name in NEEDS_CHECKPOINT else {}
-                self._detectors[key] = create_detector(name, **kwargs)
+                self._detectors[key] = detector_spec(name).create(checkpoint=checkpoint)
             return self._detectors[key]

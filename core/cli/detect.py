@@ -62,7 +62,7 @@ from core.cli.output import emit_json
 from core.detect.batch.inputs import WorkItem, expand_batch_inputs
 from core.detect.batch.ledger import VERIFY_MODES, order_records
 from core.detect.batch.run import BatchOptions, BatchProgress, BatchSummary, build_detector, run_batch
-from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
+from core.detect.registry import DEFAULT_DETECTOR, DETECTORS, NEEDS_CHECKPOINT
 from core.train.distributed import (
     DistInfo,
     all_gather_objects,
@@ -139,7 +139,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="progress on stderr (default: on a terminal when results go to files)",
     )
     parser.add_argument(
-        "--checkpoint", type=Path, default=None, metavar="FILE", help="trained checkpoint (scaleface)"
+        "--checkpoint",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"trained checkpoint ({', '.join(sorted(NEEDS_CHECKPOINT))})",
     )
     parser.add_argument("--threads", type=int, default=None, metavar="T", help="CPU threads per process")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA when present)")

@@ -157,6 +157,7 @@ class ScaleFaceTask:
     def evaluate(self, model: nn.Module, step: int) -> dict[str, float | bool]:
         """Official WIDER AP on ``eval_split`` if set, else quick AP / per-range recall /
         branch recall on ``eval_images`` validation images."""
+        from core.detect.registry import EVAL_MIN_SCORE
         from core.detect.scaleface import ScaleFaceDetector
         from core.detect.training.quick_eval import ImageEval, quick_eval
 
@@ -164,7 +165,7 @@ class ScaleFaceTask:
             return {}
         device = next(model.parameters()).device
         detector = ScaleFaceDetector(
-            model=model, device=device, min_score=0.05, max_size=self.cfg.eval_max_size
+            model=model, device=device, min_score=EVAL_MIN_SCORE, max_side=self.cfg.eval_max_size
         )
         if self.eval_split is not None:
             metrics = evaluate_on_split(detector, self.eval_split, should_stop=self.should_stop)
