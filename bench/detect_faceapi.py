@@ -63,7 +63,7 @@ def build(name: str):
     if name == "ssd":
         return SsdDetector(device="cpu")
     if name in ("tiny416", "tiny608"):
-        return TinyFaceDetector(device="cpu", input_size=int(name[4:]))
+        return TinyFaceDetector(device="cpu", max_side=int(name[4:]))
     raise SystemExit(f"unknown model {name}")
 
 

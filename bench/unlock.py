@@ -90,7 +90,7 @@ def bench_latency(
     cal,
     k: int = 3,
 ) -> dict:
-    pipeline = UnlockPipeline(working_side=side, threads=threads).load()
+    pipeline = UnlockPipeline(max_side=side, threads=threads).load()
     pipeline.warmup(SIZE)
     template, _ = enrol_frames(pipeline, sample_frames("ann", 15, seed=1), "ann")
     assert template is not None, "the sample face failed enrolment"
@@ -178,7 +178,7 @@ def identity_sets() -> tuple[dict[str, list[Path]], dict[str, list[Path]], list[
 
 
 def bench_identities(threads: int, side: int, fars: list[float], cal, clip_frames: int = 10) -> dict:
-    pipeline = UnlockPipeline(working_side=side, threads=threads).load()
+    pipeline = UnlockPipeline(max_side=side, threads=threads).load()
     train, probes, notes = identity_sets()
     from core.detect.registry import create_detector
 

@@ -33,12 +33,13 @@ from app.annotation.editor import AnnotationEditor
 from app.annotation.items import COLOR_MODES
 from app.annotation.prelabel import Prelabeler
 from app.context import Workbench
+from app.detection.detectors import fill_detector_box
 from app.panel_base import Panel
 from app.settings import Keys
 from core.annotate.coco import export_coco, import_coco
 from core.annotate.review import FaceReviewRequest, ReviewState
 from core.annotate.split import AnnotationSplit
-from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
+from core.detect.registry import DEFAULT_DETECTOR
 
 
 def _button(text: str, slot, name: str) -> QPushButton:
@@ -147,7 +148,7 @@ class AnnotationPanel(Panel):
         group = QGroupBox("Pre-label with a detector")
         grid = QGridLayout(group)
         self.model_box = QComboBox()
-        self.model_box.addItems(list(DETECTORS))
+        fill_detector_box(self.model_box)
         self.model_box.setCurrentText(DEFAULT_DETECTOR)
         grid.addWidget(self.model_box, 0, 0)
         grid.addWidget(_button("Image (Ctrl+L)", self.prelabel_current, "prelabel_image"), 0, 1)

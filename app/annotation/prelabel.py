@@ -13,10 +13,11 @@ from PySide6.QtCore import QObject, Signal
 from app.annotation.editor import AnnotationEditor
 from app.worker import Job
 from core.annotate.suggest import detect_many, suggestions_from_result
+from core.detect.registry import DISPLAY_MIN_SCORE, PRELABEL_MIN_SCORE
 from core.progress import Progress
 from core.types import DetectionResult
 
-RUN_MIN_SCORE = 0.3  # the detector runs once at this threshold; the panel's score filters later
+# the detector runs once at PRELABEL_MIN_SCORE; the panel's suggestion score filters later
 
 
 class Prelabeler(QObject):
@@ -29,7 +30,7 @@ class Prelabeler(QObject):
         self.editor = editor
         self.detectors = editor.workbench.detectors
         self.results: dict[tuple[int, str], DetectionResult] = {}
-        self.min_score = 0.5
+        self.min_score = DISPLAY_MIN_SCORE
         self._split_job: Job | None = None
 
     def clear(self) -> None:
@@ -49,7 +50,7 @@ class Prelabeler(QObject):
         image, detectors = loaded.image, self.detectors
         self.status.emit(f"Detecting with {model}…")
         editor.workbench.runner.submit(
-            lambda: detectors.get(model).detect(image, min_score=RUN_MIN_SCORE),
+            lambda: detectors.get(model).detect(image, min_score=PRELABEL_MIN_SCORE),
             name=f"pre-label ({model}) {loaded.path.name}",
             on_result=lambda result, i=index, m=model, s=editor.split: self._store(s, i, m, result),
         )
@@ -64,7 +65,9 @@ class Prelabeler(QObject):
 
         def job():
             detector = detectors.get(model)
-            for done, (index, result, _error) in enumerate(detect_many(detector, todo, RUN_MIN_SCORE), 1):
+            for done, (index, result, _error) in enumerate(
+                detect_many(detector, todo, PRELABEL_MIN_SCORE), 1
+            ):
                 yield Progress(done, len(todo), f"pre-labelled {done}/{len(todo)}")
                 if result is not None:
                     yield (index, result)

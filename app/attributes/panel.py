@@ -39,11 +39,12 @@ from app.attributes.face_view import FaceAttributesView
 from app.attributes.jobs import EmbeddingData, ModelCache, analyze_job, embedding_job
 from app.attributes.training_view import TrainingView
 from app.context import Workbench
+from app.detection.detectors import fill_detector_box
 from app.image_store import LoadedImage
 from app.panel_base import Panel
 from app.settings import Keys
 from app.worker import Job
-from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
+from core.detect.registry import DEFAULT_DETECTOR
 from core.progress import Progress
 
 if TYPE_CHECKING:  # engine modules import torch; the window must not wait for it
@@ -85,7 +86,7 @@ class AttributesPanel(Panel):
             self.model_box.addItem(text, name)
         self.model_box.currentIndexChanged.connect(lambda _: self._model_changed())
         self.detector_box = QComboBox()
-        self.detector_box.addItems(list(DETECTORS))
+        fill_detector_box(self.detector_box)
         self.detector_box.setCurrentText(DEFAULT_DETECTOR)
         self.analyze_button = QPushButton("Analyze faces")
         self.analyze_button.clicked.connect(self.analyze)

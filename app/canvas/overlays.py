@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QGraphicsSimpleTextItem,
 )
 
+from core.detect.registry import DISPLAY_MIN_SCORE
 from core.types import Detection
 
 #: PR / AP curve colour of each WIDER evaluation setting (Evaluation panel, Training panel's AP plot).
@@ -64,7 +65,7 @@ class FaceOverlay:
         self._scene = scene
         self._groups: list[tuple[Detection, QGraphicsItemGroup, list[QGraphicsItem]]] = []
         self.visible_branches: set[str] = set(BRANCH_COLORS)
-        self.min_score = 0.5
+        self.min_score = DISPLAY_MIN_SCORE
         self.show_landmarks = True
         self.show_labels = True
 

@@ -1,19 +1,31 @@
-"""One cache of loaded detectors for the whole workbench (weights load once, in a worker)."""
+"""One cache of loaded detectors for the whole workbench (weights load once, in a worker),
+and the detector menu every panel offers (names from the detector table, labels as tooltips)."""
 
 from __future__ import annotations
 
 import threading
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox
+
 from app.settings import Keys, Settings
 from core.detect.protocol import Detector
-from core.detect.registry import NEEDS_CHECKPOINT, create_detector
+from core.detect.registry import DETECTORS, detector_spec
+
+
+def fill_detector_box(box: QComboBox) -> None:
+    """Offer every detector of the table in ``box``, by name, its one-line label as the tooltip."""
+    for spec in DETECTORS.values():
+        box.addItem(spec.name)
+        box.setItemData(box.count() - 1, spec.label, Qt.ItemDataRole.ToolTipRole)
 
 
 class DetectorCache:
     """Detectors built on first use (call :meth:`get` from a worker: loading is slow) and reused.
 
     settings: where checkpoints of detectors that need one are looked up
-    (``Keys.DETECTION_CHECKPOINT(name)``); a new checkpoint builds a new detector.
+    (``Keys.DETECTION_CHECKPOINT(name)``); a new checkpoint builds a new detector. The
+    networks behind the detectors are shared further through the network cache.
     """
 
     def __init__(self, settings: Settings | None = None) -> None:
@@ -22,7 +34,7 @@ class DetectorCache:
         self._detectors: dict[tuple[str, str | None], Detector] = {}
 
     def checkpoint(self, name: str) -> str | None:
-        if name not in NEEDS_CHECKPOINT or self._settings is None:
+        if not detector_spec(name).needs_checkpoint or self._settings is None:
             return None
         return self._settings.get(Keys.DETECTION_CHECKPOINT(name)) or None
 
@@ -31,6 +43,5 @@ class DetectorCache:
         key = (name, checkpoint)
         with self._lock:
             if key not in self._detectors:
-                kwargs = {"checkpoint": checkpoint} if name in NEEDS_CHECKPOINT else {}
-                self._detectors[key] = create_detector(name, **kwargs)
+                self._detectors[key] = detector_spec(name).create(checkpoint=checkpoint)
             return self._detectors[key]

@@ -28,19 +28,17 @@ from PySide6.QtWidgets import (
 
 from app.canvas.overlays import BRANCH_COLORS, BranchHeatmap, FaceOverlay, HeatmapOverlay, branch_heatmaps
 from app.context import Workbench
-from app.detection.detectors import DetectorCache
+from app.detection.detectors import DetectorCache, fill_detector_box
 from app.image_store import LoadedImage
 from app.lru import LruCache
 from app.panel_base import Panel
 from app.settings import Keys
 from app.widgets import score_slider_row
-from core.detect.registry import DEFAULT_DETECTOR, DETECTORS, NEEDS_CHECKPOINT
+from core.detect.registry import DEFAULT_DETECTOR, RUN_MIN_SCORE, detector_spec
 from core.recognize.analyze import FaceAnalysis, FaceAnalyzer
 from core.scale_ranges import BRANCH_NAMES, SCALE_RANGES
 from core.types import Detection, DetectionResult
 
-# The detector runs with a low threshold once; the slider filters what is shown.
-RUN_MIN_SCORE = 0.2
 ICON_SIZE = 48
 # Results per (image, model) kept for going back to an image: boxes and analyses are small;
 # a heat map is an image-sized picture per branch, so far fewer of those are kept.
@@ -50,13 +48,15 @@ HEATMAPS_CACHED = 16
 
 def detection_job(detectors: DetectorCache, name: str, image: np.ndarray):
     """Worker: detect with ``name``; with a detector that has response maps, also build its
-    heat maps. Returns ``(DetectionResult, {branch: BranchHeatmap})``."""
+    heat maps. Returns ``(DetectionResult, {branch: BranchHeatmap})``. The detector runs with a
+    low threshold once (its row's ``run_min_score``); the slider filters what is shown."""
     detector = detectors.get(name)
+    min_score = detector_spec(name).run_min_score
     with_maps = getattr(detector, "detect_with_maps", None)
     if callable(with_maps):
-        result, maps = with_maps(image, min_score=RUN_MIN_SCORE)
+        result, maps = with_maps(image, min_score=min_score)
         return result, branch_heatmaps(maps)
-    return detector.detect(image, min_score=RUN_MIN_SCORE), {}
+    return detector.detect(image, min_score=min_score), {}
 
 
 def _range_text(branch: str) -> str:
@@ -93,7 +93,7 @@ class DetectionPanel(Panel):
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         self.model_box = QComboBox()
-        self.model_box.addItems(list(DETECTORS))
+        fill_detector_box(self.model_box)
         self.model_box.setCurrentText(DEFAULT_DETECTOR)
         self.model_box.currentTextChanged.connect(lambda _: self.on_image_changed(self.workbench.current))
         self.run_button = QPushButton("Detect")
@@ -102,9 +102,9 @@ class DetectionPanel(Panel):
         self.checkpoint_button.setToolTip("the trained checkpoint (last.pt) this detector runs")
         self.checkpoint_button.clicked.connect(self.choose_checkpoint)
         self.model_box.currentTextChanged.connect(
-            lambda name: self.checkpoint_button.setVisible(name in NEEDS_CHECKPOINT)
+            lambda name: self.checkpoint_button.setVisible(detector_spec(name).needs_checkpoint)
         )
-        self.checkpoint_button.setVisible(self.model_box.currentText() in NEEDS_CHECKPOINT)
+        self.checkpoint_button.setVisible(detector_spec(self.model_box.currentText()).needs_checkpoint)
         row.addWidget(QLabel("Model"))
         row.addWidget(self.model_box, 1)
         row.addWidget(self.checkpoint_button)

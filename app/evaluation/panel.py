@@ -30,13 +30,14 @@ from PySide6.QtWidgets import (
 
 from app.canvas.overlays import SETTING_COLORS
 from app.context import Workbench
+from app.detection.detectors import fill_detector_box
 from app.image_store import LoadedImage
 from app.job_controls import JobControls
 from app.panel_base import Panel
 from app.settings import Keys, Setting
 from app.widgets import path_row
 from core.detect.on_split import detect_split
-from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
+from core.detect.registry import DEFAULT_DETECTOR
 from core.progress import Progress, relabelled
 from core.wider.dataset import WiderDataset
 from core.wider.evaluation import WiderEvalResult, evaluate
@@ -151,7 +152,7 @@ class EvaluationPanel(Panel):
         images_row.setToolTip("images/<event>/<name>.jpg; default: images/ beside the label file")
         form.addRow("Images", images_row)
         self.model_box = QComboBox()
-        self.model_box.addItems(list(DETECTORS))
+        fill_detector_box(self.model_box)
         self.model_box.setCurrentText(DEFAULT_DETECTOR)
         form.addRow("Detector", self.model_box)
         self.mode_box = QComboBox()

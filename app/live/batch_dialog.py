@@ -27,12 +27,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.context import Workbench
+from app.detection.detectors import fill_detector_box
 from app.settings import Keys
 from app.worker import Job
 from core.detect.batch.inputs import expand_batch_inputs
 from core.detect.batch.ledger import VERIFY_MODES
 from core.detect.batch.run import BatchOptions, BatchProgress, BatchSummary, run_batch
-from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
+from core.detect.registry import DEFAULT_DETECTOR
 
 INPUT_SEPARATOR = ";"
 
@@ -69,7 +70,7 @@ class BatchDialog(QDialog):
         self.recursive.setChecked(settings.get(Keys.BATCH_RECURSIVE))
         form.addRow("", self.recursive)
         self.model = QComboBox()
-        self.model.addItems(list(DETECTORS))
+        fill_detector_box(self.model)
         self.model.setCurrentText(DEFAULT_DETECTOR)
         self.every = QSpinBox()
         self.every.setRange(1, 1000)

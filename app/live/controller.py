@@ -18,12 +18,11 @@ from app.context import Workbench
 from app.live.frame_loop import FrameLoop
 from core.detect.live.loop import LiveDetector, LiveResult
 from core.detect.live.record import SessionRecorder, Snapshot, save_snapshot
+from core.detect.registry import DEFAULT_DETECTOR, DISPLAY_MIN_SCORE, detector_spec
 from core.io.video.reader import Frame
 from core.io.video.source import SourceState
 
 log = logging.getLogger(__name__)
-
-RUN_MIN_SCORE = 0.2  # as the Detection panel: detect low, the slider filters what is shown
 
 
 class LiveController(FrameLoop):
@@ -37,9 +36,9 @@ class LiveController(FrameLoop):
     def __init__(self, workbench: Workbench, parent: QObject | None = None) -> None:
         super().__init__(workbench, parent=parent)
         self.detectors = workbench.detectors  # shared by every panel: weights load once
-        self.model = "centerface"
+        self.model = DEFAULT_DETECTOR
         self.tracking = False
-        self.track_min_score = 0.5
+        self.track_min_score = DISPLAY_MIN_SCORE
         self.recorder: SessionRecorder | None = None
         self._live: dict[str, LiveDetector] = {}
         self._reset_tracks = False
@@ -73,8 +72,10 @@ class LiveController(FrameLoop):
         """The per-model detector step (built lazily: the model itself loads in the job)."""
         live = self._live.get(self.model)
         if live is None:
+            # as the Detection panel: detect low once, the slider filters what is shown
             live = self._live[self.model] = LiveDetector(
-                _LazyDetector(self.detectors, self.model), run_min_score=RUN_MIN_SCORE
+                _LazyDetector(self.detectors, self.model),
+                run_min_score=detector_spec(self.model).run_min_score,
             )
         return live
 
@@ -150,7 +151,7 @@ class _LazyDetector:
 
     def __init__(self, cache, name: str) -> None:
         self._cache, self.name = cache, name
-        self.branch_kind = "scale_range" if name == "centerface" else "branch"
+        self.branch_kind = detector_spec(name).branch_kind
 
     def detect(self, image, min_score=None):
         return self._cache.get(self.name).detect(image, min_score=min_score)

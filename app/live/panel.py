@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.canvas.overlays import FaceOverlay
 from app.context import Workbench
+from app.detection.detectors import fill_detector_box
 from app.live.batch_dialog import BatchDialog
 from app.live.controller import LiveController
 from app.live.hud import Hud
@@ -38,7 +39,7 @@ from app.panel_base import Panel
 from app.settings import SHORTCUT_BY_KEY, Keys
 from app.widgets import score_slider_row
 from core.detect.live.loop import LiveResult
-from core.detect.registry import DETECTORS
+from core.detect.registry import RUN_MIN_SCORE
 from core.io.video.reader import SourceSpec
 from core.paths import user_data_dir
 
@@ -124,7 +125,7 @@ class LivePanel(Panel):
         self.detect_box.setChecked(True)
         self.detect_box.toggled.connect(self._on_detect_toggled)
         self.model_box = QComboBox()
-        self.model_box.addItems(list(DETECTORS))
+        fill_detector_box(self.model_box)
         self.model_box.setCurrentText(settings.get(Keys.LIVE_MODEL))
         self.model_box.currentTextChanged.connect(self._on_model)
         self.track_box = QCheckBox("Track (ids)")
@@ -140,7 +141,9 @@ class LivePanel(Panel):
         self.branch_group.changed.connect(self._refresh_overlay)
         layout.addWidget(self.branch_group)
 
-        slider_row, self.score_slider, self.score_label = score_slider_row(settings, Keys.LIVE_MIN_SCORE, 0.2)
+        slider_row, self.score_slider, self.score_label = score_slider_row(
+            settings, Keys.LIVE_MIN_SCORE, RUN_MIN_SCORE
+        )
         self.score_slider.valueChanged.connect(self._refresh_overlay)
         layout.addLayout(slider_row)
         self.landmark_box = QCheckBox("Show landmarks")

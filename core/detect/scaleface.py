@@ -5,7 +5,7 @@ scaleface``, read with ``weights_only=True``): the architecture comes from the
 checkpoint's own config, so any variant loads without options.
 
 Pre-processing: the RGB uint8 image is scaled so that its longer side is at
-most ``max_size`` (never enlarged; 0 = native size, as the paper's
+most ``max_side`` (never enlarged; 0 = native size, as the paper's
 single-scale inference), zero-padded at the bottom/right to a multiple of 32,
 and passed in [0, 1]. Detections come back in original-image pixels, split by
 the branch that produced them (small / medium / large); note that a branch's
@@ -28,6 +28,7 @@ import torch
 
 from core.detect.centerface import load_model as load_centerface
 from core.detect.postprocess import build_result
+from core.detect.registry import SCALEFACE_MAX_SIDE, SCALEFACE_MIN_SCORE
 from core.models.scaleface.model import ScaleFace, ScaleFaceConfig, init_from_centerface
 from core.train.checkpoint import load_checkpoint
 from core.train.config import from_dict
@@ -49,11 +50,11 @@ class ResponseMap:
 
 
 def prepare_image(
-    image: np.ndarray, max_size: int, device: torch.device
+    image: np.ndarray, max_side: int, device: torch.device
 ) -> tuple[torch.Tensor, tuple[int, int], float]:
     """RGB uint8 ``(H, W, 3)`` → padded ``(1, 3, H', W')`` float tensor, the unpadded ``(h, w)`` and the scale."""
     h, w = image.shape[:2]
-    scale = min(1.0, max_size / max(h, w)) if max_size > 0 else 1.0
+    scale = min(1.0, max_side / max(h, w)) if max_side > 0 else 1.0
     if scale < 1.0:
         image = cv2.resize(
             image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
@@ -102,16 +103,16 @@ class ScaleFaceDetector:
         checkpoint: str | os.PathLike | None = None,
         *,
         model: ScaleFace | None = None,
-        device: torch.device | None = None,
-        min_score: float = 0.5,
-        max_size: int = 1600,
+        device: torch.device | str | None = None,
+        min_score: float = SCALEFACE_MIN_SCORE,
+        max_side: int = SCALEFACE_MAX_SIDE,
     ) -> None:
         if (checkpoint is None) == (model is None):
             raise ValueError("give either a checkpoint file or a model")
-        self.device = device or torch.device("cpu")
+        self.device = torch.device(device) if device is not None else torch.device("cpu")
         self.model = model if model is not None else load_scaleface_checkpoint(checkpoint, self.device)
         self.min_score = min_score
-        self.max_size = max_size
+        self.max_side = max_side
 
     @torch.no_grad()
     def detect_with_maps(
@@ -121,7 +122,7 @@ class ScaleFaceDetector:
         threshold = self.min_score if min_score is None else min_score
         timings = {}
         t0 = time.perf_counter()
-        tensor, size, scale = prepare_image(image, self.max_size, self.device)
+        tensor, size, scale = prepare_image(image, self.max_side, self.device)
         t1 = time.perf_counter()
         was_training = self.model.training
         self.model.eval()

@@ -36,16 +36,17 @@ import torch
 
 from core.detect.faceapi_input import ReshapedDims, detector_batch
 from core.detect.postprocess import build_result, nms
+from core.detect.registry import FACEAPI_MIN_SCORE
 from core.device import default_device
 from core.models.ssd_mobilenet import INPUT_SIZE, SsdMobileNetV1, layer_anchor_slices
 from core.scale_ranges import scale_range_of
 from core.types import DetectionResult
-from core.zoo.weights import load_weights
+from core.zoo.cache import load_network
 
 log = logging.getLogger(__name__)
 
 WEIGHTS_NAME = "faceapi_ssd_mobilenetv1"
-DEFAULT_MIN_SCORE = 0.5  # face-api's SsdMobilenetv1Options.minConfidence
+DEFAULT_MIN_SCORE = FACEAPI_MIN_SCORE  # face-api's SsdMobilenetv1Options.minConfidence
 IOU_THRESHOLD = 0.5  # hard-coded in face-api's locateFaces
 MAX_RESULTS = 100  # face-api's default maxResults
 
@@ -136,11 +137,8 @@ class SsdDetector:
         max_results: int = MAX_RESULTS,
     ) -> None:
         self.device = torch.device(device) if device is not None else default_device()
-        tensors, _meta = load_weights(weights)
-        # channels_last: oneDNN's depthwise and 1x1 kernels are ~25 % faster in NHWC on CPU
-        self.model = (
-            SsdMobileNetV1.from_tfjs(tensors).to(self.device, memory_format=torch.channels_last).eval()
-        )
+        # channels_last (the cache's layout): oneDNN's depthwise and 1x1 kernels are ~25 % faster in NHWC on CPU
+        self.model = load_network(weights, SsdMobileNetV1.from_tfjs, self.device)
         if self.device.type == "cpu":
             self.model.fuse_relu6()
         self.anchors = self.model.anchors

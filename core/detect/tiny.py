@@ -2,7 +2,7 @@
 
 Reproduces ``TinyFaceDetector.locateFaces`` of ``@vladmandic/face-api@1.7.15``:
 
-1. pad bottom/right to a square, legacy bilinear resize to ``input_size``
+1. pad bottom/right to a square, legacy bilinear resize to ``max_side``
    (416 default, or 608; a multiple of 32), ``(x - [117.001, 114.697, 97.404]) / 255``;
 2. decode every cell and anchor whose ``sigmoid(conf) > min_score`` (float64, as
    JS does): centre ``((col + σ(tx))/S·cX, (row + σ(ty))/S·cY)``, size
@@ -28,13 +28,14 @@ import torch
 
 from core.detect.faceapi_input import ReshapedDims, detector_batch
 from core.detect.postprocess import build_result, nms
+from core.detect.registry import FACEAPI_MIN_SCORE, TINY_MAX_SIDE
 from core.device import default_device
 from core.models.tiny_face_detector import ANCHORS, NUM_ANCHORS, TinyFaceDetectorNet
 from core.types import DetectionResult
-from core.zoo.weights import load_weights
+from core.zoo.cache import load_network
 
 WEIGHTS_NAME = "faceapi_tiny_face_detector"
-DEFAULT_MIN_SCORE = 0.5  # face-api's TinyYolov2Options.scoreThreshold default
+DEFAULT_MIN_SCORE = FACEAPI_MIN_SCORE  # face-api's TinyYolov2Options.scoreThreshold default
 IOU_THRESHOLD = 0.4  # tinyFaceDetector/const.ts
 MEAN_RGB = (117.001, 114.697, 97.404)
 INPUT_SIZES = (128, 160, 224, 320, 416, 512, 608)  # face-api's documented choices
@@ -43,7 +44,7 @@ INPUT_SIZES = (128, 160, 224, 320, 416, 512, 608)  # face-api's documented choic
 class TinyFaceDetector:
     """face-api's tiny face detector as a :class:`~core.detect.protocol.Detector`.
 
-    input_size: network side, a multiple of 32 (face-api's ``inputSize``; 416 or 608
+    max_side: network side, a multiple of 32 (face-api's ``inputSize``; 416 or 608
     are the usual choices). Boxes are x1 y1 x2 y2 in original-image pixels.
     """
 
@@ -54,28 +55,25 @@ class TinyFaceDetector:
         self,
         weights: str = WEIGHTS_NAME,
         device: torch.device | str | None = None,
-        input_size: int = 416,
+        max_side: int = TINY_MAX_SIDE,
         min_score: float = DEFAULT_MIN_SCORE,
     ) -> None:
-        if input_size <= 0 or input_size % 32:
-            raise ValueError(f"input_size must be a positive multiple of 32, got {input_size}")
+        if max_side <= 0 or max_side % 32:
+            raise ValueError(f"max_side must be a positive multiple of 32, got {max_side}")
         self.device = torch.device(device) if device is not None else default_device()
-        tensors, _meta = load_weights(weights)
-        self.model = (
-            TinyFaceDetectorNet.from_tfjs(tensors).to(self.device, memory_format=torch.channels_last).eval()
-        )
-        self.input_size = int(input_size)
+        self.model = load_network(weights, TinyFaceDetectorNet.from_tfjs, self.device)
+        self.max_side = int(max_side)
         self.min_score = float(min_score)
         self._mean = torch.tensor(MEAN_RGB, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
 
     def preprocess(self, image: np.ndarray) -> torch.Tensor:
-        """RGB uint8 ``(H, W, 3)`` → ``(1, 3, input_size, input_size)`` normalised, on the device."""
-        batch = detector_batch(image, self.input_size, self.device)
+        """RGB uint8 ``(H, W, 3)`` → ``(1, 3, max_side, max_side)`` normalised, on the device."""
+        batch = detector_batch(image, self.max_side, self.device)
         return (batch - self._mean) / 255
 
     @torch.inference_mode()
     def raw(self, image: np.ndarray) -> torch.Tensor:
-        """Network output ``(1, 25, S, S)`` for one image (S = input_size / 32)."""
+        """Network output ``(1, 25, S, S)`` for one image (S = max_side / 32)."""
         return self.model(self.preprocess(image))
 
     @torch.inference_mode()
@@ -97,8 +95,8 @@ class TinyFaceDetector:
         t1 = time.perf_counter()
         out = self.model(x)[0].cpu().numpy()
         t2 = time.perf_counter()
-        boxes, scores = decode(out, ReshapedDims.of(w, h, self.input_size), threshold)
-        keep = nms(boxes * self.input_size, scores, IOU_THRESHOLD)
+        boxes, scores = decode(out, ReshapedDims.of(w, h, self.max_side), threshold)
+        keep = nms(boxes * self.max_side, scores, IOU_THRESHOLD)
         boxes, scores = boxes[keep], scores[keep]
         scale = np.array([w, h, w, h], dtype=np.float64)
         t3 = time.perf_counter()

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.detect.protocol import Detector
+from core.detect.registry import DEFAULT_DETECTOR, FACE_PIPELINE_MIN_SCORE, as_detector
 from core.types import Detection
 
 
@@ -43,6 +44,10 @@ class FaceRecord:
     detected: bool = True
 
 
+#: Working side for portrait-like images, where the face fills much of the frame.
+PORTRAIT_MAX_SIDE = 640
+
+
 def _largest(faces: list[Detection]) -> list[Detection]:
     """Faces by decreasing ``score × area`` (the main face of a portrait first)."""
     return sorted(faces, key=lambda f: -f.score * max(f.width, 0.0) * max(f.height, 0.0))
@@ -52,13 +57,16 @@ class FacePipeline:
     """Detector + landmarks + descriptor, models loaded on first use (thread-safe).
 
     detector: a :class:`~core.detect.protocol.Detector` or a registry name.
-    max_side: working resolution bound of CenterFace (portrait-like images
-        need little; 320 keeps CFP's loose crops fast on a CPU).
+    max_side: working resolution bound of a named detector that takes one (portrait-like
+        images need little; 320 keeps CFP's loose crops fast on a CPU).
     min_score: detector threshold.
     """
 
     def __init__(
-        self, detector: Detector | str = "centerface", max_side: int = 640, min_score: float = 0.3
+        self,
+        detector: Detector | str = DEFAULT_DETECTOR,
+        max_side: int = PORTRAIT_MAX_SIDE,
+        min_score: float = FACE_PIPELINE_MIN_SCORE,
     ) -> None:
         self._detector_arg = detector
         self.max_side = max_side
@@ -71,17 +79,13 @@ class FacePipeline:
     def _models(self):
         with self._lock:
             if self._detector is None:
-                from core.detect.registry import create_detector
                 from core.recognize.embedder import Embedder
                 from core.recognize.landmarker import Landmarker
 
-                arg = self._detector_arg
-                if isinstance(arg, str):
-                    kwargs = {"max_side": self.max_side} if arg == "centerface" else {}
-                    arg = create_detector(arg, **kwargs)
+                # the networks come from the network cache: shared with every other pipeline
                 self._landmarker = Landmarker()
                 self._embedder = Embedder()
-                self._detector = arg
+                self._detector = as_detector(self._detector_arg, self.max_side)
             return self._detector, self._landmarker, self._embedder
 
     def detect(self, image: np.ndarray, max_faces: int | None = None) -> list[Detection]:

@@ -86,6 +86,9 @@ class Landmarker(FaceModelRunner):
     def build(self, tensors: dict[str, torch.Tensor]) -> nn.Module:
         return FaceLandmark68Net.from_tfjs(tensors, tiny=self.tiny)
 
+    def network_variant(self) -> bool:
+        return self.tiny  # a renamed weights file may hold either net
+
     def landmarks(self, image: np.ndarray, boxes: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
         """``(N, 68, 2)`` float64 landmarks in image pixels for ``(N, 4)`` ``(x1, y1, x2, y2)`` boxes."""
         return self.predict(image, boxes).points

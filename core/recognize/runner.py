@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
@@ -20,7 +20,7 @@ from torch import nn
 
 from core.device import default_device
 from core.recognize.crops import CropRect, crop_image, normalize, to_batch_tensor
-from core.zoo.weights import load_weights
+from core.zoo.cache import load_network
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +90,16 @@ class FaceModelRunner:
     ):
         self.device = torch.device(device) if device is not None else default_device()
         if model is None:
-            tensors, _meta = load_weights(weights if weights is not None else self.weights_name)
-            model = self.build(tensors)
+            # shared with every runner of this network and device (the network cache), loaded once
+            weights = weights if weights is not None else self.weights_name
+            model = load_network(weights, self.build, self.device, variant=self.network_variant())
         # channels_last: oneDNN (CPU) and cuDNN run these depthwise/separable nets faster in NHWC,
         # and max-pooling avoids layout reorders (measured 1.1-2.5x per model on CPU).
         self.model = model.to(self.device, memory_format=torch.channels_last).eval()
+
+    def network_variant(self) -> Hashable:
+        """What, besides the weights file and :meth:`build`, decides the network (none by default)."""
+        return None
 
     def build(self, tensors: dict[str, torch.Tensor]) -> nn.Module:  # pragma: no cover - abstract
         raise NotImplementedError

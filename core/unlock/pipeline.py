@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from core.detect.protocol import Detector
+from core.detect.registry import DEFAULT_DETECTOR, as_detector, detector_spec
 from core.recognize.dream import DreamMapper, l2_normalize, shared_mapper
 from core.recognize.faces import FaceRecord
 from core.recognize.pose import estimate_yaw
@@ -93,7 +94,7 @@ class UnlockPipeline:
     """Detector + landmarks + descriptor + DREAM for unlock frames (models load on first use; thread-safe).
 
     detector: a :class:`~core.detect.protocol.Detector` or a registry name.
-    working_side: CenterFace's longer input side (ignored for a detector instance).
+    max_side: the detector's longer input side (a named detector that takes one; not an instance).
     min_score: detector threshold.
     use_dream: map descriptors with the DREAM block by yaw (templates record it).
     mapper: a DREAM block to use instead of the shipped one.
@@ -103,15 +104,15 @@ class UnlockPipeline:
 
     def __init__(
         self,
-        detector: Detector | str = "centerface",
-        working_side: int = WORKING_SIDE,
+        detector: Detector | str = DEFAULT_DETECTOR,
+        max_side: int = WORKING_SIDE,
         min_score: float = MIN_SCORE,
         use_dream: bool = True,
         mapper: DreamMapper | None = None,
         threads: int | None = THREADS,
     ) -> None:
         self._detector_arg = detector
-        self.working_side = int(working_side)
+        self.max_side = int(max_side)
         self.min_score = float(min_score)
         self.use_dream = bool(use_dream)
         self._mapper = mapper
@@ -148,19 +149,16 @@ class UnlockPipeline:
     def _models(self):
         with self._lock:
             if self._detector is None:
-                from core.detect.registry import create_detector
                 from core.recognize.embedder import Embedder
                 from core.recognize.landmarker import Landmarker
 
-                det = self._detector_arg
-                if isinstance(det, str):
-                    kwargs = {"max_side": self.working_side} if det == "centerface" else {}
-                    det = create_detector(det, **kwargs)
+                # the networks come from the network cache: shared with every other pipeline
                 self._landmarker = Landmarker()
                 self._embedder = Embedder()
-                if self._detector_arg == "centerface":  # same cached network, smaller input
-                    self._roi_detector = create_detector("centerface", max_side=ROI_SIDE)
-                self._detector = det
+                arg = self._detector_arg
+                if isinstance(arg, str) and detector_spec(arg).user_max_side:  # same network, smaller input
+                    self._roi_detector = as_detector(arg, ROI_SIDE)
+                self._detector = as_detector(arg, self.max_side)
             return self._detector, self._landmarker, self._embedder
 
     @property

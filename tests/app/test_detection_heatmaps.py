@@ -55,7 +55,7 @@ def _anchor_centers(model, branch: int, tensor, size) -> torch.Tensor:
 
 def test_heat_layers_sit_on_the_anchor_centres_of_a_downscaled_image(qapp, model):
     image = np.ascontiguousarray(make_synthetic_image(0, 96, seed=2).image[:, :80])  # 96 x 80
-    detector = ScaleFaceDetector(model=model, min_score=0.0, max_size=64)  # scale 2/3
+    detector = ScaleFaceDetector(model=model, min_score=0.0, max_side=64)  # scale 2/3
     _, maps = detector.detect_with_maps(image)
     heat = branch_heatmaps(maps)
     overlay = HeatmapOverlay(QGraphicsScene())

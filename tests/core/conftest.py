@@ -20,12 +20,12 @@ def ssd() -> SsdDetector:
 
 @pytest.fixture(scope="module")
 def tiny416() -> TinyFaceDetector:
-    return TinyFaceDetector(device="cpu", input_size=416)
+    return TinyFaceDetector(device="cpu", max_side=416)
 
 
 @pytest.fixture(scope="module")
 def tiny608() -> TinyFaceDetector:
-    return TinyFaceDetector(device="cpu", input_size=608)
+    return TinyFaceDetector(device="cpu", max_side=608)
 
 
 _DECODED: dict[str, np.ndarray] = {}

@@ -227,12 +227,12 @@ def test_bad_input_is_a_value_error(ssd, tiny416):
         with pytest.raises(ValueError):
             det.detect(np.zeros((0, 10, 3), dtype=np.uint8))
     with pytest.raises(ValueError):
-        TinyFaceDetector(device="cpu", input_size=400)
+        TinyFaceDetector(device="cpu", max_side=400)
 
 
 def test_registry_knows_both():
-    det = create_detector("tiny", device="cpu", input_size=608)
-    assert det.name == "tiny" and det.input_size == 608 and det.min_score == 0.5
+    det = create_detector("tiny", device="cpu", max_side=608)
+    assert det.name == "tiny" and det.max_side == 608 and det.min_score == 0.5
     assert {"ssd", "tiny"} <= set(DETECTORS)
 
 

@@ -28,7 +28,7 @@ def test_overfit_lowers_the_loss_and_each_branch_fires_on_its_own_range(tmp_path
     )
     losses = [r["loss"] for r in records if r["event"] == "step"]
     assert np.mean(losses[-10:]) < 0.85 * np.mean(losses[:10]), losses
-    detector = ScaleFaceDetector(model=task.model, min_score=0.2, max_size=0)
+    detector = ScaleFaceDetector(model=task.model, min_score=0.2, max_side=0)
     source = SyntheticFaces(3, 192, seed=0)  # one image per layout: large+small, medium+small, small
     items = []
     for i in range(3):

@@ -68,7 +68,7 @@ def test_resume_is_bit_identical_and_the_checkpoint_loads_as_a_detector(tmp_path
     assert full.keys() == cut.keys()
     assert all(torch.equal(full[k], cut[k]) for k in full)
 
-    detector = ScaleFaceDetector(tmp_path / "full" / "last.pt", min_score=0.0, max_size=64)
+    detector = ScaleFaceDetector(tmp_path / "full" / "last.pt", min_score=0.0, max_side=64)
     image = SyntheticFaces(1, 96, seed=3).load(0)[0]
     image = np.ascontiguousarray(image[:, :80])  # 96 x 80, scaled to 64 x 53 inside
     result, maps = detector.detect_with_maps(image)

@@ -44,7 +44,7 @@ from core.detect.batch.ledger import (
     shard_path,
 )
 from core.detect.protocol import Detector
-from core.detect.registry import DEFAULT_DETECTOR, NEEDS_CHECKPOINT, create_detector
+from core.detect.registry import DEFAULT_DETECTOR, detector_spec
 from core.io.imageio import ImageLoadError, load_image
 from core.io.video.reader import VideoError, VideoFileReader
 from core.progress import Progress
@@ -72,7 +72,7 @@ class BatchOptions:
     resume: bool = True
     every: int = 1
     keep_records: bool = False
-    checkpoint: Path | None = None  # for detectors trained by the user (NEEDS_CHECKPOINT)
+    checkpoint: Path | None = None  # for detectors trained by the user (DetectorSpec.needs_checkpoint)
 
     @property
     def ledger_path(self) -> Path | None:
@@ -131,15 +131,10 @@ def _clock(seconds: float) -> str:
 
 def build_detector(options: BatchOptions, device=None) -> Detector:
     """The detector a batch uses (raises :class:`~core.zoo.weights.WeightsError` / ``ValueError``)."""
-    kwargs: dict = {"device": device} if device is not None else {}
-    if options.model in NEEDS_CHECKPOINT:
-        kwargs["checkpoint"] = options.checkpoint
-    detector = create_detector(options.model, **kwargs)
-    if options.max_side is not None:
-        if not hasattr(detector, "max_side"):
-            raise ValueError(f"max_side is not supported by the {options.model} detector")
-        detector.max_side = options.max_side
-    return detector
+    spec = detector_spec(options.model)
+    if options.max_side is not None and not spec.user_max_side:
+        raise ValueError(f"max_side is not supported by the {options.model} detector")
+    return spec.create(device=device, checkpoint=options.checkpoint, **spec.max_side_kwargs(options.max_side))
 
 
 def _units(item: WorkItem, every: int) -> int:

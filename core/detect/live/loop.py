@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.detect.protocol import Detector
+from core.detect.registry import DISPLAY_MIN_SCORE
 from core.detect.tracking import IouTracker, Track
 from core.io.video.rate import RateMeter, StageTimes
 from core.io.video.reader import Frame
@@ -76,7 +77,7 @@ class LiveDetector:
         detector: Detector,
         tracking: bool = False,
         run_min_score: float | None = None,
-        track_min_score: float = 0.5,
+        track_min_score: float = DISPLAY_MIN_SCORE,
         tracker: IouTracker | None = None,
     ) -> None:
         self.detector = detector

@@ -26,7 +26,7 @@ Metrics (all floats; APs in [0, 1]):
 * ``ap_branch_<branch>``: only that branch's detections, on the hardest setting,
   with faces outside the branch's size range ignored (neither hits nor misses,
   the evaluator's size breakdown). Face size is the box height in original
-  pixels; the branch saw the image possibly downscaled (``max_size``), so with
+  pixels; the branch saw the image possibly downscaled (``max_side``), so with
   downscaling this is approximate;
 * ``eval_images``, ``eval_faces``, ``eval_unreadable``, ``eval_seconds``.
 
@@ -46,8 +46,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.detect.on_split import EVAL_MIN_SCORE, detect_split
+from core.detect.on_split import detect_split
 from core.detect.protocol import Detector
+from core.detect.registry import EVAL_MIN_SCORE
 from core.errors import UserError
 from core.progress import Progress, relay
 from core.types import DetectionResult

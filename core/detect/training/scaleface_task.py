@@ -41,6 +41,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.detect.registry import EVAL_MIN_SCORE
 from core.detect.scaleface import ScaleFaceDetector, build_scaleface
 from core.detect.training.data import (
     AugmentConfig,
@@ -162,7 +163,7 @@ class ScaleFaceTask:
             return {}
         device = next(model.parameters()).device
         detector = ScaleFaceDetector(
-            model=model, device=device, min_score=0.05, max_size=self.cfg.eval_max_size
+            model=model, device=device, min_score=EVAL_MIN_SCORE, max_side=self.cfg.eval_max_size
         )
         if self.eval_split is not None:
             metrics = evaluate_on_split(detector, self.eval_split, should_stop=self.should_stop)

@@ -1,0 +1,112 @@
+"""The detector table serves every consumer, and nothing outside it special-cases a detector name."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from core.detect.batch.run import BatchOptions, build_detector
+from core.detect.registry import (
+    BRANCH_KINDS,
+    DETECTORS,
+    NEEDS_CHECKPOINT,
+    SPECS,
+    as_detector,
+    create_detector,
+    detector_spec,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+REGISTRY = ROOT / "core" / "detect" / "registry.py"
+DETECTOR_NAMES = frozenset(DETECTORS)
+# Same strings meaning something else: the WIDER size group named after ScaleFace's ranges,
+# and the ScaleFace backbone called "tiny".
+OTHER_MEANINGS = {
+    "core/detect/training/eval_hook.py": "entry.group",
+    "core/models/scaleface/model.py": "cfg.backbone",
+}
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_every_spec_builds_what_it_describes(spec):
+    if spec.needs_checkpoint:
+        pytest.skip(f"{spec.name} needs a checkpoint the user trained (none is bundled)")
+    detector = spec.create(device="cpu")
+    assert detector.name == spec.name
+    assert detector.branch_kind == spec.branch_kind in BRANCH_KINDS
+    assert detector.min_score == spec.min_score
+    assert getattr(detector, "max_side", spec.max_side) == spec.max_side
+    assert spec.label and "\n" not in spec.label
+    assert spec.display_min_score >= spec.run_min_score
+
+
+def test_checkpoint_detectors_refuse_to_build_without_one():
+    assert NEEDS_CHECKPOINT == {s.name for s in SPECS if s.needs_checkpoint} and NEEDS_CHECKPOINT
+    for name in NEEDS_CHECKPOINT:
+        with pytest.raises(ValueError, match="needs a checkpoint"):
+            create_detector(name)
+
+
+def test_unknown_names_list_the_choices():
+    with pytest.raises(ValueError, match="centerface"):
+        detector_spec("nope")
+
+
+def test_max_side_reaches_only_detectors_that_take_one():
+    named = as_detector("centerface", 320)
+    assert named.max_side == 320 and as_detector(named) is named
+    fixed = [s for s in SPECS if not s.user_max_side and not s.needs_checkpoint]
+    assert fixed, "every detector takes a working side?"
+    for spec in fixed:
+        built = as_detector(spec.name, 96)
+        assert getattr(built, "max_side", spec.max_side) == spec.max_side
+        with pytest.raises(ValueError, match="not supported"):
+            build_detector(BatchOptions(model=spec.name, max_side=640), device="cpu")
+    assert build_detector(BatchOptions(model="centerface", max_side=640), device="cpu").max_side == 640
+
+
+def _name_comparisons(source: str) -> list[tuple[int, str]]:
+    """``(line, operand source)`` of comparisons of something with a detector-name literal."""
+
+    def names_in(node: ast.AST) -> set[str]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return {node.value} & DETECTOR_NAMES
+        if isinstance(node, ast.Set | ast.Tuple | ast.List):
+            return set().union(*(names_in(e) for e in node.elts)) if node.elts else set()
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") in {"set", "frozenset"} and node.args:
+            return names_in(node.args[0])
+        return set()
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            literal = [o for o in operands if names_in(o)]
+            others = [ast.unparse(o) for o in operands if not names_in(o)]
+            if literal:
+                found.append((node.lineno, " ".join(others)))
+    return found
+
+
+def test_no_module_outside_the_registry_compares_a_detector_name():
+    offences = []
+    for path in sorted([*(ROOT / "core").rglob("*.py"), *(ROOT / "app").rglob("*.py")]):
+        if path == REGISTRY:
+            continue
+        rel = path.relative_to(ROOT).as_posix()
+        for line, operand in _name_comparisons(path.read_text(encoding="utf-8")):
+            if OTHER_MEANINGS.get(rel) != operand:
+                offences.append(f"{rel}:{line} compares {operand} with a detector name")
+    assert not offences, "move these into a DetectorSpec field:\n" + "\n".join(offences)
+
+
+def test_checker_finds_name_special_cases():
+    code = (
+        'if name == "scaleface":\n    pass\n'
+        'x = 1 if det in {"ssd", "tiny"} else 2\n'
+        'ok = name in frozenset({"centerface"})\n'
+        'fine = name == "resnet50"\n'
+    )
+    assert sorted(line for line, _ in _name_comparisons(code)) == [1, 3, 4]
