@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from core.logging_setup import setup_logging
+from core.paths import SAMPLES_DIR
 
 log = logging.getLogger(__name__)
 PROCESS_START = time.perf_counter()
@@ -36,9 +37,9 @@ def run_gui(argv: list[str]) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    # lazy: `main.py --help` and the CLI never import Qt or the window
     from app.main_window import MainWindow
     from app.settings import Settings
-    from core.paths import SAMPLES_DIR
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("FaceScope")

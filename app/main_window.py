@@ -23,7 +23,7 @@ from app.settings import SHORTCUTS, Keys, Settings
 from app.widgets import IMAGE_FILTER
 from core.io.files import expand_inputs, list_image_names
 from core.io.imageio import is_image_path
-from core.paths import user_data_dir
+from core.paths import SAMPLES_DIR, user_data_dir
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,6 @@ class MainWindow(QMainWindow):
             self.open_folder(Path(folder))
 
     def open_samples(self) -> None:
-        from core.paths import SAMPLES_DIR
 
         self.open_folder(SAMPLES_DIR)
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from app.detection.detectors import DetectorCache
 from app.worker import CancelToken, JobCancelled
+from core.attributes.celeba import CelebA
 from core.progress import Progress, relabelled
 
 if TYPE_CHECKING:  # the engine modules import torch: loaded in the jobs, not at window start-up
@@ -28,6 +29,7 @@ class ModelCache:
     def recognizer(self, model: str) -> AttributeRecognizer:
         with self._lock:
             if model not in self._recognizers:
+                # lazy: the engine (torch) loads in the first job, not at start-up
                 from core.attributes.model import AttributeModel
                 from core.attributes.recognizer import AttributeRecognizer
 
@@ -83,7 +85,7 @@ def embedding_job(
 ):
     """Generator job: CelebA rows -> cached features (progress) -> embeddings. Returns :class:`EmbeddingData`."""
     yield Progress(message="reading the attribute file")
-    from core.attributes.celeba import CelebA
+    # lazy: the engine (torch) loads in the first job, not at start-up
     from core.attributes.features import FLIP_SUFFIX, FeatureCache
 
     dataset = CelebA.open(celeba_root)

@@ -38,6 +38,7 @@ MAX_POINTS = 4000
 
 def training_job(run_dir: Path, overrides: list[str], resume: bool):
     """Generator job: train, then export the model into the run folder. Returns its path."""
+    # lazy: the engine (torch) loads in the first job, not at start-up
     from core.attributes.export import export_run
     from core.train.launch import launch
 

@@ -36,6 +36,7 @@ from app.job_controls import JobControls
 from app.panel_base import Panel
 from app.settings import Keys, Setting
 from app.widgets import path_row
+from core.annotate.review import FaceReviewRequest
 from core.detect.on_split import detect_split
 from core.detect.registry import DEFAULT_DETECTOR
 from core.progress import Progress, relabelled
@@ -357,7 +358,6 @@ class EvaluationPanel(Panel):
 
     def fix_in_editor(self) -> None:
         """Send the selected error to the annotation editor (needs a WIDER label file as ground truth)."""
-        from core.annotate.review import FaceReviewRequest
 
         index = self.error_list.currentRow()
         review = self._review_shown

@@ -29,6 +29,7 @@ def training_job(
 
     token: the worker's :class:`~app.worker.CancelToken` (the runner passes it).
     """
+    # lazy: the engine (torch) loads in the first job, not at start-up
     from core.train.launch import launch
 
     return (

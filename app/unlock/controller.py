@@ -106,6 +106,7 @@ class UnlockController(FrameLoop):
         """The pipeline with or without DREAM (call from a job: importing it loads torch)."""
         with self._pipelines_lock:
             if use_dream not in self._pipelines:
+                # lazy: the engine (torch) loads in the first job, not at start-up
                 from core.unlock.pipeline import UnlockPipeline
 
                 self._pipelines[use_dream] = UnlockPipeline(use_dream=use_dream)
@@ -155,6 +156,7 @@ class UnlockController(FrameLoop):
         use_dream = self.use_dream
 
         def prepare() -> Enroller | Exception:
+            # lazy: the engine (torch) loads in the first job, not at start-up
             from core.unlock.session import Enroller
 
             try:
@@ -184,6 +186,7 @@ class UnlockController(FrameLoop):
         rule, want_liveness = self.rule, self.liveness_on
 
         def prepare() -> UnlockSession | Exception:
+            # lazy: the engine (torch) loads in the first job, not at start-up
             from core.unlock.session import UnlockSession
 
             try:
@@ -202,6 +205,7 @@ class UnlockController(FrameLoop):
     def _liveness_checker(self):
         """human's antispoof + liveness nets, loaded on first use (in a job)."""
         if self._checker is None:
+            # lazy: the engine (torch) loads in the first job, not at start-up
             from core.recognize.liveness import LivenessChecker
 
             self._checker = LivenessChecker()
@@ -306,6 +310,7 @@ class UnlockController(FrameLoop):
     def latency(self) -> RollingLatency:
         """The HUD's rolling window (created with the first result, when the engine is loaded)."""
         if self._latency is None:
+            # lazy: the engine (torch) loads in the first job, not at start-up
             from core.unlock.session import RollingLatency
 
             self._latency = RollingLatency(LATENCY_WINDOW)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from core.cfp.protocol import CfpProtocol, parse_folds
 from core.io.imageio import ImageLoadError, load_image
 from core.progress import Progress, relabelled
 
@@ -45,6 +46,7 @@ class LazyVerifier:
     def get(self) -> Verifier:
         with self._lock:
             if self._real is None:
+                # lazy: the engine (torch) loads in the first job, not at start-up
                 from core.recognize.verify import Verifier
 
                 self._real = Verifier()
@@ -82,6 +84,7 @@ class Comparison:
 
 
 def _chip(image: np.ndarray, side: FaceSide) -> AlignedFace:
+    # lazy: the engine (torch) loads in the first job, not at start-up
     from core.recognize.align import faceapi_chip
 
     return faceapi_chip(image, side.record.landmarks68)
@@ -157,6 +160,7 @@ class CfpRun:
 
 
 def _thumb(root: Path, key: str, table, cache: dict[str, np.ndarray]) -> np.ndarray:
+    # lazy: the engine (torch) loads in the first job, not at start-up
     from core.recognize.align import faceapi_chip
 
     if key in cache:
@@ -172,9 +176,9 @@ def _thumb(root: Path, key: str, table, cache: dict[str, np.ndarray]) -> np.ndar
 
 def cfp_job(verifier: Verifier, root: Path, protocol: str, folds_text: str, token=None):
     """Generator job → :class:`CfpRun` (``None`` when cancelled)."""
+    # lazy: the engine (torch) loads in the first job, not at start-up
     from core.cfp.evaluate import evaluate_protocol, fold_keys
     from core.cfp.features import extract_features
-    from core.cfp.protocol import CfpProtocol, parse_folds
 
     yield Progress(message="reading the CFP protocol")
     cfp = CfpProtocol.open(root)

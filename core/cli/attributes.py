@@ -25,12 +25,14 @@ import logging
 import sys
 
 from core.cli.output import emit_json
+from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
+from core.io.files import expand_inputs
+from core.io.imageio import ImageLoadError, load_image
 
 log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from core.detect.registry import DEFAULT_DETECTOR, DETECTORS
 
     parser.add_argument("images", nargs="+", metavar="IMG", help="image files or folders")
     parser.add_argument("--method", choices=("lmle", "baseline"), default="lmle", help="attribute model")
@@ -49,10 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # lazy: the engine (torch) loads when this command runs, not for every command's --help
     from core.attributes.model import METHOD_MODELS, AttributeModel
     from core.attributes.recognizer import AttributeRecognizer
-    from core.io.files import expand_inputs
-    from core.io.imageio import ImageLoadError, load_image
+
+    # lazy: the engine (torch) loads when this command runs, not for every command's --help
     from core.zoo.weights import WeightsError
 
     if args.min_score is not None and not 0.0 <= args.min_score <= 1.0:

@@ -26,7 +26,10 @@ import sys
 
 import numpy as np
 
+from core.attributes.celeba import CelebA, CelebAFormatError, parse_range
+from core.attributes.metrics import evaluate_predictions
 from core.cli.output import emit_json
+from core.io.imageio import ImageLoadError
 from core.progress import Progress, relay
 
 log = logging.getLogger(__name__)
@@ -50,7 +53,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _selection(dataset, model, args) -> tuple[object, str]:
     """The rows to score and a description of them."""
-    from core.attributes.celeba import parse_range
 
     if args.id_range or args.partition:
         table = dataset.select(args.id_range, args.partition)
@@ -70,11 +72,11 @@ def _selection(dataset, model, args) -> tuple[object, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.attributes.celeba import CelebA, CelebAFormatError
+    # lazy: the engine (torch) loads when this command runs, not for every command's --help
     from core.attributes.features import FLIP_SUFFIX, FeatureCache
-    from core.attributes.metrics import evaluate_predictions
+
+    # lazy: the engine (torch) loads when this command runs, not for every command's --help
     from core.attributes.model import METHOD_MODELS, AttributeModel
-    from core.io.imageio import ImageLoadError
 
     if not log.isEnabledFor(logging.INFO):
         log.setLevel(logging.INFO)  # feature-extraction progress is this command's normal stderr output

@@ -17,6 +17,7 @@ import argparse
 import logging
 import sys
 
+from core.cfp.protocol import CfpError, CfpProtocol, parse_folds
 from core.cli.output import emit_json
 from core.progress import Progress, relay
 
@@ -33,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _extract(cfp, keys, cache):
+    # lazy: the engine (torch) loads when this command runs, not for every command's --help
     from core.cfp.features import extract_features
 
     last = 0
@@ -47,8 +49,10 @@ def _extract(cfp, keys, cache):
 
 
 def run(args: argparse.Namespace) -> int:
+    # lazy: the engine (torch) loads when this command runs, not for every command's --help
     from core.cfp.evaluate import evaluate_protocol, fold_keys
-    from core.cfp.protocol import CfpError, CfpProtocol, parse_folds
+
+    # lazy: the engine (torch) loads when this command runs, not for every command's --help
     from core.recognize.dream import shared_mapper
 
     try:

@@ -24,7 +24,8 @@ from dataclasses import asdict
 
 from core.errors import FaceScopeError
 from core.progress import relay
-from core.train.registry import TASKS
+from core.train.config import apply_eval_defaults, build_config
+from core.train.registry import TASKS, create_task
 
 log = logging.getLogger(__name__)
 
@@ -182,9 +183,8 @@ def _describe_eval(record: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.train.config import apply_eval_defaults, build_config
+    # lazy: the engine (torch) loads when this command runs, not for every command's --help
     from core.train.loop import train
-    from core.train.registry import create_task
 
     try:
         task = create_task(args.task)

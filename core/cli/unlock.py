@@ -26,7 +26,11 @@ import argparse
 import logging
 import sys
 
+from core.cli.output import emit_json
 from core.cli.verify import parse_rate
+from core.unlock.calibrate import load_calibration
+from core.unlock.decision import DecisionRule
+from core.unlock.templates import TemplateExists, TemplateStore
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +69,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _rule(args: argparse.Namespace):
-    from core.unlock.decision import DecisionRule
 
     base = DecisionRule()
     return DecisionRule(
@@ -76,8 +79,6 @@ def _rule(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.cli.output import emit_json
-    from core.unlock.templates import TemplateExists, TemplateStore
 
     try:
         store = TemplateStore(args.store)
@@ -96,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         if args.enroll and store.exists(args.enroll) and not args.overwrite:
             raise TemplateExists(f"A user named {args.enroll!r} is already enrolled (use --overwrite).")
+        # lazy: the engine (torch) loads when this command runs, not for every command's --help
         from core.io.video.reader import open_reader
 
         reader = open_reader(args.video)  # a bad video or camera is reported before any model loads
@@ -132,7 +134,7 @@ def _list(store, args, emit_json) -> int:
 
 
 def _enrol(store, reader, args, emit_json) -> int:
-    from core.unlock.calibrate import load_calibration
+    # lazy: the engine (torch) loads when this command runs, not for every command's --help
     from core.unlock.pipeline import UnlockPipeline
     from core.unlock.runs import enrol_video
     from core.unlock.session import Enroller
@@ -158,6 +160,7 @@ def _enrol(store, reader, args, emit_json) -> int:
 
 
 def _verify(store, reader, args, emit_json) -> int:
+    # lazy: the engine (torch) loads when this command runs, not for every command's --help
     from core.unlock.pipeline import UnlockPipeline
     from core.unlock.runs import verify_video
     from core.unlock.session import UnlockSession

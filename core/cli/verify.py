@@ -20,6 +20,8 @@ import json
 import logging
 import sys
 
+from core.io.imageio import load_image
+
 log = logging.getLogger(__name__)
 
 
@@ -50,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.io.imageio import load_image
+    # lazy: the engine (torch) loads when this command runs, not for every command's --help
     from core.recognize.verify import Verifier
 
     try:

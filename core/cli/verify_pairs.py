@@ -24,6 +24,8 @@ from pathlib import Path
 from core.cli.output import emit_json
 from core.cli.verify import parse_far
 from core.errors import FormatError
+from core.io.imageio import ImageLoadError, load_image
+from core.recognize.roc import auc, eer, tar_at_far
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +65,6 @@ def pair_metrics(scores, labels) -> dict:
     """EER, AUC and TAR at :data:`REPORT_FARS` (``None`` when FAR < 1 / impostors)."""
     import numpy as np
 
-    from core.recognize.roc import auc, eer, tar_at_far
-
     s, lab = np.asarray(scores, dtype=np.float64), np.asarray(labels)
     ok = np.isfinite(s)
     s, lab = s[ok], lab[ok]
@@ -90,7 +90,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.io.imageio import ImageLoadError, load_image
+    # lazy: the engine (torch) loads when this command runs, not for every command's --help
     from core.recognize.verify import Verifier
 
     try:

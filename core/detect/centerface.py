@@ -41,6 +41,7 @@ import torch
 from core.detect.postprocess import build_result, nms
 from core.detect.registry import CENTERFACE_MAX_SIDE, CENTERFACE_MIN_SCORE
 from core.device import default_device
+from core.errors import FaceScopeError
 from core.models.centerface import CenterFace
 from core.types import DetectionResult
 from core.zoo.cache import load_network
@@ -167,7 +168,7 @@ def decode(
     return Decoded(boxes, scores, points)
 
 
-class StateMismatch(ValueError):
+class StateMismatch(FaceScopeError, ValueError):
     """A weights file whose tensors do not fit the CenterFace architecture."""
 
 

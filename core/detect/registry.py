@@ -41,24 +41,28 @@ BRANCH_KINDS = (BRANCH, SCALE_RANGE)
 
 
 def _centerface(**kwargs) -> Detector:
+    # lazy: listing the detectors loads no network code (the GUI starts without torch)
     from core.detect.centerface import CenterFaceDetector
 
     return CenterFaceDetector(**kwargs)
 
 
 def _ssd(**kwargs) -> Detector:
+    # lazy: listing the detectors loads no network code (the GUI starts without torch)
     from core.detect.ssd import SsdDetector
 
     return SsdDetector(**kwargs)
 
 
 def _tiny(**kwargs) -> Detector:
+    # lazy: listing the detectors loads no network code (the GUI starts without torch)
     from core.detect.tiny import TinyFaceDetector
 
     return TinyFaceDetector(**kwargs)
 
 
 def _scaleface(**kwargs) -> Detector:
+    # lazy: listing the detectors loads no network code (the GUI starts without torch)
     from core.detect.scaleface import ScaleFaceDetector
 
     return ScaleFaceDetector(**kwargs)

@@ -45,6 +45,7 @@ class FaceAnalyzer:
     def _models(self) -> tuple[Landmarker, AgeGenderEstimator]:
         with self._lock:  # first use may come from two worker threads at once
             if self._landmarker is None:
+                # lazy: the networks (torch) load with the first face, not when the pipeline is built
                 from core.recognize.age_gender import AgeGenderEstimator
                 from core.recognize.landmarker import Landmarker
 

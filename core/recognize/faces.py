@@ -79,6 +79,7 @@ class FacePipeline:
     def _models(self):
         with self._lock:
             if self._detector is None:
+                # lazy: the networks (torch) load with the first face, not when the pipeline is built
                 from core.recognize.embedder import Embedder
                 from core.recognize.landmarker import Landmarker
 

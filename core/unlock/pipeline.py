@@ -149,6 +149,7 @@ class UnlockPipeline:
     def _models(self):
         with self._lock:
             if self._detector is None:
+                # lazy: the networks (torch) load with the first frame, not when the pipeline is built
                 from core.recognize.embedder import Embedder
                 from core.recognize.landmarker import Landmarker
 

@@ -32,7 +32,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "wider": frozenset({BASE, "io"}),
     "detect": frozenset({BASE, "io", "zoo", "models", "train", "wider"}),
     "recognize": frozenset({BASE, "io", "zoo", "models", "detect"}),
-    "cfp": frozenset({BASE, "io", "zoo", "models", "train", "recognize"}),
+    "cfp": frozenset({BASE, "io", "zoo", "models", "train", "detect", "recognize"}),
     "attributes": frozenset({BASE, "io", "zoo", "models", "train", "detect", "recognize"}),
     "annotate": frozenset({BASE, "io", "wider", "detect"}),
     "unlock": frozenset({BASE, "io", "zoo", "models", "detect", "recognize"}),
