@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QColor
 
 from app.canvas.image_view import ImageView
-from app.detection.detectors import DetectorCache
+from app.detectors import DetectorCache
 from app.image_store import ImageStore, LoadedImage
 from app.job_pools import JobPools
 from app.settings import Settings

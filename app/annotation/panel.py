@@ -33,7 +33,7 @@ from app.annotation.editor import AnnotationEditor
 from app.annotation.items import COLOR_MODES
 from app.annotation.prelabel import Prelabeler
 from app.context import Workbench
-from app.detection.detectors import fill_detector_box
+from app.detectors import fill_detector_box
 from app.panel_base import Panel
 from app.settings import Keys
 from core.annotate.coco import export_coco, import_coco

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.detection.detectors import DetectorCache
+from app.detectors import DetectorCache
 from app.worker import CancelToken, JobCancelled
 from core.attributes.celeba import CelebA
 from core.progress import Progress, relabelled

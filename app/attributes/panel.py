@@ -39,7 +39,7 @@ from app.attributes.face_view import FaceAttributesView
 from app.attributes.jobs import EmbeddingData, ModelCache, analyze_job, embedding_job
 from app.attributes.training_view import TrainingView
 from app.context import Workbench
-from app.detection.detectors import fill_detector_box
+from app.detectors import fill_detector_box
 from app.image_store import LoadedImage
 from app.panel_base import Panel
 from app.settings import Keys

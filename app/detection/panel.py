@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.canvas.overlays import BRANCH_COLORS, BranchHeatmap, FaceOverlay, HeatmapOverlay, branch_heatmaps
 from app.context import Workbench
-from app.detection.detectors import DetectorCache, fill_detector_box
+from app.detectors import DetectorCache, fill_detector_box
 from app.image_store import LoadedImage
 from app.lru import LruCache
 from app.panel_base import Panel

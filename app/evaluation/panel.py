@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.canvas.overlays import SETTING_COLORS
 from app.context import Workbench
-from app.detection.detectors import fill_detector_box
+from app.detectors import fill_detector_box
 from app.image_store import LoadedImage
 from app.job_controls import JobControls
 from app.panel_base import Panel

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.context import Workbench
-from app.detection.detectors import fill_detector_box
+from app.detectors import fill_detector_box
 from app.settings import Keys
 from app.worker import Job
 from core.detect.batch.inputs import expand_batch_inputs

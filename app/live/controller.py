@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject
 
 from app.context import Workbench
-from app.live.frame_loop import FrameLoop
+from app.video.frame_loop import FrameLoop
 from core.detect.live.loop import LiveDetector, LiveResult
 from core.detect.live.record import SessionRecorder, Snapshot, save_snapshot
 from core.detect.registry import DEFAULT_DETECTOR, DISPLAY_MIN_SCORE, detector_spec

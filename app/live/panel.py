@@ -30,13 +30,14 @@ from PySide6.QtWidgets import (
 
 from app.canvas.overlays import FaceOverlay
 from app.context import Workbench
-from app.detection.detectors import fill_detector_box
+from app.detectors import fill_detector_box
 from app.live.batch_dialog import BatchDialog
 from app.live.controller import LiveController
 from app.live.hud import Hud
-from app.live.widgets import BranchToggles, SourcePicker
+from app.live.widgets import BranchToggles
 from app.panel_base import Panel
 from app.settings import SHORTCUT_BY_KEY, Keys
+from app.video.source_picker import SourcePicker
 from app.widgets import score_slider_row
 from core.detect.live.loop import LiveResult
 from core.detect.registry import RUN_MIN_SCORE

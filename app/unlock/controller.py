@@ -30,7 +30,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.context import Workbench
-from app.live.frame_loop import FrameLoop
+from app.video.frame_loop import FrameLoop
 from core.errors import UserError
 from core.io.video.reader import Frame
 from core.unlock.calibrate import DEFAULT_FAR, CalibrationError, UnlockCalibration, load_calibration

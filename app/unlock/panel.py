@@ -39,11 +39,11 @@ from PySide6.QtWidgets import (
 
 from app.canvas.image_view import ImageView
 from app.context import Workbench
-from app.live.widgets import SourcePicker
 from app.panel_base import Panel
 from app.settings import Keys
 from app.unlock.controller import UnlockController
 from app.unlock.widgets import StateBanner, latency_text
+from app.video.source_picker import SourcePicker
 from core.io.video.reader import SourceSpec
 from core.unlock.calibrate import FARS, CalibrationError
 from core.unlock.templates import TemplateError, TemplateStore

@@ -267,3 +267,34 @@ def test_training_tasks_live_with_their_domain_and_resolve():
             f"task {name} belongs in its domain package"
         )
         assert callable(getattr(importlib.import_module(module_name), attr)), target
+
+
+# The workbench: a shell (window, worker, pools, settings, context, canvas, dialogs, shared
+# widgets, video plumbing) and one package per feature that imports the shell and the engine
+# but never another feature, so a feature can be read, tested and removed on its own.
+APP_FEATURES = frozenset(
+    {"detection", "annotation", "evaluation", "live", "training", "verification", "attributes", "unlock"}
+)
+
+
+def _app_part(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] != "app":
+        return None
+    return parts[1] if len(parts) > 1 and parts[1] in APP_FEATURES else "shell"
+
+
+def test_app_features_import_the_shell_not_each_other():
+    on_disk = {p.name for p in APP.iterdir() if p.is_dir() and (p / "panel.py").exists()}
+    assert on_disk == APP_FEATURES, "a feature package has a panel.py; name it in APP_FEATURES"
+    offences = []
+    for path in _files(APP):
+        source = _app_part(_module_name(path))
+        for imp in imports_of(path):
+            target = _app_part(imp.module)
+            if target not in APP_FEATURES or target == source or _module_name(path) == "app.panels":
+                continue
+            offences.append(f"{path.relative_to(REPO)}:{imp.line} {source} -> {imp.module}")
+    assert not offences, "features import the shell and core only (app.panels lists them):\n" + "\n".join(
+        offences
+    )
