@@ -3,14 +3,13 @@ and the detector menu every panel offers (names from the detector table, labels 
 
 from __future__ import annotations
 
-import threading
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox
 
 from app.settings import Keys, Settings
 from core.detect.protocol import Detector
 from core.detect.registry import DETECTORS, detector_spec
+from core.keyed_cache import KeyedCache
 
 
 def fill_detector_box(box: QComboBox) -> None:
@@ -30,8 +29,7 @@ class DetectorCache:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self._settings = settings
-        self._lock = threading.Lock()
-        self._detectors: dict[tuple[str, str | None], Detector] = {}
+        self._detectors: KeyedCache[tuple[str, str | None], Detector] = KeyedCache()
 
     def checkpoint(self, name: str) -> str | None:
         if not detector_spec(name).needs_checkpoint or self._settings is None:
@@ -40,8 +38,6 @@ class DetectorCache:
 
     def get(self, name: str) -> Detector:
         checkpoint = self.checkpoint(name)
-        key = (name, checkpoint)
-        with self._lock:
-            if key not in self._detectors:
-                self._detectors[key] = detector_spec(name).create(checkpoint=checkpoint)
-            return self._detectors[key]
+        return self._detectors.get(
+            (name, checkpoint), lambda: detector_spec(name).create(checkpoint=checkpoint)
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +11,7 @@ import numpy as np
 from app.detectors import DetectorCache
 from app.worker import CancelToken, JobCancelled
 from core.attributes.celeba import CelebA
+from core.keyed_cache import KeyedCache
 from core.progress import Progress, relabelled
 
 if TYPE_CHECKING:  # the engine modules import torch: loaded in the jobs, not at window start-up
@@ -23,18 +23,17 @@ class ModelCache:
     """Attribute models and their recognizers, loaded once in a worker and reused (name or .pt path)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._recognizers: dict[str, AttributeRecognizer] = {}
+        self._recognizers: KeyedCache[str, AttributeRecognizer] = KeyedCache()
 
     def recognizer(self, model: str) -> AttributeRecognizer:
-        with self._lock:
-            if model not in self._recognizers:
-                # lazy: the engine (torch) loads in the first job, not at start-up
-                from core.attributes.model import AttributeModel
-                from core.attributes.recognizer import AttributeRecognizer
+        def build() -> AttributeRecognizer:
+            # lazy: the engine (torch) loads in the first job, not at start-up
+            from core.attributes.model import AttributeModel
+            from core.attributes.recognizer import AttributeRecognizer
 
-                self._recognizers[model] = AttributeRecognizer(AttributeModel.load(model))
-            return self._recognizers[model]
+            return AttributeRecognizer(AttributeModel.load(model))
+
+        return self._recognizers.get(model, build)
 
 
 def analyze_job(

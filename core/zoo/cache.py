@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from core.keyed_cache import KeyedCache
 from core.zoo.weights import load_weights, resolve
 
 log = logging.getLogger(__name__)
@@ -48,47 +48,11 @@ class NetworkKey:
     variant: Hashable = None
 
 
-class NetworkCache:
-    """Loaded networks by :class:`NetworkKey`; thread-safe, each key built at most once.
-
-    One lock per key: two threads asking for the same network wait for one
-    load, while different networks load in parallel.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._networks: dict[NetworkKey, nn.Module] = {}
-        self._key_locks: dict[NetworkKey, threading.Lock] = {}
-
-    def get(self, key: NetworkKey, load: Callable[[], nn.Module]) -> nn.Module:
-        """The network under ``key``, calling ``load()`` (once) when there is none yet."""
-        with self._lock:
-            network = self._networks.get(key)
-            if network is not None:
-                return network
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
-            with self._lock:
-                network = self._networks.get(key)
-            if network is None:
-                network = load()  # a failure leaves nothing behind: the next call tries again
-                with self._lock:
-                    self._networks[key] = network
-                log.debug("loaded %s", key)
-            return network
-
-    def clear(self) -> None:
-        """Forget every network (they are freed once no detector or runner holds them)."""
-        with self._lock:
-            self._networks.clear()
-            self._key_locks.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._networks)
+# Loaded networks by :class:`NetworkKey` (one build per key, see :class:`~core.keyed_cache.KeyedCache`).
+NetworkCache = KeyedCache
 
 
-NETWORKS = NetworkCache()
+NETWORKS: KeyedCache[NetworkKey, nn.Module] = KeyedCache()
 
 
 def builder_name(build: Callable) -> str:
@@ -111,7 +75,7 @@ def load_network(
     device: torch.device | str,
     *,
     variant: Hashable = None,
-    cache: NetworkCache = NETWORKS,
+    cache: KeyedCache[NetworkKey, nn.Module] = NETWORKS,
 ) -> nn.Module:
     """The network ``build(tensors)`` makes from a weights file, in eval mode on ``device``.
 
@@ -128,7 +92,9 @@ def load_network(
 
     def load() -> nn.Module:
         tensors, _meta = load_weights(weights)
-        return build(tensors).to(device, memory_format=torch.channels_last).eval()
+        network = build(tensors).to(device, memory_format=torch.channels_last).eval()
+        log.debug("loaded %s on %s", weights, device)
+        return network
 
     return cache.get(network_key(weights, build, device, variant), load)
 
