@@ -18,11 +18,12 @@ import json
 import logging
 import sys
 
+from core.io.bounded import MIB
 from core.wider.evaluation import evaluate
 from core.wider.groundtruth import ALL_FACES, load_ground_truth
 from core.wider.labels import WiderFormatError
 from core.wider.matv5 import MatFormatError
-from core.wider.predictions import read_submission
+from core.wider.predictions import PREDICTION_FILE_LIMIT, read_submission
 from core.wider.report import result_to_json, write_result_json
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="read malformed prediction files as the official read_pred.m does (their detections are "
         "dropped and listed) instead of stopping with an error",
+    )
+    parser.add_argument(
+        "--max-prediction-mb",
+        type=float,
+        default=PREDICTION_FILE_LIMIT / MIB,
+        metavar="MB",
+        help="refuse a prediction file larger than this (default %(default).0f MB; one image's detections)",
     )
 
 
@@ -111,7 +119,12 @@ def run(args: argparse.Namespace) -> int:
         log.error("unknown setting(s) %s; %s has %s", unknown, args.gt, list(gt.settings))
         return 2
     try:
-        submission = read_submission(args.pred, gt.keys, on_error="official" if args.lenient else "raise")
+        submission = read_submission(
+            args.pred,
+            gt.keys,
+            on_error="official" if args.lenient else "raise",
+            max_file_bytes=int(args.max_prediction_mb * MIB),
+        )
     except FileNotFoundError as exc:  # a malformed file (PredictionFormatError) exits 2 in run_cli
         log.error("%s", exc)
         return 2

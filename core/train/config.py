@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
+from core.io.bounded import InputFileError, read_bytes_bounded
 
 try:
     import tomllib
@@ -46,6 +47,9 @@ except ModuleNotFoundError:  # Python 3.10: the same parser as a package
     import tomli as tomllib  # type: ignore[no-redef]
 
 log = logging.getLogger(__name__)
+
+# a run's options fit in a few kB; a larger file is the wrong file
+CONFIG_FILE_LIMIT = 1024 * 1024
 
 
 class ConfigError(UserError, ValueError):
@@ -272,9 +276,14 @@ def build_config(
     if file is not None:
         path = Path(file)
         try:
-            loaded = tomllib.loads(path.read_text(encoding="utf-8"))
+            raw = read_bytes_bounded(path, CONFIG_FILE_LIMIT, what="configuration file")
+            loaded = tomllib.loads(raw.decode("utf-8"))
+        except InputFileError as exc:  # a FIFO, a device, an oversized file
+            raise ConfigError(f"cannot read config: {exc}") from None
         except OSError as exc:
             raise ConfigError(f"cannot read config {path}: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
         unknown = sorted(set(loaded) - {"train", "task"})

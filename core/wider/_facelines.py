@@ -14,6 +14,9 @@ from core.wider.attributes import ATTRIBUTE_NAMES, ATTRIBUTES, MAX_CODES
 from core.wider.errors import WiderFormatError
 
 FIELDS_PER_FACE = 10  # x y w h + 6 attribute codes
+# No photo is 100,000 px on a side; a larger box value is a corrupt file (1e308 would overflow
+# every area computation downstream).
+MAX_BOX_VALUE = 1e5
 
 
 def _is_number(token: str) -> bool:
@@ -42,6 +45,8 @@ def _check_face_line(path: str, lineno: int, line: str) -> None:
             raise WiderFormatError(path, lineno, f"non-numeric field {col + 1} {token!r}")
         if col < 4 and not math.isfinite(float(token)):
             raise WiderFormatError(path, lineno, f"box value {token!r} is not finite")
+        if col < 4 and abs(float(token)) > MAX_BOX_VALUE:
+            raise WiderFormatError(path, lineno, f"box value {token!r} is beyond ±{MAX_BOX_VALUE:.0f} px")
     for col, token in enumerate(tokens[4:]):
         name = ATTRIBUTE_NAMES[col]
         value = float(token)
@@ -134,7 +139,8 @@ def _parse_face_block(path: str, face_lines: list[str], line_idx: np.ndarray) ->
             _check_face_line(path, int(line_idx[k]) + 1, line)
         raise WiderFormatError(path, None, "face lines could not be parsed")  # pragma: no cover
     codes = values[:, 4:]
-    bad = ~np.isfinite(values[:, :4]).all(axis=1)
+    boxes = values[:, :4]
+    bad = ~np.isfinite(boxes).all(axis=1) | (np.abs(boxes) > MAX_BOX_VALUE).any(axis=1)
     bad |= (codes != np.floor(codes)).any(axis=1)
     bad |= (codes < 0).any(axis=1) | (codes > np.asarray(MAX_CODES)).any(axis=1)
     if bad.any():

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.wider.errors import WiderFormatError
 from core.wider.labels import LabelArrays, read_label_arrays
 from core.wider.matfiles import FACE_MAT, SETTINGS, load_eval_tools, read_keep_json
 from core.wider.predictions import image_key
@@ -146,6 +147,9 @@ def from_labels(
     if not isinstance(labels, LabelArrays):
         source = source or str(labels)
         labels = read_label_arrays(labels)
+    if not labels.names:
+        # every setting would have no face and no image: not a ground truth, a wrong file
+        raise WiderFormatError(source or "<labels>", None, "holds no images: this is not a ground-truth file")
     if keep is not None and not isinstance(keep, dict):
         keep = read_keep_json(keep)
     counts = labels.counts()
@@ -221,7 +225,7 @@ def load_ground_truth(path: str | os.PathLike) -> WiderGroundTruth:
         if not labels:
             raise FileNotFoundError(f"{path}: no {FACE_MAT} and no *_bbx_gt.txt label file")
         path = labels[0]
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"ground truth not found: {path}")
     keep_files = sorted(path.parent.glob("*keep*.json"))
     keep = keep_files[0] if keep_files else None

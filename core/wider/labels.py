@@ -31,11 +31,12 @@ import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 
 from core.atomic import write_text_atomic
+from core.io.bounded import MIB, InputFileError, read_bytes_bounded
 from core.wider._facelines import (
     _check_face_line,
     _detect_decimals,
@@ -58,6 +59,8 @@ from core.wider.predictions import image_key
 
 log = logging.getLogger(__name__)
 
+# the official train labels are 3.6 MB; a label file 100x larger is not one
+LABEL_FILE_LIMIT = 512 * MIB
 DUMMY_ROW = "0 0 0 0 0 0 0 0 0 0 "
 
 # code -> enum member, per column (indexing a list is ~50x faster than Enum(code))
@@ -186,6 +189,7 @@ def _walk(path: str, lines: list[str], names: list[str], counts: list[int], star
                 path, i + 1, f"expected an image name, found numbers {line.strip()!r}{hint}"
             )
         name = line.strip()
+        _check_image_name(path, i + 1, name)
         if i + 1 >= n:
             raise WiderFormatError(path, i + 2, f"truncated file: no face count after {name!r}")
         count_text = lines[i + 1].strip()
@@ -213,6 +217,31 @@ def _walk(path: str, lines: list[str], names: list[str], counts: list[int], star
         i += count
 
 
+def _check_image_name(path: str, lineno: int, name: str) -> None:
+    """Image names are relative paths inside the images folder; one that climbs out is refused."""
+    posix, windows = PurePosixPath(name), PureWindowsPath(name)
+    if posix.is_absolute() or windows.is_absolute() or windows.drive:
+        raise WiderFormatError(
+            path, lineno, f"image name {name!r} is an absolute path; expected event/name.jpg"
+        )
+    if ".." in posix.parts or ".." in windows.parts:
+        raise WiderFormatError(path, lineno, f"image name {name!r} climbs out of the images folder ('..')")
+
+
+def _warn_degenerate_boxes(path: str, boxes: np.ndarray, face_line_idx: np.ndarray) -> None:
+    # The official val labels hold a few zero- or negative-size boxes, so they are read
+    # (the evaluation can never match them) but named, since they are usually typos.
+    degenerate = np.flatnonzero((boxes[:, 2] <= 0) | (boxes[:, 3] <= 0))
+    if degenerate.size:
+        first = int(face_line_idx[degenerate[0]]) + 1
+        log.warning(
+            "%s:%d: %d face(s) with zero or negative width or height (they can never be matched)",
+            path,
+            first,
+            degenerate.size,
+        )
+
+
 def _face_line_index(counts: list[int], starts: list[int]) -> np.ndarray:
     ranges = [np.arange(s, s + c, dtype=np.int64) for s, c in zip(starts, counts, strict=True) if c]
     return np.concatenate(ranges) if ranges else np.zeros(0, dtype=np.int64)
@@ -224,7 +253,7 @@ def parse_label_arrays(text: str, path: str | os.PathLike = "<memory>") -> Label
     When several things are wrong, the error names the first bad line.
     """
     path = str(path)
-    lines = text.split("\n")
+    lines = text.removeprefix("\ufeff").split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the final newline
     lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
@@ -245,17 +274,21 @@ def parse_label_arrays(text: str, path: str | os.PathLike = "<memory>") -> Label
     face_line_idx = _face_line_index(counts, starts)
     face_lines = [lines[k] for k in face_line_idx.tolist()]
     values = _parse_face_block(path, face_lines, face_line_idx)
+    _warn_degenerate_boxes(path, values[:, :4], face_line_idx)
     decimals = _detect_decimals(face_lines)
     return LabelArrays(tuple(names), offsets, values[:, :4].copy(), values[:, 4:].astype(np.uint8), decimals)
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, max_bytes: int = LABEL_FILE_LIMIT) -> str:
     try:
-        raw = path.read_bytes()
+        raw = read_bytes_bounded(path, max_bytes, what="label file")
+    except InputFileError as exc:
+        raise WiderFormatError(path, None, exc.reason) from None
     except OSError as exc:
         raise WiderFormatError(path, None, f"cannot read: {exc.strerror or exc}") from exc
     try:
-        return raw.decode("utf-8")
+        # utf-8-sig: a byte-order mark (Windows editors add one) must not become part of the first name
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise WiderFormatError(path, line, "not UTF-8 text") from None

@@ -37,6 +37,7 @@ from typing import Literal
 import numpy as np
 
 from core.atomic import write_text_atomic
+from core.io.bounded import MIB, InputFileError, read_bytes_bounded
 from core.wider.errors import LocatedFormatError
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 OnError = Literal["raise", "official"]
 
 _SPLIT = re.compile(r"[\s,]+")
+# One image's detections: 8 MiB is ~200,000 rows, far more than any detector keeps per image.
+PREDICTION_FILE_LIMIT = 8 * MIB
 
 
 class PredictionFormatError(LocatedFormatError):
@@ -249,11 +252,20 @@ def parse_prediction_text(
     return PredictionFile(Path(path), name_line, rows)
 
 
-def read_prediction_file(path: str | os.PathLike, official: bool = False) -> PredictionFile:
-    """Read and parse one prediction file (errors name the file and line); see :func:`parse_prediction_text`."""
+def read_prediction_file(
+    path: str | os.PathLike, official: bool = False, max_bytes: int = PREDICTION_FILE_LIMIT
+) -> PredictionFile:
+    """Read and parse one prediction file (errors name the file and line); see :func:`parse_prediction_text`.
+
+    A file over ``max_bytes`` or one that is not a regular file (a FIFO, a
+    device) raises :class:`~core.io.bounded.InputFileError` before anything is
+    read, in every reading mode: it is never a malformed file to drop.
+    """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_bytes_bounded(path, max_bytes, what="prediction file", hint="--max-prediction-mb")
+    except InputFileError:
+        raise
     except OSError as exc:
         raise PredictionFormatError(path, None, f"cannot read: {exc.strerror or exc}") from exc
     try:
@@ -276,6 +288,7 @@ def read_submission(
     expected: Iterable[str] | None = None,
     *,
     on_error: OnError = "raise",
+    max_file_bytes: int = PREDICTION_FILE_LIMIT,
 ) -> Submission:
     """Read a whole submission folder ``<pred_dir>/<event>/<stem>.txt``.
 
@@ -287,6 +300,7 @@ def read_submission(
         first malformed file; ``"official"`` reads as ``read_pred.m`` does: rows
         beyond the announced count are ignored, and a malformed file gives its
         image no detections and is recorded in ``dropped``.
+    max_file_bytes: the size cap of one prediction file (see :func:`read_prediction_file`).
     """
     root = Path(pred_dir)
     if not root.is_dir():
@@ -306,7 +320,7 @@ def read_submission(
             sub.predictions[key] = _EMPTY
             continue
         try:
-            parsed = read_prediction_file(path, official=on_error == "official")
+            parsed = read_prediction_file(path, official=on_error == "official", max_bytes=max_file_bytes)
         except PredictionFormatError as exc:
             if on_error == "raise":
                 raise

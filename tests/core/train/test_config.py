@@ -82,3 +82,15 @@ def test_parse_override_values():
     assert parse_override("x=cpu") == (["x"], "cpu")
     assert parse_override('x="1"') == (["x"], "1")
     assert TrainConfig().milestones == ()
+
+
+def test_a_config_that_is_a_device_or_a_fifo_is_refused(tmp_path):
+    import os
+
+    from core.train.config import ConfigError, build_config
+
+    fifo = tmp_path / "cfg.toml"
+    os.mkfifo(fifo)
+    for path in ("/dev/zero", fifo):
+        with pytest.raises(ConfigError, match="expected a regular file"):
+            build_config(None, file=path)
