@@ -62,7 +62,14 @@ from core.cli.output import emit_json
 from core.detect.batch.inputs import WorkItem, expand_batch_inputs
 from core.detect.batch.ledger import VERIFY_MODES, order_records
 from core.detect.batch.run import BatchOptions, BatchProgress, BatchSummary, build_detector, run_batch
-from core.detect.registry import DEFAULT_DETECTOR, DETECTORS, NEEDS_CHECKPOINT, SPECS
+from core.detect.registry import (
+    DEFAULT_DETECTOR,
+    DETECTORS,
+    MAX_SIDE_LIMIT,
+    MIN_SIDE_LIMIT,
+    NEEDS_CHECKPOINT,
+    SPECS,
+)
 from core.progress import relay
 from core.train.distributed import (
     DistInfo,
@@ -159,8 +166,8 @@ def _usage_error(message: str) -> int:
 def _check(args: argparse.Namespace) -> str | None:
     if args.min_score is not None and not 0.0 <= args.min_score <= 1.0:
         return f"--min-score must be in [0, 1], got {args.min_score}"
-    if args.max_side is not None and args.max_side < 32:
-        return f"--max-side must be at least 32, got {args.max_side}"
+    if args.max_side is not None and not MIN_SIDE_LIMIT <= args.max_side <= MAX_SIDE_LIMIT:
+        return f"--max-side must be {MIN_SIDE_LIMIT}..{MAX_SIDE_LIMIT}, got {args.max_side}"
     if args.every < 1:
         return f"--every must be at least 1, got {args.every}"
     if args.threads is not None and args.threads < 1:

@@ -22,7 +22,7 @@ import sys
 import threading
 from dataclasses import asdict
 
-from core.errors import FaceScopeError
+from core.errors import FaceScopeError, UserError
 from core.progress import relay
 from core.train.config import apply_eval_defaults, build_config
 from core.train.registry import TASKS, create_task
@@ -214,7 +214,10 @@ def run(args: argparse.Namespace) -> int:
 
         try:
             summary = relay(gen, report)
-        except FaceScopeError as exc:  # whatever stops the run mid-way exits 1, bad input included
+        except UserError as exc:  # a checkpoint, data or option of the user's: exit 2 as everywhere
+            log.error("training stopped: %s", exc)
+            return 2
+        except FaceScopeError as exc:  # the run itself failed (a loss became NaN ...)
             log.error("training stopped: %s", exc)
             return 1
         except _Interrupted as stop:  # relay closed the generator, which wrote the cancel checkpoint

@@ -30,8 +30,8 @@ from core.detect.centerface import load_model as load_centerface
 from core.detect.postprocess import build_result
 from core.detect.registry import SCALEFACE_MAX_SIDE, SCALEFACE_MIN_SCORE
 from core.models.scaleface.model import ScaleFace, ScaleFaceConfig, init_from_centerface
-from core.train.checkpoint import load_checkpoint
-from core.train.config import from_dict
+from core.train.checkpoint import CheckpointError, load_checkpoint, mismatch_line
+from core.train.config import ConfigError, from_dict
 from core.types import DetectionResult
 
 log = logging.getLogger(__name__)
@@ -84,11 +84,25 @@ def build_scaleface(cfg: ScaleFaceConfig) -> ScaleFace:
 def load_scaleface_checkpoint(path: str | os.PathLike, device: torch.device | None = None) -> ScaleFace:
     """Build the checkpoint's architecture and load its weights (eval mode)."""
     ckpt = load_checkpoint(path, task=NAME)
-    model_cfg = dict(ckpt["config"]["task"]["model"])
+    try:
+        model_cfg = dict(ckpt["config"]["task"]["model"])
+    except (KeyError, TypeError, ValueError):
+        raise CheckpointError(f"{path}: has no ScaleFace model configuration (config.task.model)") from None
     model_cfg["backbone_weights"] = None  # the checkpoint already holds the trained weights
     model_cfg["init_from_centerface"] = False
-    model = build_scaleface(from_dict(ScaleFaceConfig, model_cfg))
-    model.load_state_dict(ckpt["model"])
+    try:
+        model = build_scaleface(from_dict(ScaleFaceConfig, model_cfg, prefix="config.task.model"))
+    except ConfigError as exc:  # out-of-range sizes are refused before anything is allocated
+        raise CheckpointError(f"{path}: {exc}") from None
+    weights = ckpt.get("model")
+    if not isinstance(weights, dict):
+        raise CheckpointError(f"{path}: has no model weights")
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise CheckpointError(
+            f"{path}: weights do not fit its own architecture ({mismatch_line(exc)})"
+        ) from None
     return model.eval().to(device or torch.device("cpu"))
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,35 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
     return target
 
 
+def unreadable_reason(exc: BaseException) -> str:
+    """One line saying why ``torch.load(weights_only=True)`` refused a file.
+
+    torch's own text runs to several lines and advises loading with
+    ``weights_only=False``, which would run whatever code the file carries;
+    the user gets what is wrong instead, and never that advice.
+    """
+    text = str(exc)
+    blocked = re.search(r"GLOBAL ([\w.]+)", text)
+    if "Weights only load failed" in text or blocked:
+        what = f" ({blocked.group(1)})" if blocked else ""
+        return (
+            f"holds Python objects{what} that a safe, weights-only load refuses: not a checkpoint, not loaded"
+        )
+    if "zip archive" in text or "central directory" in text or isinstance(exc, EOFError):
+        return "truncated or corrupt: not a complete torch file"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return f"not a readable checkpoint ({first[:200]})"
+
+
+def mismatch_line(exc: BaseException) -> str:
+    """The first concrete complaint of ``load_state_dict`` (whose message lists every key), shortened."""
+    if isinstance(exc, KeyError):
+        return f"no {exc.args[0]!r} entry" if exc.args else "an entry is missing"
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    detail = lines[1] if len(lines) > 1 else (lines[0] if lines else type(exc).__name__)
+    return detail if len(detail) <= 160 else detail[:157] + "..."
+
+
 def load_checkpoint(path: str | os.PathLike, *, task: str | None = None) -> dict[str, Any]:
     """Read a checkpoint with ``weights_only=True`` onto the CPU.
 
@@ -111,7 +141,7 @@ def load_checkpoint(path: str | os.PathLike, *, task: str | None = None) -> dict
     try:
         data = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - unpickling errors come in many types
-        raise CheckpointError(f"cannot read checkpoint {source}: {exc}") from exc
+        raise CheckpointError(f"{source}: {unreadable_reason(exc)}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{source} is not a FaceScope training checkpoint")
     if int(data.get("version", -1)) > VERSION:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -102,12 +103,12 @@ class TrainConfig:
         checks = {
             "max_steps": self.max_steps >= 1,
             "batch_size": self.batch_size >= 1,
-            "lr": self.lr > 0,
+            "lr": math.isfinite(self.lr) and 0 < self.lr <= 10,
             "optimizer": self.optimizer in ("sgd", "adamw"),
             "scheduler": self.scheduler in ("cosine", "step", "constant"),
             "warmup_steps": self.warmup_steps >= 0,
             "amp_dtype": self.amp_dtype in ("float16", "bfloat16"),
-            "grad_clip": self.grad_clip >= 0,
+            "grad_clip": math.isfinite(self.grad_clip) and self.grad_clip >= 0,
             "num_workers": self.num_workers >= 0,
             "checkpoint_every": self.checkpoint_every >= 0,
             "log_every": self.log_every >= 0,

@@ -42,7 +42,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from core.train.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
+from core.train.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint, mismatch_line
 from core.train.config import RunConfig, to_plain
 from core.train.distributed import (
     cleanup_distributed,
@@ -146,9 +146,15 @@ class _Engine:
             seed_everything(cfg.seed + info.rank)  # per-rank streams; weights come from rank 0 via DDP
         if checkpoint is not None:
             self._check_config(checkpoint)
-            self.state = restore_state(
-                checkpoint, self.model, self.optimizer, self.scheduler, self.scaler, info
-            )
+            try:
+                self.state = restore_state(
+                    checkpoint, self.model, self.optimizer, self.scheduler, self.scaler, info
+                )
+            except (KeyError, RuntimeError, ValueError) as exc:
+                raise CheckpointError(
+                    f"{self.ckpt_path}: cannot resume this run from it ({mismatch_line(exc)}); resume with "
+                    "the options it was written with, or train into a new run folder"
+                ) from None
             self.saved_step = self.state.step
         if info.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None

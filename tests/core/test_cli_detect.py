@@ -96,6 +96,7 @@ def test_recursive_descends_into_subfolders(tmp_path):
     [
         ["--min-score", "1.5"],
         ["--max-side", "0"],
+        ["--max-side", "100000"],  # a 9000 px image at full size reached 7.9 GB
     ],
 )
 def test_bad_option_values_are_usage_errors(args):

@@ -110,3 +110,13 @@ def test_checker_finds_name_special_cases():
         'fine = name == "resnet50"\n'
     )
     assert sorted(line for line, _ in _name_comparisons(code)) == [1, 3, 4]
+
+
+def test_the_working_resolution_is_bounded():
+    from core.detect.registry import MAX_SIDE_LIMIT, detector_spec
+
+    spec = detector_spec("centerface")
+    assert spec.max_side_kwargs(MAX_SIDE_LIMIT) == {"max_side": MAX_SIDE_LIMIT}
+    for bad in (MAX_SIDE_LIMIT + 1, 100_000, 8):
+        with pytest.raises(ValueError, match="--max-side must be"):
+            spec.max_side_kwargs(bad)

@@ -46,10 +46,43 @@ from core.models.scaleface.postprocess import (
     response_map,
     select_branch,
 )
+from core.ranges import check_ranges
 
 BACKBONES = ("resnet50", "mobilenet_v2", "tiny")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+_IOU = (0.0, 1.0)
+_COUNT = (1, 100_000)
+# Ranges a checkpoint or TOML file may ask for: far beyond any sensible model, short of
+# allocations that exhaust memory (roi_hidden=2,000,000 alone asks for 12.8 GB).
+CONFIG_RANGES: dict[str, tuple[float, float]] = {
+    "width_mult": (0.1, 4.0),
+    "branch_channels": (0, 2048),
+    "roi_hidden": (0, 8192),
+    "pool_sizes": (1, 32),
+    "anchors_per_branch": (1, 16),
+    "anchor_ratio": (0.1, 10.0),
+    "large_anchor_max": (1.0, 10_000.0),
+    "min_face_height": (0.0, 10_000.0),
+    "ignore_iou": _IOU,
+    "rpn_fg_iou": _IOU,
+    "rpn_bg_iou": _IOU,
+    "rpn_batch_per_image": _COUNT,
+    "rpn_pre_nms_train": _COUNT,
+    "rpn_post_nms_train": _COUNT,
+    "rpn_pre_nms_test": _COUNT,
+    "rpn_post_nms_test": _COUNT,
+    "rpn_nms_iou": _IOU,
+    "roi_fg_iou": _IOU,
+    "ohem_rois_per_image": _COUNT,
+    "ohem_nms_iou": _IOU,
+    "score_thresh": _IOU,
+    "nms_iou": _IOU,
+    "max_per_branch": _COUNT,
+    "max_detections": _COUNT,
+}
 
 
 @dataclass
@@ -104,6 +137,7 @@ class ScaleFaceConfig:
             raise ValueError(f"norm must be auto, bn, frozen or syncbn, not {self.norm!r}")
         if self.init_from_centerface and (self.backbone != "mobilenet_v2" or self.width_mult != 1.0):
             raise ValueError("init_from_centerface needs backbone mobilenet_v2 with width_mult 1.0")
+        check_ranges("ScaleFace model", vars(self), CONFIG_RANGES)
 
 
 class ScaleFaceBackbone(nn.Module):

@@ -42,7 +42,7 @@ def test_cli_trains_resumes_and_prints_a_summary(tmp_path, toy_registered, capsy
     ckpt = load_checkpoint(out / "last.pt", task="toy")
     assert ckpt["config"]["train"]["lr"] == 0.01 and ckpt["config"]["train"]["batch_size"] == 2
     assert ckpt["config"]["task"] == {"hidden": 8, "num_items": 10, "nan_at_step": 0}
-    assert run_cli(argv) == 1  # the run folder is taken
+    assert run_cli(argv) == 2  # the run folder is taken: the user's mistake
     assert run_cli([*argv[:7], "5", *argv[8:], "--resume"]) == 0
     assert json.loads(capsys.readouterr().out)["step"] == 5
 
