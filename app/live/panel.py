@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -178,7 +178,7 @@ class LivePanel(Panel):
 
     def apply_shortcuts(self) -> None:
         for key, action in self.shortcut_actions.items():
-            action.setShortcut(QKeySequence(self.workbench.settings.shortcut(key)))
+            action.setShortcuts(self.workbench.settings.shortcut_sequences(key))
 
     # --- sources --------------------------------------------------------------------
     def refresh_cameras(self) -> None:
