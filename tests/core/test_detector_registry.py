@@ -110,3 +110,11 @@ def test_checker_finds_name_special_cases():
         'fine = name == "resnet50"\n'
     )
     assert sorted(line for line, _ in _name_comparisons(code)) == [1, 3, 4]
+
+
+def test_titles_are_short_distinct_menu_names():
+    titles = [spec.title for spec in SPECS]
+    assert len(set(titles)) == len(titles)
+    for spec in SPECS:
+        assert spec.title and "\n" not in spec.title and len(spec.title) <= 40, spec.title
+        assert spec.title != spec.name  # a readable name, not the id
