@@ -16,6 +16,9 @@ from core.detect.protocol import Detector
 from core.detect.registry import DETECTORS, detector_spec
 from core.keyed_cache import KeyedCache
 
+MIN_TITLE_CHARS = 12  # "CenterFace (…" still names the detector
+POPUP_MARGIN_PX = 24  # room for the list's frame and scroll bar
+
 
 def fill_detector_box(box: QComboBox) -> None:
     """Offer every detector of the table in ``box``: its title shown, its name as the item's data."""
@@ -23,6 +26,11 @@ def fill_detector_box(box: QComboBox) -> None:
         box.addItem(spec.title, spec.name)
         tooltip = f"{spec.label}\n(named {spec.name} in settings and on the command line)"
         box.setItemData(box.count() - 1, tooltip, Qt.ItemDataRole.ToolTipRole)
+    # Titles are longer than ids: the box may shrink to an elided title instead of widening its
+    # dock, and its list opens wide enough to read every title in full.
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(MIN_TITLE_CHARS)
+    box.view().setMinimumWidth(box.view().sizeHintForColumn(0) + POPUP_MARGIN_PX)
 
 
 def selected_detector(box: QComboBox) -> str:
