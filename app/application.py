@@ -16,8 +16,15 @@ log = logging.getLogger(__name__)
 PROCESS_START = time.perf_counter()
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="facescope", description="FaceScope workbench")
+def build_parser(epilog: str = "") -> argparse.ArgumentParser:
+    """The workbench's options; ``epilog`` is printed as given after them (main.py lists the commands)."""
+    parser = argparse.ArgumentParser(
+        prog="facescope",
+        usage="%(prog)s [options] [paths ...]\n       %(prog)s <command> [command options]",
+        description="FaceScope workbench: opens the images or folders given (default: the bundled samples).",
+        epilog=epilog or None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("paths", nargs="*", help="images or folders to open (default: the bundled samples)")
     parser.add_argument(
         "--settings", type=Path, help="settings file (INI); default: the user's config folder"
@@ -28,11 +35,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--quit-after-paint", action="store_true", help=argparse.SUPPRESS
     )  # startup benchmark
-    return parser.parse_args(argv)
+    return parser
 
 
-def run_gui(argv: list[str]) -> int:
-    args = parse_args(argv)
+def parse_args(argv: list[str], epilog: str = "") -> argparse.Namespace:
+    return build_parser(epilog).parse_args(argv)
+
+
+def run_gui(argv: list[str], epilog: str = "") -> int:
+    """Open the workbench on ``argv``'s paths; ``epilog`` ends its ``--help``."""
+    args = parse_args(argv, epilog)
     setup_logging()
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

@@ -7,11 +7,12 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, Qt, QUrl
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QListView, QMainWindow, QMessageBox, QWidget
+from PySide6.QtGui import QAction, QDesktopServices
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QListView, QMainWindow, QWidget
 
 from app.canvas.image_view import ImageView
 from app.context import Workbench
+from app.dialogs.about import about_box
 from app.dialogs.error_dialog import ErrorDialog, shown_details
 from app.dialogs.shortcuts import ShortcutsDialog
 from app.file_list import FileListModel
@@ -167,7 +168,7 @@ class MainWindow(QMainWindow):
         for spec in SHORTCUTS:
             action = self.actions.get(spec.key)
             if action is not None:
-                action.setShortcut(QKeySequence(self.settings.shortcut(spec.key)))
+                action.setShortcuts(self.settings.shortcut_sequences(spec.key))
         for panel in self.panels:
             panel.apply_shortcuts()
 
@@ -323,14 +324,9 @@ class MainWindow(QMainWindow):
             self.apply_shortcuts()
 
     def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About FaceScope",
-            "<b>FaceScope</b> — a workbench for face analysis research.<br>"
-            "ScaleFace-style detection per scale branch, DREAM pose-robust recognition, "
-            "LMLE imbalanced attributes, WIDER FACE evaluation.<br>"
-            "Bundled models: see resources/models/NOTICE.md.",
-        )
+        box = about_box(self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     def open_log_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(user_data_dir() / "logs")))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QWidget
 
 from app.settings import SHORTCUT_BY_KEY, Settings
@@ -74,12 +74,12 @@ class AnnotationActions(QObject):
         action.triggered.connect(lambda _=False: slot())
         self.canvas_widget.addAction(action)  # the view is always shown, so its shortcuts always work
         self.actions[key] = action
-        action.setShortcut(QKeySequence(self.settings.shortcut(key)))
+        action.setShortcuts(self.settings.shortcut_sequences(key))
         return action
 
     def apply(self) -> None:
         for key, action in self.actions.items():
-            action.setShortcut(QKeySequence(self.settings.shortcut(key)))
+            action.setShortcuts(self.settings.shortcut_sequences(key))
 
     def set_enabled(self, enabled: bool) -> None:
         for action in self.actions.values():

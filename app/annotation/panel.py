@@ -33,7 +33,7 @@ from app.annotation.editor import AnnotationEditor
 from app.annotation.items import COLOR_MODES
 from app.annotation.prelabel import Prelabeler
 from app.context import Workbench
-from app.detectors import fill_detector_box
+from app.detectors import fill_detector_box, select_detector, selected_detector
 from app.panel_base import Panel
 from app.settings import Keys
 from core.annotate.coco import export_coco, import_coco
@@ -149,7 +149,7 @@ class AnnotationPanel(Panel):
         grid = QGridLayout(group)
         self.model_box = QComboBox()
         fill_detector_box(self.model_box)
-        self.model_box.setCurrentText(DEFAULT_DETECTOR)
+        select_detector(self.model_box, DEFAULT_DETECTOR)
         grid.addWidget(self.model_box, 0, 0)
         grid.addWidget(_button("Image (Ctrl+L)", self.prelabel_current, "prelabel_image"), 0, 1)
         grid.addWidget(_button("Whole split", self.prelabel_split, "prelabel_split"), 0, 2)
@@ -277,11 +277,11 @@ class AnnotationPanel(Panel):
 
     def prelabel_current(self) -> None:
         self.prelabel.min_score = self.prelabel_min_score
-        self.prelabel.run_current(self.model_box.currentText())
+        self.prelabel.run_current(selected_detector(self.model_box))
 
     def prelabel_split(self) -> None:
         self.prelabel.min_score = self.prelabel_min_score
-        self.prelabel.run_split(self.model_box.currentText())
+        self.prelabel.run_split(selected_detector(self.model_box))
 
     @property
     def prelabel_min_score(self) -> float:

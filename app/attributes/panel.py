@@ -39,7 +39,7 @@ from app.attributes.face_view import FaceAttributesView
 from app.attributes.jobs import EmbeddingData, ModelCache, analyze_job, embedding_job
 from app.attributes.training_view import TrainingView
 from app.context import Workbench
-from app.detectors import fill_detector_box
+from app.detectors import fill_detector_box, select_detector, selected_detector
 from app.image_store import LoadedImage
 from app.panel_base import Panel
 from app.settings import Keys
@@ -87,7 +87,7 @@ class AttributesPanel(Panel):
         self.model_box.currentIndexChanged.connect(lambda _: self._model_changed())
         self.detector_box = QComboBox()
         fill_detector_box(self.detector_box)
-        self.detector_box.setCurrentText(DEFAULT_DETECTOR)
+        select_detector(self.detector_box, DEFAULT_DETECTOR)
         self.analyze_button = QPushButton("Analyze faces")
         self.analyze_button.clicked.connect(self.analyze)
         self.auto_box = QCheckBox("on every image")
@@ -178,7 +178,7 @@ class AttributesPanel(Panel):
             self.status.setText("Press Analyze faces.")
 
     def _key(self, loaded: LoadedImage) -> tuple[Path, str, str]:
-        return (loaded.path, self.model_name, self.detector_box.currentText())
+        return (loaded.path, self.model_name, selected_detector(self.detector_box))
 
     def analyze(self) -> None:
         loaded = self.workbench.current

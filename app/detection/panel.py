@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.canvas.overlays import BRANCH_COLORS, BranchHeatmap, FaceOverlay, HeatmapOverlay, branch_heatmaps
 from app.context import Workbench
-from app.detectors import DetectorCache, fill_detector_box
+from app.detectors import DetectorCache, fill_detector_box, select_detector, selected_detector
 from app.image_store import LoadedImage
 from app.lru import LruCache
 from app.panel_base import Panel
@@ -94,17 +94,17 @@ class DetectionPanel(Panel):
         row = QHBoxLayout()
         self.model_box = QComboBox()
         fill_detector_box(self.model_box)
-        self.model_box.setCurrentText(DEFAULT_DETECTOR)
-        self.model_box.currentTextChanged.connect(lambda _: self.on_image_changed(self.workbench.current))
+        select_detector(self.model_box, DEFAULT_DETECTOR)
+        self.model_box.currentIndexChanged.connect(lambda _: self.on_image_changed(self.workbench.current))
         self.run_button = QPushButton("Detect")
         self.run_button.clicked.connect(self.run_detection)
         self.checkpoint_button = QPushButton("Checkpoint…")
         self.checkpoint_button.setToolTip("the trained checkpoint (last.pt) this detector runs")
         self.checkpoint_button.clicked.connect(self.choose_checkpoint)
-        self.model_box.currentTextChanged.connect(
-            lambda name: self.checkpoint_button.setVisible(detector_spec(name).needs_checkpoint)
+        self.model_box.currentIndexChanged.connect(
+            lambda _: self.checkpoint_button.setVisible(detector_spec(self.model_name).needs_checkpoint)
         )
-        self.checkpoint_button.setVisible(detector_spec(self.model_box.currentText()).needs_checkpoint)
+        self.checkpoint_button.setVisible(detector_spec(self.model_name).needs_checkpoint)
         row.addWidget(QLabel("Model"))
         row.addWidget(self.model_box, 1)
         row.addWidget(self.checkpoint_button)
@@ -185,7 +185,7 @@ class DetectionPanel(Panel):
 
     @property
     def model_name(self) -> str:
-        return self.model_box.currentText()
+        return selected_detector(self.model_box)
 
     # --- running ------------------------------------------------------------
     def on_image_changed(self, loaded: LoadedImage | None) -> None:

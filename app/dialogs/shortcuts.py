@@ -14,27 +14,32 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app.settings import SHORTCUTS, Settings
+from app.settings import SHORTCUTS, Settings, key_sequences, shortcut_text
+
+SHORTCUT_COLUMN, ALTERNATIVE_COLUMN = 1, 2
 
 
 class ShortcutsDialog(QDialog):
-    """A table of command → key sequence; edits are saved on OK and applied at once."""
+    """A table of command → key sequence and an optional alternative; saved on OK, applied at once."""
 
     def __init__(self, settings: Settings, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        self.resize(460, 420)
+        self.resize(560, 420)
         self._settings = settings
-        self.table = QTableWidget(len(SHORTCUTS), 2)
-        self.table.setHorizontalHeaderLabels(["Command", "Shortcut"])
+        self.table = QTableWidget(len(SHORTCUTS), 3)
+        self.table.setHorizontalHeaderLabels(["Command", "Shortcut", "Alternative"])
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
         self.editors: dict[str, QKeySequenceEdit] = {}
+        self.alternative_editors: dict[str, QKeySequenceEdit] = {}
         for row, spec in enumerate(SHORTCUTS):
             self.table.setItem(row, 0, QTableWidgetItem(spec.text.rstrip("…")))
-            editor = QKeySequenceEdit(QKeySequence(settings.shortcut(spec.key)))
-            self.editors[spec.key] = editor
-            self.table.setCellWidget(row, 1, editor)
+            self.editors[spec.key] = QKeySequenceEdit()
+            self.alternative_editors[spec.key] = QKeySequenceEdit()
+            self.table.setCellWidget(row, SHORTCUT_COLUMN, self.editors[spec.key])
+            self.table.setCellWidget(row, ALTERNATIVE_COLUMN, self.alternative_editors[spec.key])
+            self._show(spec.key, settings.shortcut(spec.key))
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
             | QDialogButtonBox.StandardButton.Cancel
@@ -48,13 +53,22 @@ class ShortcutsDialog(QDialog):
         layout.addWidget(self.table)
         layout.addWidget(buttons)
 
+    def _show(self, key: str, text: str) -> None:
+        """Put the stored ``text``'s first two key sequences in ``key``'s row."""
+        sequences = key_sequences(text) + [QKeySequence(), QKeySequence()]
+        self.editors[key].setKeySequence(sequences[0])
+        self.alternative_editors[key].setKeySequence(sequences[1])
+
     def restore_defaults(self) -> None:
         for spec in SHORTCUTS:
-            self.editors[spec.key].setKeySequence(QKeySequence(spec.default))
+            self._show(spec.key, spec.default)
 
     def accept(self) -> None:
         for spec in SHORTCUTS:
-            sequence = self.editors[spec.key].keySequence().toString(QKeySequence.SequenceFormat.PortableText)
-            self._settings.set_shortcut(spec.key, sequence)
+            sequences = [
+                self.editors[spec.key].keySequence(),
+                self.alternative_editors[spec.key].keySequence(),
+            ]
+            self._settings.set_shortcut(spec.key, shortcut_text(sequences))
         self._settings.sync()
         super().accept()

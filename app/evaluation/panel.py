@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.canvas.overlays import SETTING_COLORS
 from app.context import Workbench
-from app.detectors import fill_detector_box
+from app.detectors import fill_detector_box, select_detector, selected_detector
 from app.image_store import LoadedImage
 from app.job_controls import JobControls
 from app.panel_base import Panel
@@ -154,7 +154,7 @@ class EvaluationPanel(Panel):
         form.addRow("Images", images_row)
         self.model_box = QComboBox()
         fill_detector_box(self.model_box)
-        self.model_box.setCurrentText(DEFAULT_DETECTOR)
+        select_detector(self.model_box, DEFAULT_DETECTOR)
         form.addRow("Detector", self.model_box)
         self.mode_box = QComboBox()
         self.mode_box.addItems(["official", "corrected"])
@@ -246,7 +246,7 @@ class EvaluationPanel(Panel):
             pred,
             images,
             self.workbench.detectors,
-            self.model_box.currentText(),
+            selected_detector(self.model_box),
             self.mode_box.currentText(),
             name="WIDER evaluation",
             busy_text="Evaluating…",

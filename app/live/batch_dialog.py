@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.context import Workbench
-from app.detectors import fill_detector_box
+from app.detectors import fill_detector_box, select_detector, selected_detector
 from app.settings import Keys
 from app.worker import Job
 from core.detect.batch.inputs import expand_batch_inputs
@@ -71,7 +71,7 @@ class BatchDialog(QDialog):
         form.addRow("", self.recursive)
         self.model = QComboBox()
         fill_detector_box(self.model)
-        self.model.setCurrentText(DEFAULT_DETECTOR)
+        select_detector(self.model, DEFAULT_DETECTOR)
         self.every = QSpinBox()
         self.every.setRange(1, 1000)
         self.every.setPrefix("every ")
@@ -151,7 +151,7 @@ class BatchDialog(QDialog):
         return self.job is not None and not self.job.is_done
 
     def options(self) -> BatchOptions:
-        model = self.model.currentText()
+        model = selected_detector(self.model)
         cache = getattr(self.workbench, "detectors", None)
         checkpoint = cache.checkpoint(model) if cache is not None and hasattr(cache, "checkpoint") else None
         return BatchOptions(

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.canvas.overlays import FaceOverlay
 from app.context import Workbench
-from app.detectors import fill_detector_box
+from app.detectors import fill_detector_box, select_detector, selected_detector
 from app.live.batch_dialog import BatchDialog
 from app.live.controller import LiveController
 from app.live.hud import Hud
@@ -61,7 +61,7 @@ class LivePanel(Panel):
         self.batch_dialog: BatchDialog | None = None
         self._last_row = -1
         self._build()
-        self.controller.model = self.model_box.currentText()
+        self.controller.model = selected_detector(self.model_box)
         self.controller.tracking = self.track_box.isChecked()
         self._hud_timer = QTimer(self)
         self._hud_timer.setInterval(HUD_INTERVAL_MS)
@@ -127,8 +127,10 @@ class LivePanel(Panel):
         self.detect_box.toggled.connect(self._on_detect_toggled)
         self.model_box = QComboBox()
         fill_detector_box(self.model_box)
-        self.model_box.setCurrentText(settings.get(Keys.LIVE_MODEL))
-        self.model_box.currentTextChanged.connect(self._on_model)
+        select_detector(self.model_box, settings.get(Keys.LIVE_MODEL))
+        self.model_box.currentIndexChanged.connect(
+            lambda _: self._on_model(selected_detector(self.model_box))
+        )
         self.track_box = QCheckBox("Track (ids)")
         self.track_box.setChecked(settings.get(Keys.LIVE_TRACKING))
         self.track_box.toggled.connect(self._on_tracking)
@@ -178,7 +180,7 @@ class LivePanel(Panel):
 
     def apply_shortcuts(self) -> None:
         for key, action in self.shortcut_actions.items():
-            action.setShortcut(QKeySequence(self.workbench.settings.shortcut(key)))
+            action.setShortcuts(self.workbench.settings.shortcut_sequences(key))
 
     # --- sources --------------------------------------------------------------------
     def refresh_cameras(self) -> None:

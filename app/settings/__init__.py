@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from app.settings.migrations import SCHEMA_VERSION
 from app.settings.schema import SCHEMA, Keys, Setting, SettingFamily
-from app.settings.shortcuts import SHORTCUT_BY_KEY, SHORTCUTS, ShortcutSpec
+from app.settings.shortcuts import SHORTCUT_BY_KEY, SHORTCUTS, ShortcutSpec, key_sequences, shortcut_text
 from app.settings.store import MAX_RECENT, Settings, default_settings_path
 
 __all__ = [
@@ -24,4 +24,6 @@ __all__ = [
     "Settings",
     "ShortcutSpec",
     "default_settings_path",
+    "key_sequences",
+    "shortcut_text",
 ]

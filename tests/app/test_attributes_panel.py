@@ -11,6 +11,7 @@ from PIL import Image
 from PySide6.QtCore import QPointF, Qt
 
 from app.attributes.jobs import EmbeddingData
+from app.detectors import select_detector
 from core.attributes.celeba import CELEBA_ATTRIBUTES
 from core.paths import MODELS_DIR, SAMPLES_DIR
 from tests.core.attributes.fakes import fake_celeba
@@ -102,7 +103,7 @@ def test_faces_of_a_sample_get_40_attributes_with_margins(qtbot, window):
     panel = window.panel("attributes")
     window.open_paths([SAMPLES_DIR / "faceapi_demo_1.jpg"])
     qtbot.waitUntil(lambda: window.workbench.current is not None, timeout=5000)
-    panel.detector_box.setCurrentText("centerface")
+    assert select_detector(panel.detector_box, "centerface")
     panel.analyze()
     qtbot.waitUntil(lambda: panel.shown is not None, timeout=60000)
     assert len(panel.shown) >= 3 and panel.faces.face_list.count() == len(panel.shown)

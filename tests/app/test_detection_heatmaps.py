@@ -15,6 +15,7 @@ from torchvision.models.detection.image_list import ImageList
 
 import app.detection.panel as detection_module
 from app.canvas.overlays import HEAT_GAMMA, HEAT_MAX_ALPHA, HeatmapOverlay, branch_heatmaps
+from app.detectors import select_detector
 from app.settings import Keys
 from core.detect.scaleface import ScaleFaceDetector, prepare_image
 from core.detect.training.synthetic import make_synthetic_image
@@ -99,7 +100,7 @@ def test_panel_builds_maps_in_the_worker_and_toggles_them_per_branch(
     window.settings.set(Keys.DETECTION_CHECKPOINT("scaleface"), str(checkpoint))
     panel = window.panel("detection")
     panel.analysis_box.setChecked(False)
-    panel.model_box.setCurrentText("scaleface")
+    assert select_detector(panel.model_box, "scaleface")
     assert not any(box.isEnabled() for box in panel.map_boxes.values())
     window.open_paths([picture])
     qtbot.waitUntil(lambda: window.workbench.current is not None, timeout=5000)

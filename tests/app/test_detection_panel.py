@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from app.detection.panel import HEATMAPS_CACHED, RESULTS_CACHED
+from app.detectors import select_detector
 from core.paths import SAMPLES_DIR
 from core.types import DetectionResult
 
@@ -17,7 +18,7 @@ def _wait_result(qtbot, panel, timeout=60000):
 
 def test_detect_sample_toggle_branches_and_analyse(qtbot, window):
     panel = window.panel("detection")
-    panel.model_box.setCurrentText("centerface")
+    assert select_detector(panel.model_box, "centerface")
     window.open_paths([SAMPLES_DIR / "faceapi_demo_1.jpg"])
     qtbot.waitUntil(lambda: window.workbench.current is not None, timeout=5000)
     panel.run_detection()
@@ -63,7 +64,7 @@ def test_results_are_cached_per_image_and_model(qtbot, window):
 def test_ssd_reports_real_branches(qtbot, window):
     panel = window.panel("detection")
     panel.analysis_box.setChecked(False)
-    panel.model_box.setCurrentText("ssd")
+    assert select_detector(panel.model_box, "ssd")
     window.open_paths([SAMPLES_DIR / "faceapi_demo_1.jpg"])
     qtbot.waitUntil(lambda: window.workbench.current is not None, timeout=5000)
     panel.run_detection()

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from app.detectors import select_detector
 from app.evaluation.panel import SOURCE_FOLDER, EvaluationPanel
 from core.wider.labels import FaceBox, ImageLabels, write_labels
 from core.wider.predictions import prediction_path, write_prediction_file
@@ -98,7 +99,7 @@ def test_detector_source_runs_the_model_on_every_image(qtbot, window, tmp_path):
     panel = window.panel("evaluation")
     panel.gt_edit.setText(str(label_file))
     panel.source_box.setCurrentText(SOURCE_DETECTOR)
-    panel.model_box.setCurrentText("centerface")
+    assert select_detector(panel.model_box, "centerface")
     panel.images_edit.setText("")  # default: images/ beside the label file
     panel.start()
     qtbot.waitUntil(lambda: panel.run is not None and panel.run_button.isEnabled(), timeout=60000)

@@ -11,6 +11,7 @@ import time
 import pytest
 import torch
 
+from app.detectors import select_detector
 from app.settings import Keys
 from core.device import default_device
 from core.io.video.reader import SourceSpec
@@ -46,7 +47,7 @@ def test_video_plays_at_its_rate_while_detection_runs_on_the_newest_frame(
     clip = write_video(tmp_path / "walk.avi", frames=60, fps=25.0)
     panel = _panel(window)
     panel.track_box.setChecked(True)
-    panel.model_box.setCurrentText("centerface")
+    assert select_detector(panel.model_box, "centerface")
     detector = panel.controller.detectors.get("centerface")  # load the weights before the clock starts
     real_detect = detector.detect
 
@@ -139,7 +140,7 @@ def test_missing_camera_and_corrupt_video_are_messages_not_crashes(qtbot, window
     panel.open_source(SourceSpec("file", str(tmp_path / "cut.avi")))
     qtbot.waitUntil(lambda: "truncated or corrupt" in panel.message.text(), timeout=10000)
     # a detector that cannot be built stops detection once (no error at the frame rate); video goes on
-    panel.model_box.setCurrentText("scaleface")
+    assert select_detector(panel.model_box, "scaleface")
     window.settings.set(Keys.DETECTION_CHECKPOINT("scaleface"), "")
     panel.controller.seek(0)
     panel.detect_box.setChecked(True)

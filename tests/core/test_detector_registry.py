@@ -120,3 +120,11 @@ def test_the_working_resolution_is_bounded():
     for bad in (MAX_SIDE_LIMIT + 1, 100_000, 8):
         with pytest.raises(ValueError, match="--max-side must be"):
             spec.max_side_kwargs(bad)
+
+
+def test_titles_are_short_distinct_menu_names():
+    titles = [spec.title for spec in SPECS]
+    assert len(set(titles)) == len(titles)
+    for spec in SPECS:
+        assert spec.title and "\n" not in spec.title and len(spec.title) <= 40, spec.title
+        assert spec.title != spec.name  # a readable name, not the id
