@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from app.branch_labels import GroupNaming, group_name, group_text, group_tooltip, naming_of
 from app.canvas.overlays import BRANCH_COLORS, BranchHeatmap, FaceOverlay, HeatmapOverlay, branch_heatmaps
 from app.context import Workbench
 from app.detectors import DetectorCache, fill_detector_box, select_detector, selected_detector
@@ -36,7 +37,7 @@ from app.settings import Keys
 from app.widgets import score_slider_row
 from core.detect.registry import DEFAULT_DETECTOR, RUN_MIN_SCORE, detector_spec
 from core.recognize.analyze import FaceAnalysis, FaceAnalyzer
-from core.scale_ranges import BRANCH_NAMES, SCALE_RANGES
+from core.scale_ranges import BRANCH_NAMES
 from core.types import Detection, DetectionResult
 
 ICON_SIZE = 48
@@ -57,11 +58,6 @@ def detection_job(detectors: DetectorCache, name: str, image: np.ndarray):
         result, maps = with_maps(image, min_score=min_score)
         return result, branch_heatmaps(maps)
     return detector.detect(image, min_score=min_score), {}
-
-
-def _range_text(branch: str) -> str:
-    low, high = SCALE_RANGES[branch]
-    return f"{low:.0f}–{high:.0f} px" if high != float("inf") else f"≥{low:.0f} px"
 
 
 class DetectionPanel(Panel):
@@ -96,6 +92,7 @@ class DetectionPanel(Panel):
         fill_detector_box(self.model_box)
         select_detector(self.model_box, DEFAULT_DETECTOR)
         self.model_box.currentIndexChanged.connect(lambda _: self.on_image_changed(self.workbench.current))
+        self.model_box.currentIndexChanged.connect(lambda _: self._update_branch_labels())
         self.run_button = QPushButton("Detect")
         self.run_button.clicked.connect(self.run_detection)
         self.checkpoint_button = QPushButton("Checkpoint…")
@@ -319,19 +316,23 @@ class DetectionPanel(Panel):
             on_finished=lambda: (self._analyzing.discard(key), self._analyze_shown()),
         )
 
+    def group_naming(self) -> GroupNaming:
+        """How the shown result's groups are named (the chosen detector's before a result)."""
+        if self.shown is not None:
+            return naming_of(self.shown.model, self.shown.branch_kind)
+        return naming_of(self.model_name)
+
     def _update_branch_labels(self) -> None:
-        kind = (
-            "Scale ranges"
-            if self.shown is not None and self.shown.branch_kind == "scale_range"
-            else "Branches"
-        )
-        self.branch_group.setTitle(kind)
+        naming = self.group_naming()
+        self.branch_group.setTitle(naming.title)
+        self.branch_group.setToolTip(naming.assignment)
         min_score = self.score_slider.value() / 100
         for name, box in self.branch_boxes.items():
             count = 0
             if self.shown is not None:
                 count = sum(1 for f in self.shown.branches.get(name, []) if f.score >= min_score)
-            box.setText(f"{name} ({_range_text(name)}): {count}")
+            box.setText(group_text(naming, name, count))
+            box.setToolTip(group_tooltip(naming, name))
 
     def _refresh_overlay(self) -> None:
         min_score = self.score_slider.value() / 100
@@ -353,9 +354,11 @@ class DetectionPanel(Panel):
         qimage = loaded.qimage if loaded is not None else None
         analyses = self.analyses.get(self._shown_key() or ("", ""), {})
         index_of = {id(face): i for i, face in enumerate(self.overlay.faces())}
+        naming = self.group_naming()
         for index, face in enumerate(faces):
             x1, y1, x2, y2 = face.box
-            text = f"#{index + 1}  {face.score:.3f}  {face.branch}  {x2 - x1:.0f}×{y2 - y1:.0f} px"
+            group = group_name(naming, face.branch)
+            text = f"#{index + 1}  {face.score:.3f}  {group}  {x2 - x1:.0f}×{y2 - y1:.0f} px"
             analysis = analyses.get(index_of.get(id(face), -1))
             if analysis is not None and np.isfinite(analysis.age_gender.age):
                 ag = analysis.age_gender

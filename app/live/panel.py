@@ -140,6 +140,7 @@ class LivePanel(Panel):
         layout.addLayout(detect_row)
 
         self.branch_group = BranchToggles()
+        self.branch_group.set_detector(selected_detector(self.model_box))
         self.branch_boxes = self.branch_group.boxes
         self.branch_group.changed.connect(self._refresh_overlay)
         layout.addWidget(self.branch_group)
@@ -278,6 +279,7 @@ class LivePanel(Panel):
     def _on_model(self, name: str) -> None:
         self.workbench.settings.set(Keys.LIVE_MODEL, name)
         self.controller.model = name
+        self.branch_group.set_detector(name)
         self.overlay.clear()
         self.shown = None
 
@@ -292,9 +294,7 @@ class LivePanel(Panel):
         else:
             labels = [f"{f.score:.2f}" for f in result.faces]
         self.overlay.set_faces(result.faces, labels)
-        self.branch_group.setTitle(
-            "Scale ranges" if result.result.branch_kind == "scale_range" else "Branches"
-        )
+        self.branch_group.set_detector(result.result.model, result.result.branch_kind)
         self._refresh_overlay()
 
     def _refresh_overlay(self) -> None:

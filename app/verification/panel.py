@@ -48,8 +48,10 @@ from app.verification.jobs import (
     faces_job,
     rethreshold,
 )
+from app.verification.score_bar import BORDERLINE, ScoreBar
 from app.widgets import IMAGE_FILTER, path_row
 from app.worker import Job
+from core.recognize.evidence import WEAK_ERROR_RATE, percent
 
 OPERATING_POINTS = [
     ("FAR 1e-1", 1e-1),
@@ -162,10 +164,22 @@ class VerificationPanel(Panel):
         font.setPointSize(font.pointSize() + 6)
         font.setBold(True)
         self.decision.setFont(font)
+        self.score_bar = ScoreBar()
+        self.score_bar.setVisible(False)  # until a pair is compared
+        self.evidence = QLabel("")
+        self.evidence.setWordWrap(True)
+        self.evidence.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.evidence.setToolTip(
+            "the pose bucket's error rates at this threshold, measured on CFP dev folds 1-8; "
+            "borderline: an operating point 10× looser or stricter would decide the other way; "
+            f"weak: this kind of decision is wrong in ≥ {percent(WEAK_ERROR_RATE)} of the bucket's pairs"
+        )
         self.scores = QLabel("")
         self.scores.setWordWrap(True)
         grid.addWidget(self.decision, 2, 0, 1, 2)
-        grid.addWidget(self.scores, 3, 0, 1, 2)
+        grid.addWidget(self.score_bar, 3, 0, 1, 2)
+        grid.addWidget(self.evidence, 4, 0, 1, 2)
+        grid.addWidget(self.scores, 5, 0, 1, 2)
         return box
 
     def _build(self) -> None:
@@ -295,10 +309,13 @@ class VerificationPanel(Panel):
                 f"gate {side.gate:.3f}{detected}"
             )
         shown = c.with_dream if self.dream_box.isChecked() else c.without_dream
-        r = shown.result
-        self.decision.setText("SAME PERSON" if r.accepted else "DIFFERENT")
-        color = ACCEPT if r.accepted else REJECT
+        r, evidence = shown.result, shown.evidence
+        self.decision.setText(evidence.headline())
+        color = BORDERLINE if evidence.strength else ACCEPT if r.accepted else REJECT
         self.decision.setStyleSheet(f"color: rgb({color.red()},{color.green()},{color.blue()});")
+        self.score_bar.set_decision(r.score, r.threshold, evidence.band)
+        self.score_bar.setVisible(True)
+        self.evidence.setText(evidence.summary())
         self.scores.setText(
             f"cosine without DREAM {c.with_dream.score_stem:.4f}, with DREAM {c.with_dream.score_dream:.4f}\n"
             f"{shown.bucket} pair, {'with' if shown.mode == 'dream' else 'without'} DREAM: "

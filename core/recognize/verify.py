@@ -23,6 +23,7 @@ from core.recognize.dream import (
     l2_normalize,
     shared_mapper,
 )
+from core.recognize.evidence import DecisionEvidence, decision_evidence
 from core.recognize.faces import FacePipeline, FaceRecord
 from core.recognize.pose import estimate_yaw
 from core.recognize.yaw import YawEstimate
@@ -46,6 +47,8 @@ class PairResult:
 
     result: the decision for ``mode`` (``"dream"`` or ``"stem"``) at ``operating_point``.
     score_stem / score_dream: cosine without / with DREAM (NaN if a descriptor failed).
+    evidence: how strong the decision is: the bucket's measured error rates at the threshold and
+        whether a neighbouring operating point decides otherwise.
     """
 
     a: FaceSide
@@ -56,6 +59,7 @@ class PairResult:
     score_dream: float
     result: VerificationResult
     operating_point: str
+    evidence: DecisionEvidence
 
     def to_json(self) -> dict:
         """The ``verify`` schema: score, threshold, accepted, yaw, gate (+ context fields)."""
@@ -136,7 +140,6 @@ class Verifier:
         mode = "dream" if use_dream else "stem"
         score = s_dream if use_dream else s_stem
         threshold, far, label = self.threshold(mode, bucket)
-        accepted = bool(math.isfinite(score) and score >= threshold)
-        return PairResult(
-            a, b, bucket, mode, s_stem, s_dream, VerificationResult(score, threshold, far, accepted), label
-        )
+        evidence = decision_evidence(self.mapper.thresholds(mode, bucket), self.far, bucket, score, threshold)
+        result = VerificationResult(score, threshold, far, evidence.accepted)
+        return PairResult(a, b, bucket, mode, s_stem, s_dream, result, label, evidence)

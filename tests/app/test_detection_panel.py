@@ -9,7 +9,7 @@ import numpy as np
 from app.detection.panel import HEATMAPS_CACHED, RESULTS_CACHED
 from app.detectors import select_detector
 from core.paths import SAMPLES_DIR
-from core.types import DetectionResult
+from core.types import Detection, DetectionResult
 
 
 def _wait_result(qtbot, panel, timeout=60000):
@@ -25,7 +25,7 @@ def test_detect_sample_toggle_branches_and_analyse(qtbot, window):
     _wait_result(qtbot, panel)
     result = panel.shown
     assert result.model == "centerface" and result.branch_kind == "scale_range"
-    assert panel.branch_group.title() == "Scale ranges"
+    assert panel.branch_group.title() == "Size bins"
     strong = [f for f in result.faces if f.score >= 0.5]
     assert len(strong) == 3  # the three women of sample 1
     assert panel.face_list.count() == 3
@@ -61,7 +61,7 @@ def test_results_are_cached_per_image_and_model(qtbot, window):
     qtbot.waitUntil(lambda: panel.shown is first, timeout=5000)  # from the cache, no new job
 
 
-def test_ssd_reports_real_branches(qtbot, window):
+def test_ssd_reports_layer_groups(qtbot, window):
     panel = window.panel("detection")
     panel.analysis_box.setChecked(False)
     assert select_detector(panel.model_box, "ssd")
@@ -69,13 +69,55 @@ def test_ssd_reports_real_branches(qtbot, window):
     qtbot.waitUntil(lambda: window.workbench.current is not None, timeout=5000)
     panel.run_detection()
     _wait_result(qtbot, panel)
-    assert panel.shown.branch_kind == "branch" and panel.branch_group.title() == "Branches"
+    assert panel.shown.branch_kind == "branch" and panel.branch_group.title() == "Layer groups"
+    assert not any("px" in box.text() for box in panel.branch_boxes.values())
     assert sum(len(v) for v in panel.shown.branches.values()) == len(panel.shown.faces)
     assert np.all([f.score >= 0.2 for f in panel.shown.faces])
 
 
 def _result(name: str) -> DetectionResult:
     return DetectionResult([], {}, name, (640, 480))
+
+
+def _grouped_result(name: str, branch_kind: str) -> DetectionResult:
+    """One 20 px face in the "large" group, as SSD reports a small face found by a large-anchor layer."""
+    face = Detection((10.0, 10.0, 30.0, 30.0), 0.9, "large")
+    branches = {"small": [], "medium": [], "large": [face]}
+    return DetectionResult([face], branches, name, (1920, 1280), branch_kind)
+
+
+def test_ssd_groups_are_named_layer_groups_without_a_size_range(window):
+    panel = window.panel("detection")
+    panel.analysis_box.setChecked(False)
+    panel.show_result(_grouped_result("ssd", "branch"))
+    assert panel.branch_group.title() == "Layer groups"
+    large = panel.branch_boxes["large"]
+    assert large.text() == "large-anchor layers: 1" and "≥140" not in large.text()
+    assert not any("px" in box.text() for box in panel.branch_boxes.values())
+    assert "prediction layer" in large.toolTip() and "px" not in large.toolTip()
+    assert "not by its size" in panel.branch_group.toolTip()
+    row = panel.face_list.item(0).text()
+    assert "large-anchor layers" in row and "20×20 px" in row
+
+
+def test_single_head_groups_are_size_bins_and_scaleface_has_scale_branches(window):
+    panel = window.panel("detection")
+    panel.analysis_box.setChecked(False)
+    panel.show_result(_grouped_result("centerface", "scale_range"))
+    assert panel.branch_group.title() == "Size bins"
+    assert panel.branch_boxes["small"].text() == "small (10–40 px): 0"
+    assert panel.branch_boxes["large"].text() == "large (≥140 px): 1"
+    assert "box height" in panel.branch_boxes["large"].toolTip()
+    panel.show_result(_grouped_result("scaleface", "branch"))
+    assert panel.branch_group.title() == "Scale branches"
+    assert panel.branch_boxes["medium"].text() == "medium (40–140 px): 0"
+    assert "trained" in panel.branch_group.toolTip()
+    # before any result, the chosen detector names the groups
+    panel.on_image_changed(None)
+    panel.model_box.setCurrentText("ssd")
+    assert panel.branch_group.title() == "Layer groups"
+    panel.model_box.setCurrentText("tiny")
+    assert panel.branch_group.title() == "Size bins"
 
 
 def test_result_and_heat_map_caches_are_bounded(window):

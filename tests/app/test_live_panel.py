@@ -15,6 +15,7 @@ from app.detectors import select_detector
 from app.settings import Keys
 from core.device import default_device
 from core.io.video.reader import SourceSpec
+from core.types import Detection
 from core.wider.labels import read_labels
 from tests.core.detect.test_batch import make_inputs
 from tests.core.unlock.videos import read_index, write_video
@@ -74,7 +75,7 @@ def test_video_plays_at_its_rate_while_detection_runs_on_the_newest_frame(
     assert {r.track_ids[0] for r in with_face} == {1}
     # overlay and HUD
     assert panel.shown is results[-1]
-    assert len(panel.overlay.visible_faces()) == 1 and panel.branch_group.title() == "Scale ranges"
+    assert len(panel.overlay.visible_faces()) == 1 and panel.branch_group.title() == "Size bins"
     qtbot.waitUntil(lambda: panel.hud.isVisible() and "detect" in panel.hud.text(), timeout=3000)
     assert "fwd" in panel.hud.text() and "capture" in panel.hud.text()
     panel.score_slider.setValue(100)
@@ -173,3 +174,19 @@ def test_batch_dialog_runs_cancels_and_resumes(qtbot, window, tmp_path):
     assert dialog.progress.value() == 1000
     assert dialog.summary.skipped == partial and dialog.summary.processed == 43 - partial
     assert "Done" in dialog.status.text()
+
+
+def test_branch_toggles_name_layer_groups_and_size_bins_as_the_detection_panel(window):
+    panel = _panel(window)
+    toggles = panel.branch_group
+    panel.model_box.setCurrentText("ssd")
+    assert toggles.title() == "Layer groups" and "prediction layer" in toggles.toolTip()
+    small_face_in_large_group = Detection((0.0, 0.0, 20.0, 20.0), 0.9, "large")
+    toggles.set_counts([small_face_in_large_group], min_score=0.5)
+    assert toggles.boxes["large"].text() == "large-anchor layers: 1"
+    assert not any("px" in box.text() or "px" in box.toolTip() for box in toggles.boxes.values())
+    panel.model_box.setCurrentText("centerface")
+    assert toggles.title() == "Size bins"
+    toggles.set_counts([small_face_in_large_group], min_score=0.5)
+    assert toggles.boxes["large"].text() == "large (≥140 px): 1"
+    assert toggles.boxes["small"].text() == "small (10–40 px): 0"

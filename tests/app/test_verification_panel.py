@@ -33,6 +33,23 @@ def test_two_faces_of_the_current_image_and_two_images(qtbot, window):
     assert c.with_dream.score_dream < c.with_dream.result.threshold  # two different women
     assert panel.decision.text() == "DIFFERENT"
     assert "cosine without DREAM" in panel.scores.text() and "FF pair" in panel.scores.text()
+    # the score against the threshold on the bar, with the bucket and its error rates
+    r = c.with_dream.result
+    bar = panel.score_bar
+    assert not bar.isHidden() and (bar.score, bar.threshold) == (r.score, r.threshold)
+    assert bar.x_of(r.score) < bar.x_of(r.threshold)  # left of the mark: rejected
+    evidence = panel.evidence.text()
+    assert f"{r.score:.3f} < threshold {r.threshold:.3f}, FF bucket, FRR " in evidence
+    assert evidence.endswith("at FAR 0.01 %)")
+    # at FAR 1e-2 the same pair is accepted next to the threshold: a neighbouring point disagrees
+    panel.operating_point.setCurrentIndex(1)
+    assert panel.decision.text() == "SAME PERSON (borderline)", panel.evidence.text()
+    assert panel.evidence.text().startswith("SAME PERSON (borderline: ")
+    assert panel.evidence.text().endswith("FF bucket, FRR 2 % at FAR 1 %)")
+    bar.resize(300, 40)
+    picture = bar.grab().toImage()
+    amber = picture.pixelColor(round(bar.x_of(sum(bar.band) / 2)), 10)
+    assert (amber.red(), amber.green(), amber.blue()) == (230, 170, 40)  # the borderline band is drawn
     assert not panel.chip_labels[0].pixmap().isNull() and "gate" in panel.face_texts[0].text()
     assert c.chips[0].chip.shape == (150, 150, 3) and c.chips[0].points.shape == (68, 2)
 

@@ -9,9 +9,14 @@ import pytest
 
 from core.detect.batch.run import BatchOptions, build_detector
 from core.detect.registry import (
+    BRANCH,
     BRANCH_KINDS,
     DETECTORS,
+    GROUP_KINDS,
+    LAYER_GROUP,
     NEEDS_CHECKPOINT,
+    SCALE_BRANCH,
+    SIZE_BIN,
     SPECS,
     as_detector,
     create_detector,
@@ -40,6 +45,19 @@ def test_every_spec_builds_what_it_describes(spec):
     assert getattr(detector, "max_side", spec.max_side) == spec.max_side
     assert spec.label and "\n" not in spec.label
     assert spec.display_min_score >= spec.run_min_score
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_group_kind_agrees_with_branch_kind(spec):
+    """Heads that fired are scale branches or layer groups; a single head's split is by size."""
+    assert spec.group_kind in GROUP_KINDS
+    expected = (SCALE_BRANCH, LAYER_GROUP) if spec.branch_kind == BRANCH else (SIZE_BIN,)
+    assert spec.group_kind in expected
+
+
+def test_ssd_groups_are_layer_groups_and_scaleface_has_scale_branches():
+    assert detector_spec("ssd").group_kind == LAYER_GROUP
+    assert detector_spec("scaleface").group_kind == SCALE_BRANCH
 
 
 def test_checkpoint_detectors_refuse_to_build_without_one():
