@@ -179,13 +179,13 @@ def test_batch_dialog_runs_cancels_and_resumes(qtbot, window, tmp_path):
 def test_branch_toggles_name_layer_groups_and_size_bins_as_the_detection_panel(window):
     panel = _panel(window)
     toggles = panel.branch_group
-    panel.model_box.setCurrentText("ssd")
+    assert select_detector(panel.model_box, "ssd")
     assert toggles.title() == "Layer groups" and "prediction layer" in toggles.toolTip()
     small_face_in_large_group = Detection((0.0, 0.0, 20.0, 20.0), 0.9, "large")
     toggles.set_counts([small_face_in_large_group], min_score=0.5)
     assert toggles.boxes["large"].text() == "large-anchor layers: 1"
     assert not any("px" in box.text() or "px" in box.toolTip() for box in toggles.boxes.values())
-    panel.model_box.setCurrentText("centerface")
+    assert select_detector(panel.model_box, "centerface")
     assert toggles.title() == "Size bins"
     toggles.set_counts([small_face_in_large_group], min_score=0.5)
     assert toggles.boxes["large"].text() == "large (≥140 px): 1"
