@@ -7,8 +7,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QStyledItemDelegate
 
 from core.io.files import list_image_names
 
@@ -192,3 +193,11 @@ class FileListModel(QAbstractListModel):
         if path in self._errors:  # ForegroundRole
             return QColor(220, 60, 60)
         return None
+
+
+class ViewWidthRows(QStyledItemDelegate):
+    """Rows as wide as the list, not as their text: a long "event/name.jpg" is elided (the view's
+    elide mode) instead of widening every row, which with uniform item sizes would clip the rest."""
+
+    def sizeHint(self, option, index) -> QSize:  # noqa: N802 - Qt override
+        return QSize(1, super().sizeHint(option, index).height())

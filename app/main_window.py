@@ -14,7 +14,7 @@ from app.canvas.image_view import ImageView
 from app.context import Workbench
 from app.dialogs.error_dialog import ErrorDialog, shown_details
 from app.dialogs.shortcuts import ShortcutsDialog
-from app.file_list import FileListModel, list_folder
+from app.file_list import FileListModel, ViewWidthRows, list_folder
 from app.image_store import ImageStore, LoadedImage
 from app.job_pools import JobPools
 from app.panel_base import Panel
@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         self.file_view.setModel(self.file_model)
         self.file_view.setUniformItemSizes(True)  # keeps 50,000-row lists fast
         # rows from sub-folders read "event/name.jpg": keep both the folder and the file's end visible
+        self.file_view.setItemDelegate(ViewWidthRows(self.file_view))
         self.file_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.file_view.clicked.connect(lambda index: self.show_row(index.row()))
         self.file_view.activated.connect(lambda index: self.show_row(index.row()))

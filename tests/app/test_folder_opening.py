@@ -51,6 +51,19 @@ def test_wider_images_folder_opens_through_its_event_sub_folders(qtbot, window, 
     _wait_image(qtbot, window, "b.jpg")
 
 
+def test_long_sub_folder_rows_fit_the_list_width(qtbot, window, tmp_path):
+    images = tmp_path / "images"
+    _jpeg(images / "12--Group" / ("12_Group_Large_Group_" + "x" * 80 + ".jpg"))
+    window.resizeDocks([window.file_dock], [200], Qt.Orientation.Horizontal)
+    window.open_folder(images)
+    qtbot.waitUntil(lambda: 0 < window.file_view.viewport().width() < 300)
+    # with uniform item sizes the first row's width is every row's: it must not ask for more than the
+    # list has (a horizontal scroll bar, other rows clipped); the long name is elided instead
+    hint = window.file_view.sizeHintForIndex(window.file_model.index(0))
+    assert hint.width() <= window.file_view.viewport().width()
+    assert hint.height() > 0
+
+
 def test_open_folder_with_sub_folders_action_lists_both_levels(qtbot, window, tmp_path, monkeypatch):
     folder = tmp_path / "mixed"
     _jpeg(folder / "top.jpg")
