@@ -3,12 +3,71 @@
 from __future__ import annotations
 
 import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QStyledItemDelegate
+
+from core.io.files import list_image_names
 
 _Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class FolderListing:
+    """The images found in a folder: relative names ("event/img.jpg" when below it) and how they were found.
+
+    descended: the folder had no images at its top level, so its sub-folders were listed
+    (a WIDER ``images/`` folder keeps every image in one sub-folder per event).
+    """
+
+    folder: Path
+    names: list[str]
+    recursive: bool
+    descended: bool
+    elapsed_ms: float
+
+    @property
+    def sub_folder_count(self) -> int:
+        """How many sub-folders hold at least one of the listed images."""
+        if not self.recursive:
+            return 0
+        return len({name.rpartition("/")[0] for name in self.names if "/" in name})
+
+    def summary(self) -> str:
+        """One line for the status bar: how many images, where, and how fast."""
+        count = len(self.names)
+        if count == 0:
+            where = f"{self.folder} or its sub-folders" if self.recursive else str(self.folder)
+            return f"No images in {where}."
+        sub_folders = self.sub_folder_count
+        noun = "image" if count == 1 else "images"
+        if sub_folders == 0:
+            where = f"in {self.folder}"
+        elif any("/" not in name for name in self.names):
+            where = f"in {self.folder} and {sub_folders:,} of its sub-folders"
+        else:
+            folders = "sub-folder" if sub_folders == 1 else "sub-folders"
+            where = f"in {sub_folders:,} {folders} of {self.folder}"
+        return f"{count:,} {noun} {where} (listed in {self.elapsed_ms:.0f} ms)"
+
+
+def list_folder(folder: Path, recursive: bool = False) -> FolderListing:
+    """List ``folder``'s images by name (nothing is opened); descend into sub-folders when its top level has none.
+
+    Raises OSError when ``folder`` itself cannot be read.
+    """
+    start = time.perf_counter()
+    names = list_image_names(folder, recursive=recursive)
+    descended = False
+    if not names and not recursive:
+        names = list_image_names(folder, recursive=True)
+        recursive = True
+        descended = bool(names)
+    return FolderListing(Path(folder), names, recursive, descended, (time.perf_counter() - start) * 1000)
 
 
 class FileListModel(QAbstractListModel):
@@ -76,6 +135,12 @@ class FileListModel(QAbstractListModel):
     def path_at(self, row: int) -> Path | None:
         return self._to_path(self._names[row]) if 0 <= row < len(self._names) else None
 
+    def name_at(self, row: int) -> str:
+        """The row's name as listed: relative to the folder ("event/img.jpg"), else the file name."""
+        if not 0 <= row < len(self._names):
+            return ""
+        return self._names[row] if self.root is not None else Path(self._names[row]).name
+
     def row_of(self, path: Path) -> int:
         if self._row_by_name is None:  # built on first lookup only
             self._row_by_name = {name: row for row, name in enumerate(self._names)}
@@ -128,3 +193,11 @@ class FileListModel(QAbstractListModel):
         if path in self._errors:  # ForegroundRole
             return QColor(220, 60, 60)
         return None
+
+
+class ViewWidthRows(QStyledItemDelegate):
+    """Rows as wide as the list, not as their text: a long "event/name.jpg" is elided (the view's
+    elide mode) instead of widening every row, which with uniform item sizes would clip the rest."""
+
+    def sizeHint(self, option, index) -> QSize:  # noqa: N802 - Qt override
+        return QSize(1, super().sizeHint(option, index).height())

@@ -15,14 +15,14 @@ from app.context import Workbench
 from app.dialogs.about import about_box
 from app.dialogs.error_dialog import ErrorDialog, shown_details
 from app.dialogs.shortcuts import ShortcutsDialog
-from app.file_list import FileListModel
+from app.file_list import FileListModel, ViewWidthRows, list_folder
 from app.image_store import ImageStore, LoadedImage
 from app.job_pools import JobPools
 from app.panel_base import Panel
 from app.panels import PANELS
 from app.settings import SHORTCUTS, Keys, Settings
 from app.widgets import IMAGE_FILTER
-from core.io.files import expand_inputs, list_image_names
+from core.io.files import expand_inputs
 from core.io.imageio import is_image_path
 from core.paths import SAMPLES_DIR, user_data_dir
 
@@ -79,6 +79,9 @@ class MainWindow(QMainWindow):
         self.file_view.setObjectName("file_list")
         self.file_view.setModel(self.file_model)
         self.file_view.setUniformItemSizes(True)  # keeps 50,000-row lists fast
+        # rows from sub-folders read "event/name.jpg": keep both the folder and the file's end visible
+        self.file_view.setItemDelegate(ViewWidthRows(self.file_view))
+        self.file_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.file_view.clicked.connect(lambda index: self.show_row(index.row()))
         self.file_view.activated.connect(lambda index: self.show_row(index.row()))
         dock = QDockWidget("Files", self)
@@ -138,6 +141,13 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self._action("open_images", self.choose_images))
         file_menu.addAction(self._action("open_folder", self.choose_folder))
+        file_menu.addAction(
+            self._action(
+                "open_folder_recursive",
+                lambda: self.choose_folder(recursive=True),
+                "Open folder with sub-folders…",
+            )
+        )
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addSeparator()
@@ -187,29 +197,31 @@ class MainWindow(QMainWindow):
         if files:
             self.open_paths([Path(f) for f in files])
 
-    def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open folder")
+    def choose_folder(self, recursive: bool = False) -> None:
+        title = "Open folder with sub-folders" if recursive else "Open folder"
+        folder = QFileDialog.getExistingDirectory(self, title)
         if folder:
-            self.open_folder(Path(folder))
+            self.open_folder(Path(folder), recursive=recursive)
 
     def open_samples(self) -> None:
-
         self.open_folder(SAMPLES_DIR)
 
-    def open_folder(self, folder: Path) -> None:
-        """List a folder (names only, nothing decoded) and show its first image."""
-        start = time.perf_counter()
+    def open_folder(self, folder: Path, recursive: bool = False) -> None:
+        """List a folder (names only, nothing decoded) and show its first image.
+
+        recursive: list every sub-folder too. Without it, a folder with no images of
+        its own is still listed through its sub-folders (a WIDER ``images/`` folder).
+        """
         try:
-            names = list_image_names(folder)
+            listing = list_folder(Path(folder), recursive)
         except OSError as exc:
             self.report_error("Cannot open folder", f"{folder}: {exc.strerror or exc}")
             return
         self.settings.add_recent_path(folder)
-        self.file_model.set_names(Path(folder), names)
-        self._after_list_change()
-        self.workbench.status.emit(
-            f"{len(names)} images in {folder} (listed in {(time.perf_counter() - start) * 1000:.0f} ms)"
-        )
+        self.file_model.set_names(Path(folder), listing.names)
+        self._after_list_change(empty_message=listing.summary())
+        if listing.names:
+            self.workbench.status.emit(listing.summary())
 
     def open_paths(self, paths: list[Path]) -> None:
         """Open files and/or folders (folders expand to their images)."""
@@ -218,25 +230,35 @@ class MainWindow(QMainWindow):
             self.open_folder(paths[0])
             return
         files = expand_inputs(paths)
+        if not files and any(p.is_dir() for p in paths):  # folders of sub-folders, as in open_folder
+            files = expand_inputs(paths, recursive=True)
         for path in paths:
             self.settings.add_recent_path(path)
         self.file_model.set_paths(files)
-        self._after_list_change()
+        self._after_list_change(empty_message="No images in " + ", ".join(str(p) for p in paths) + ".")
 
     def _show_requested_list(self, paths, root) -> None:
         """A panel (e.g. the annotation editor) asks the file list to show its images."""
         self.file_model.set_paths(list(paths), root)
         self._after_list_change()
 
-    def _after_list_change(self) -> None:
+    def _after_list_change(self, empty_message: str = "No images here.") -> None:
         self.current_row = -1
         self.workbench.list_changed.emit()
         if self.file_model.rowCount():
+            self.statusBar().clearMessage()  # a "No images" notice from an earlier list is stale now
             self.show_row(0)
         else:
-            self.view.show_message("No images here.")
-            self.workbench.set_current(None)
+            self._show_no_image(empty_message)
         self._update_position()
+
+    def _show_no_image(self, message: str) -> None:
+        """An empty list: the canvas says why, and nothing of the last image stays in the status bar."""
+        self.view.show_message(message)
+        for label in (self.size_label, self.timing_label, self.zoom_label):
+            label.setText("")
+        self.workbench.set_current(None)
+        self.statusBar().showMessage(message)  # no timeout: it holds while the list is empty
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -301,7 +323,7 @@ class MainWindow(QMainWindow):
 
     def _update_position(self) -> None:
         total = self.file_model.rowCount()
-        name = self.current_path.name if self.current_path else ""
+        name = self.file_model.name_at(self.current_row)
         self.position_label.setText(f"{self.current_row + 1}/{total}  {name}" if total else "")
 
     def _update_zoom_label(self, zoom: float) -> None:

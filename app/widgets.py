@@ -58,17 +58,25 @@ def score_slider_row(
 ) -> tuple[QHBoxLayout, QSlider, QLabel]:
     """ "Min score" + a slider in hundredths from ``minimum`` to 1 (initial value ``setting``) + its label.
 
-    The caller connects ``valueChanged`` and writes the label (it knows what the score filters).
+    The label shows the slider's value from the start (a restored value is shown before
+    anything moves) and follows it; the caller connects ``valueChanged`` to what the score filters.
     """
     row = QHBoxLayout()
     slider = QSlider(Qt.Orientation.Horizontal)
     slider.setRange(int(round(minimum * 100)), 100)
-    slider.setValue(int(settings.get(setting) * 100))
-    label = QLabel()
+    # round, not int(): a stored 0.29 is 28.999… hundredths
+    slider.setValue(int(round(settings.get(setting) * 100)))
+    label = QLabel(_score_text(slider.value()))
+    label.setMinimumWidth(label.fontMetrics().horizontalAdvance("0.00") + 4)  # the row does not jump
+    slider.valueChanged.connect(lambda value: label.setText(_score_text(value)))
     row.addWidget(QLabel("Min score"))
     row.addWidget(slider, 1)
     row.addWidget(label)
     return row, slider, label
+
+
+def _score_text(hundredths: int) -> str:
+    return f"{hundredths / 100:.2f}"
 
 
 def show_progress(bar: QProgressBar, label: QLabel, progress: Progress) -> None:
