@@ -208,6 +208,10 @@ class UnlockController(FrameLoop):
         self._set_mode("enrol")
         source = self.source
         ended = source is not None and source.state is SourceState.ENDED
+        if ended and self.last_frame is not None:
+            self._processed_seq = (
+                self.last_frame.seq
+            )  # the start comes next: the old last frame is not judged
         self.play()  # enrolment needs moving frames: a paused video resumes, an ended one starts over
         if source is None or source.kind == "camera":
             self.message.emit(f"Enrolling {self._pending_name}: look at the camera.")

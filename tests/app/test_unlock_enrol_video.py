@@ -87,7 +87,7 @@ def test_video_that_ends_first_says_why_and_returns_to_idle(qtbot, panel, videos
     panel.controller.enrol_ended.connect(ended.append)
     outcomes = _press_enrol(panel, "far", needed=5)
     qtbot.waitUntil(lambda: bool(ended), timeout=60000)
-    assert outcomes, "no frame was checked after the press"
+    assert 0 < len(outcomes) <= 10, "frames checked: from the restart to the end, each once at most"
     text = ended[0]
     assert text.startswith("Video ended after 0 good frames of 5 needed")
     assert f"needed, {len(outcomes)} frame" in text and "Most frequent refusals: Face too small" in text
