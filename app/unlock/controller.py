@@ -40,7 +40,7 @@ from core.io.video.reader import Frame
 from core.io.video.source import SourceEvent, SourceState
 from core.unlock.calibrate import DEFAULT_FAR, CalibrationError, UnlockCalibration, load_calibration
 from core.unlock.decision import DecisionRule
-from core.unlock.refusals import RefusalTally, shortfall_message
+from core.unlock.refusals import RefusalTally, stopped_source_message
 from core.unlock.templates import TemplateError, TemplateStore, check_name
 
 if TYPE_CHECKING:  # the engine imports torch: loaded by the preparing jobs, never by the window
@@ -338,17 +338,10 @@ class UnlockController(FrameLoop):
             return
         if event.kind == "ended" and source.state is not SourceState.ENDED:
             return  # played again (from the start) before the end was seen here
-        collected, needed = self.enroller.collected, self.enroller.n_frames
-        if event.kind == "error":
-            text = f"{event.message} " + shortfall_message(
-                "Enrolment stopped", collected, needed, self._refusals
-            )
-        else:
-            ending = {"camera": "Camera stopped", "images": "Image sequence ended"}.get(
-                source.kind, "Video ended"
-            )
-            prefix = f"{event.message} " if event.truncated else ""
-            text = prefix + shortfall_message(ending, collected, needed, self._refusals)
+        enroller = self.enroller
+        text = stopped_source_message(
+            source.kind, event, enroller.collected, enroller.n_frames, self._refusals
+        )
         self.stop()
         self.message.emit(f"Not enrolled: {text}")
         self.enrol_ended.emit(text)

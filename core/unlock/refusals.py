@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from core.io.video.source import SourceEvent
+
 #: Numbers (with an optional degree sign) inside a gate sentence: "Head turned 25° to the left".
 _NUMBER = re.compile(r"\s*\d+(?:\.\d+)?°?")
 
@@ -70,3 +72,14 @@ def shortfall_message(ending: str, collected: int, needed: int, tally: RefusalTa
     elif tally.checked == 0:
         text += " No frame reached the face checks."
     return text
+
+
+def stopped_source_message(
+    source_kind: str, event: SourceEvent, collected: int, needed: int, tally: RefusalTally
+) -> str:
+    """The shortfall when a video source stopped first (``source_kind``: its reader's ``kind``)."""
+    if event.kind == "error":  # a lost camera, an unreadable file: its own words first
+        return f"{event.message} " + shortfall_message("Enrolment stopped", collected, needed, tally)
+    ending = {"camera": "Camera stopped", "images": "Image sequence ended"}.get(source_kind, "Video ended")
+    prefix = f"{event.message} " if event.truncated else ""
+    return prefix + shortfall_message(ending, collected, needed, tally)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from core.unlock.refusals import RefusalTally, refusal_key, shortfall_message
+from core.io.video.source import SourceEvent
+from core.unlock.refusals import RefusalTally, refusal_key, shortfall_message, stopped_source_message
 
 
 def test_refusal_key_drops_measurements():
@@ -29,4 +30,24 @@ def test_shortfall_counts_frames_per_reason():
     )
     assert shortfall_message("Camera stopped", 0, 5, RefusalTally()).endswith(
         "0 good frames of 5 needed, 0 frames checked. No frame reached the face checks."
+    )
+
+
+def test_stopped_source_names_what_stopped():
+    tally = RefusalTally()
+    tally.add(False, ("No face found: look at the camera.",))
+    lost = SourceEvent("error", "Camera 0 stopped delivering frames after 3 frames.", 3)
+    assert stopped_source_message("camera", lost, 0, 5, tally) == (
+        "Camera 0 stopped delivering frames after 3 frames. Enrolment stopped after 0 good frames of 5 "
+        "needed, 1 frame checked. Most frequent refusals: No face found (1 frame)."
+    )
+    ended = SourceEvent("ended", "End of shots.", 3)
+    assert stopped_source_message("images", ended, 2, 5, tally).startswith(
+        "Image sequence ended after 2 good"
+    )
+    cut = SourceEvent(
+        "ended", "clip.avi stopped at frame 7 of 40: the file is truncated or corrupt.", 7, truncated=True
+    )
+    assert stopped_source_message("file", cut, 2, 5, tally).startswith(
+        "clip.avi stopped at frame 7 of 40: the file is truncated or corrupt. Video ended after 2"
     )
