@@ -13,6 +13,9 @@ from core.io.video.reader import CameraReader
 from tests.core.unlock.unlock_videos import frames, write_video
 
 FPS = 5.0
+LOADING_S = 1.5
+#: Frames a video may move on between the press of Enrol and its pause (a busy GUI thread shows late).
+SLIP_FRAMES = 3
 
 
 @pytest.fixture
@@ -54,18 +57,26 @@ def _press_enrol(panel, name: str, needed: int) -> list:
     return outcomes
 
 
-def test_enrol_pressed_while_playing_counts_from_the_press(qtbot, panel, videos):
+def test_enrol_pressed_while_playing_counts_from_the_press(qtbot, panel, videos, monkeypatch):
+    real_pipeline = panel.controller.pipeline
+
+    def slow_pipeline(use_dream):  # a first start on a busy CPU: the models take seconds to load
+        time.sleep(LOADING_S)
+        return real_pipeline(use_dream)
+
+    monkeypatch.setattr(panel.controller, "pipeline", slow_pipeline)
     _open(qtbot, panel, videos["ann"])
     qtbot.waitUntil(lambda: panel.controller.last_frame.index >= 8, timeout=10000)
     pressed_at = panel.controller.last_frame.timestamp_s
     enrolled: list[str] = []
     panel.controller.enrolled.connect(enrolled.append)
     outcomes = _press_enrol(panel, "ann", needed=3)
-    # 11 frames (2.2 s) are left: enough only because the models load while the video waits
+    # 11 frames (2.2 s) are left: enough only because the video waits for the models
     qtbot.waitUntil(lambda: enrolled == ["ann"], timeout=60000)
     assert panel.store.names() == ["ann"]
     first = min(o.time_s for o in outcomes)
-    assert pressed_at <= first <= pressed_at + 1 / FPS + 1e-6, (pressed_at, first)
+    # the frame on screen, or one of the few the reader had in hand when the pause reached it
+    assert pressed_at <= first <= pressed_at + SLIP_FRAMES / FPS + 1e-6, (pressed_at, first)
 
 
 def test_enrol_on_a_paused_video_plays_it(qtbot, panel, videos):
