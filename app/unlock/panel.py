@@ -4,7 +4,8 @@ The panel has its own live view (the main canvas stays with the photos): the
 newest frame with the main face boxed (green: this frame's vote accepted, red:
 rejected, grey: not scored), a large LOCKED / UNLOCKED / LOCKED OUT banner and
 a HUD with rolling p50 / p95 milliseconds per stage. Enrolment shows why each
-frame is refused (no face, too small, turned, blurred, dark). The operating
+frame is refused (no face, too small, turned, blurred, dark) and, when a
+video ends or a camera is lost first, how far it got and why (ADR 0017). The operating
 point line says which threshold the chosen FAR gives, how many impostor pairs
 back it, and warns when too few do. The engine is :mod:`core.unlock`; the
 session loop is :class:`~app.unlock.controller.UnlockController`.
