@@ -5,7 +5,11 @@ Modes:
 * ``idle``: frames are shown, nothing runs (a source can stay open between attempts);
 * ``enrol``: each newest frame goes through :class:`~core.unlock.session.Enroller`
   (quality gates; the reasons a frame is refused go to the panel) until it has
-  its frames, then the template is saved in the store, in the runner;
+  its frames, then the template is saved in the store, in the runner. Frames
+  count from the press of Enrol: a playing video is paused while the models
+  load, and a paused or ended one is played (an ended one from its start).
+  When a video or sequence ends (or a camera is lost) first, the enrolment
+  ends with the same sentence as the CLI's (:mod:`core.unlock.refusals`);
 * ``verify``: each newest frame goes through :class:`~core.unlock.session.UnlockSession`
   (detect → landmarks → align → embed (+ DREAM) → match → multi-frame decision).
 
@@ -33,8 +37,10 @@ from app.context import Workbench
 from app.video.frame_loop import FrameLoop
 from core.errors import UserError
 from core.io.video.reader import Frame
+from core.io.video.source import SourceEvent, SourceState
 from core.unlock.calibrate import DEFAULT_FAR, CalibrationError, UnlockCalibration, load_calibration
 from core.unlock.decision import DecisionRule
+from core.unlock.refusals import RefusalTally, stopped_source_message
 from core.unlock.templates import TemplateError, TemplateStore, check_name
 
 if TYPE_CHECKING:  # the engine imports torch: loaded by the preparing jobs, never by the window
@@ -57,6 +63,7 @@ class UnlockController(FrameLoop):
 
     enrol_frame(object): an :class:`EnrolOutcome` (accepted or why not).
     enrolled(str): a template was saved under this name.
+    enrol_ended(str): the source stopped before the enrolment had its frames (why, and what was refused).
     verify_frame(object): a :class:`FrameOutcome` (score, vote, state, stage ms).
     mode_changed(str): ``idle`` / ``enrol`` / ``verify``.
     users_changed(): the store's content changed (enrol, rename, delete).
@@ -64,6 +71,7 @@ class UnlockController(FrameLoop):
 
     enrol_frame = Signal(object)
     enrolled = Signal(str)
+    enrol_ended = Signal(str)
     verify_frame = Signal(object)
     mode_changed = Signal(str)
     users_changed = Signal()
@@ -95,6 +103,9 @@ class UnlockController(FrameLoop):
         self._calibration: UnlockCalibration | None = None
         self._mode_frames = 0
         self._pending_name = ""
+        self._refusals = RefusalTally()
+        self._request = 0  # a preparing job's result counts only if nothing was started or stopped since
+        self._paused_for_models = False
 
     # --- configuration -----------------------------------------------------------------
     @property
@@ -142,6 +153,7 @@ class UnlockController(FrameLoop):
         if self.session is not None:
             self.session.lock()
         self.enroller = None
+        self._request += 1
         self._set_mode("idle")
 
     def start_enrol(
@@ -153,7 +165,8 @@ class UnlockController(FrameLoop):
             raise TemplateError(f"A user named {name!r} is already enrolled: delete or rename it first.")
         self.stop()
         self._pending_name = name
-        use_dream = self.use_dream
+        use_dream, request = self.use_dream, self._request
+        self._hold_source()
 
         def prepare() -> Enroller | Exception:
             # lazy: the engine (torch) loads in the first job, not at start-up
@@ -168,22 +181,52 @@ class UnlockController(FrameLoop):
                 return exc
 
         self.message.emit(f"Loading the face models for {name}…")
-        self.workbench.runner.submit(prepare, name="prepare enrolment", on_result=self._on_enroller)
+        self.workbench.runner.submit(
+            prepare, name="prepare enrolment", on_result=lambda value: self._on_enroller(value, request)
+        )
 
-    def _on_enroller(self, value: Enroller | Exception) -> None:
+    def _hold_source(self) -> None:
+        """Pause a playing video while the models load, so that no frame after the press of Enrol is missed."""
+        source = self.source
+        self._paused_for_models = (
+            source is not None and source.kind != "camera" and source.state is SourceState.PLAYING
+        )
+        if self._paused_for_models:
+            self.pause()
+
+    def _on_enroller(self, value: Enroller | Exception, request: int) -> None:
+        if request != self._request:
+            return  # stopped, closed or restarted while the models loaded
         if isinstance(value, Exception):
+            if self._paused_for_models:
+                self.play()
             self.message.emit(f"Cannot enrol: {value}")
             return
         self.enroller = value
         self.session = None
+        self._refusals = RefusalTally()
         self._set_mode("enrol")
-        self.message.emit(f"Enrolling {self._pending_name}: look at the camera.")
+        source = self.source
+        ended = source is not None and source.state is SourceState.ENDED
+        if ended and self.last_frame is not None:
+            self._processed_seq = (
+                self.last_frame.seq
+            )  # the start comes next: the old last frame is not judged
+        self.play()  # enrolment needs moving frames: a paused video resumes, an ended one starts over
+        if source is None or source.kind == "camera":
+            self.message.emit(f"Enrolling {self._pending_name}: look at the camera.")
+        else:
+            again = " from its start" if ended else ""
+            self.message.emit(
+                f"Enrolling {self._pending_name} from {source.description}{again}: "
+                f"it plays until {value.n_frames} good frames are in or it ends."
+            )
 
     def start_verify(self) -> None:
         """Load the enrolled templates and the calibration in the runner, then verify every newest frame."""
         self.stop()
         use_dream, far, store = self.use_dream, self.far, self.store
-        rule, want_liveness = self.rule, self.liveness_on
+        rule, want_liveness, request = self.rule, self.liveness_on, self._request
 
         def prepare() -> UnlockSession | Exception:
             # lazy: the engine (torch) loads in the first job, not at start-up
@@ -200,7 +243,9 @@ class UnlockController(FrameLoop):
                 return exc
 
         self.message.emit("Loading enrolled users and the face models…")
-        self.workbench.runner.submit(prepare, name="prepare verification", on_result=self._on_session)
+        self.workbench.runner.submit(
+            prepare, name="prepare verification", on_result=lambda value: self._on_session(value, request)
+        )
 
     def _liveness_checker(self):
         """human's antispoof + liveness nets, loaded on first use (in a job)."""
@@ -211,7 +256,9 @@ class UnlockController(FrameLoop):
             self._checker = LivenessChecker()
         return self._checker
 
-    def _on_session(self, value: UnlockSession | Exception) -> None:
+    def _on_session(self, value: UnlockSession | Exception, request: int) -> None:
+        if request != self._request:
+            return  # stopped, closed or restarted while the models loaded
         if isinstance(value, Exception):
             self.message.emit(f"Cannot verify: {value}")
             return
@@ -224,12 +271,13 @@ class UnlockController(FrameLoop):
     # --- frame jobs ------------------------------------------------------------------------
     def make_job(self, frame: Frame) -> Callable[[], tuple[str, Any]]:
         mode, enroller, session = self.mode, self.enroller, self.session
-        image, liveness = frame.image, self.liveness_on
+        image, liveness, media_s = frame.image, self.liveness_on, frame.timestamp_s
 
         def job() -> tuple[str, Any]:
             now = time.monotonic()
             if mode == "enrol" and enroller is not None:
-                return "enrol", enroller.process(image, now)
+                # media time spaces the captures, as the CLI does: the same video gives the same gaps
+                return "enrol", enroller.process(image, media_s)
             if mode == "verify" and session is not None:
                 outcome = session.process(image, now)
                 if liveness and outcome.box is not None:
@@ -267,6 +315,7 @@ class UnlockController(FrameLoop):
             self.verify_frame.emit(outcome)
 
     def _on_enrol_outcome(self, outcome: EnrolOutcome) -> None:
+        self._refusals.add(outcome.accepted, outcome.reasons)
         self.enrol_frame.emit(outcome)
         if not outcome.done or self.enroller is None:
             return
@@ -281,6 +330,21 @@ class UnlockController(FrameLoop):
             name="save unlock template",
             on_result=self._on_saved,
         )
+
+    def stream_stopped(self, event: SourceEvent) -> None:
+        """The source ended or failed with every frame's result in: a running enrolment ends here."""
+        source = self.source
+        if self.mode != "enrol" or self.enroller is None or source is None:
+            return
+        if event.kind == "ended" and source.state is not SourceState.ENDED:
+            return  # played again (from the start) before the end was seen here
+        enroller = self.enroller
+        text = stopped_source_message(
+            source.kind, event, enroller.collected, enroller.n_frames, self._refusals
+        )
+        self.stop()
+        self.message.emit(f"Not enrolled: {text}")
+        self.enrol_ended.emit(text)
 
     def _on_saved(self, value: str | Exception) -> None:
         if isinstance(value, Exception):

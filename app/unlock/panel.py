@@ -4,7 +4,8 @@ The panel has its own live view (the main canvas stays with the photos): the
 newest frame with the main face boxed (green: this frame's vote accepted, red:
 rejected, grey: not scored), a large LOCKED / UNLOCKED / LOCKED OUT banner and
 a HUD with rolling p50 / p95 milliseconds per stage. Enrolment shows why each
-frame is refused (no face, too small, turned, blurred, dark). The operating
+frame is refused (no face, too small, turned, blurred, dark) and, when a
+video ends or a camera is lost first, how far it got and why (ADR 0017). The operating
 point line says which threshold the chosen FAR gives, how many impostor pairs
 back it, and warns when too few do. The engine is :mod:`core.unlock`; the
 session loop is :class:`~app.unlock.controller.UnlockController`.
@@ -93,6 +94,7 @@ class UnlockPanel(Panel):
         c.message.connect(self.message.setText)
         c.job_failed.connect(self._on_job_failed)
         c.enrol_frame.connect(self.show_enrol)
+        c.enrol_ended.connect(self._on_enrol_ended)
         c.verify_frame.connect(self.show_verify)
         c.mode_changed.connect(self._on_mode)
         c.users_changed.connect(self.refresh_users)
@@ -310,6 +312,7 @@ class UnlockPanel(Panel):
             self.banner.show_idle("Not verifying")
         else:
             self.banner.show_idle("Enrolling")
+            self.enrol_status.setText("Waiting for the first frame…")
 
     def _on_far(self) -> None:
         far = float(self.far_box.currentData())
@@ -369,6 +372,12 @@ class UnlockPanel(Panel):
         else:
             self.enrol_status.setText(f"{progress}. Refused: {' '.join(outcome.reasons)}")
         self.reason.setText(" ".join(outcome.reasons))
+
+    def _on_enrol_ended(self, text: str) -> None:
+        """The source stopped first: say so where the per-frame progress was, not a stale refusal."""
+        self._draw_box(None, REJECT)
+        self.enrol_status.setText(text)
+        self.reason.setText("")
 
     def show_verify(self, outcome: FrameOutcome) -> None:
         color = UNSCORED if not outcome.scored else (ACCEPT if outcome.accepted else REJECT)

@@ -14,7 +14,8 @@ Two clocks, independent on purpose:
 Opening a source also runs in the runner (a camera can take a second to
 open); expected failures (no camera, not a video) come back as values and end
 up in :attr:`message`, not in the error dialog. Source events (end of file,
-camera lost, truncated file) are polled on the display timer.
+camera lost, truncated file) are polled on the display timer; once the last
+frame's job is done, the latest one also goes to :meth:`FrameLoop.stream_stopped`.
 
 Subclasses (:class:`~app.live.controller.LiveController` for detection,
 :class:`~app.unlock.controller.UnlockController` for face unlock) say what a
@@ -93,6 +94,7 @@ class FrameLoop(QObject):
         self._opening = False
         self._epoch = 0
         self._state = ""
+        self._stop_event: SourceEvent | None = None  # told to stream_stopped once no job is in flight
         self._timer = QTimer(self)
         self._timer.setInterval(DISPLAY_POLL_MS)
         self._timer.timeout.connect(self._tick)
@@ -109,6 +111,9 @@ class FrameLoop(QObject):
 
     def session_started(self) -> None:
         """A new source is open: reset per-session state (rates, trackers, decisions)."""
+
+    def stream_stopped(self, event: SourceEvent) -> None:
+        """The source ended or failed (``event``) and no frame's job is still in flight (GUI thread)."""
 
     # --- opening / closing ------------------------------------------------------
     @property
@@ -143,7 +148,7 @@ class FrameLoop(QObject):
             return
         self._epoch += 1
         self._shown_seq = self._processed_seq = 0
-        self.last_frame = self.last_result = None
+        self.last_frame = self.last_result = self._stop_event = None
         self.display_rate.reset()
         self.session_started()
         self.source = VideoSource(reader, paused=paused).start()
@@ -160,6 +165,7 @@ class FrameLoop(QObject):
         self._epoch += 1
         source.close()
         self._state = ""
+        self._stop_event = None
         self.closed.emit()
 
     def shutdown(self) -> None:
@@ -196,11 +202,15 @@ class FrameLoop(QObject):
             self.frame_shown.emit(frame)
         for event in source.poll_events():
             self._on_event(event)
+            self._stop_event = event
         state = source.state.value
         if state != self._state:
             self._state = state
             self.state_changed.emit(state)
         self._schedule()
+        if self._stop_event is not None and not self._in_flight:  # the last frame's result is in
+            event, self._stop_event = self._stop_event, None
+            self.stream_stopped(event)
 
     def _on_event(self, event: SourceEvent) -> None:
         self.message.emit(event.message)

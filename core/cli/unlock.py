@@ -146,11 +146,7 @@ def _enrol(store, reader, args, emit_json) -> int:
     result = enrol_video(reader, args.enroll, store, enroller, args.overwrite, args.max_frames)
     on_stdout = emit_json(result.to_json(), args.json)
     if not result.ok:
-        reasons = "; ".join(f"{r} ({n} frames)" for r, n in result.top_reasons()) or "no frame read"
-        log.error(
-            "enrolment of %r failed: %d of %d good frames in %d frames read. Most frequent: %s",
-            args.enroll, result.collected, result.needed, result.frames_read, reasons,
-        )  # fmt: skip
+        log.error("enrolment of %r failed: %s", args.enroll, result.shortfall())
         return 3
     if not on_stdout:
         sys.stdout.write(

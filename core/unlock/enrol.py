@@ -124,7 +124,8 @@ class Enroller:
             emb = analysis.embedding
             if emb is None:
                 reasons.append("The face descriptor failed on this frame.")
-            elif now - self._last_time < self.min_gap_s - 1e-6:  # media times are float sums
+            # either way: a seek back in a video must not accept a near copy of a captured frame
+            elif abs(now - self._last_time) < self.min_gap_s - 1e-6:  # media times are float sums
                 reasons.append("Waiting a moment between captures.")
             elif self.consistency is not None and self.embeddings:
                 score = float(mean_template(np.stack(self.embeddings)) @ emb)

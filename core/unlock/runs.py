@@ -14,7 +14,6 @@ no faster than its rate, so the live figure is
 
 from __future__ import annotations
 
-import collections
 import logging
 import math
 import time
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 
 from core.io.video.reader import FrameReader, open_reader
 from core.unlock.decision import DecisionEvent, UnlockState
+from core.unlock.refusals import RefusalTally, shortfall_message
 from core.unlock.session import STAGES, Enroller, EnrolOutcome, FrameOutcome, UnlockSession, latency_summary
 from core.unlock.templates import TemplateExists, TemplateStore
 
@@ -38,19 +38,26 @@ class EnrolRun:
     collected: int
     needed: int
     frames_read: int
+    ended: bool = True  # the source ran out (``False``: stopped at ``max_frames``)
 
     @property
     def ok(self) -> bool:
         return self.path is not None
 
+    def refusals(self) -> RefusalTally:
+        tally = RefusalTally()
+        for o in self.outcomes:
+            tally.add(o.accepted, o.reasons)
+        return tally
+
     def top_reasons(self, limit: int = 3) -> list[tuple[str, int]]:
         """The most frequent rejection reasons (gate sentences without their numbers)."""
-        counter: collections.Counter[str] = collections.Counter()
-        for o in self.outcomes:
-            if not o.accepted:
-                for r in o.reasons:
-                    counter[r.split(" (")[0].split(":")[0]] += 1
-        return counter.most_common(limit)
+        return self.refusals().top(limit)
+
+    def shortfall(self) -> str:
+        """Why no template was saved, in the words the GUI uses for the same video."""
+        ending = "Video ended" if self.ended else "Stopped at the frame limit"
+        return shortfall_message(ending, self.collected, self.needed, self.refusals())
 
     def to_json(self) -> dict:
         return {
@@ -87,10 +94,12 @@ def enrol_video(
     reader = _reader(source)
     outcomes: list[EnrolOutcome] = []
     read = 0
+    ended = False
     try:
         while not enroller.done and (max_frames is None or read < max_frames):
             frame = reader.read()
             if frame is None:
+                ended = True
                 break
             read += 1
             outcomes.append(enroller.process(frame.image, frame.timestamp_s))
@@ -99,7 +108,7 @@ def enrol_video(
     path = None
     if enroller.done:
         path = str(store.save(enroller.template(name), overwrite=overwrite))
-    return EnrolRun(name, outcomes, path, enroller.collected, enroller.n_frames, read)
+    return EnrolRun(name, outcomes, path, enroller.collected, enroller.n_frames, read, ended)
 
 
 @dataclass

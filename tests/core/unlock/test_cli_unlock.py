@@ -127,4 +127,5 @@ def test_bad_inputs_exit_cleanly(caplog, tmp_path):
 def test_enrolment_with_too_few_good_frames(caplog, tmp_path):
     video = person_video(tmp_path / "far.avi", "ann", count=4, face_px=60)
     assert run_cli(["unlock", "--video", str(video), "--enroll", "X", "--store", str(tmp_path / "s")]) == 3
-    assert "0 of 5 good frames" in caplog.text and "Face too small" in caplog.text
+    assert "Video ended after 0 good frames of 5 needed, 4 frames checked" in caplog.text
+    assert "Most frequent refusals: Face too small (4 frames)" in caplog.text
