@@ -162,7 +162,9 @@ def step_plot(title: str, value_label: str = "", log_y: bool = False) -> pg.Plot
     plot.setLabel("bottom", "step")
     if value_label:
         plot.setLabel("left", value_label)
-    plot.getPlotItem().getAxis("left").setWidth(48)  # room for "0.001" before the first points
+    axis = plot.getPlotItem().getAxis("left")
+    axis.setWidth(48)  # room for "0.001" before the first points
+    axis.enableAutoSIPrefix(False)  # a loss of 0.69 reads 0.69, not 690 × 0.001
     plot.setLogMode(y=log_y)
     plot.addLegend(offset=(-10, 10))
     plot.showGrid(x=True, y=True, alpha=0.3)

@@ -28,6 +28,8 @@ SPLIT_TIP = (
     "train, val, or a label .txt file (Label file…)"
 )
 
+PLAN_TIP = "what Start would train on, read from the Data folder's label file"
+
 
 @dataclass(frozen=True)
 class DataCheck:
@@ -35,16 +37,19 @@ class DataCheck:
 
     ok: bool
     text: str
+    detail: str = ""  # where the labels and images are (a tooltip)
 
 
 def check_data(data: str, split: str) -> DataCheck:
     """The plan of training on ``split`` of ``data``, or the plain reason it cannot (no raise)."""
     try:
-        return DataCheck(True, plan_split(data, split).describe())
+        plan = plan_split(data, split)
     except UserError as exc:
         return DataCheck(False, str(exc))
     except OSError as exc:  # an unreadable folder or file: the user's to fix, not a bug
         return DataCheck(False, f"Cannot read {data}: {exc.strerror or exc}")
+    where = plan.location
+    return DataCheck(True, plan.describe(), f"labels: {where.labels}\nimages: {where.images_dir}")
 
 
 def uses_synthetic_faces(overrides: list[str]) -> bool:
@@ -103,7 +108,7 @@ class DataPlanner(QObject):
         self.split_label = QLabel("Split")
         self.label = QLabel()
         self.label.setWordWrap(True)
-        self.label.setToolTip("what Start would train on, read from the Data folder's label file")
+        self.label.setToolTip(PLAN_TIP)
         self.request = 0  # only the latest check may write the plan
         self.timer = QTimer(self, singleShot=True, interval=250)  # re-check once typing pauses
         self.timer.timeout.connect(self.refresh)
@@ -151,4 +156,5 @@ class DataPlanner(QObject):
         if request != self.request:
             return  # the data or split changed since this check started
         self.label.setText(check.text)
+        self.label.setToolTip(check.detail or PLAN_TIP)
         self.label.setStyleSheet("" if check.ok else "color: #e0a040;")

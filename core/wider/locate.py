@@ -57,10 +57,7 @@ class SplitPlan:
 
     def describe(self) -> str:
         name = "custom label file" if self.location.split == "custom" else f"{self.location.split} split"
-        return (
-            f"WIDER {name}: {self.num_images:,} images, {self.num_faces:,} faces "
-            f"({self.location.labels.name}, images in {self.location.images_dir})"
-        )
+        return f"WIDER {name}: {self.num_images:,} images, {self.num_faces:,} faces ({self.location.labels.name})"
 
 
 def split_of_label_file(labels: Path) -> str:
