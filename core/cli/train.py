@@ -51,7 +51,11 @@ TASK_FLAGS: dict[str, dict[str, str]] = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("task", help=f"training task: {', '.join(sorted(TASKS))}")
-    parser.add_argument("--data", default=None, help="dataset root (e.g. the WIDER FACE folder)")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="dataset folder (scaleface: a WIDER folder or label file; task.data.split=auto|train|val|FILE)",
+    )
     parser.add_argument("--out", required=True, help="run folder (last.pt, metrics.jsonl)")
     parser.add_argument("--config", default=None, help="TOML file with [train] and [task] sections")
     parser.add_argument(
