@@ -145,6 +145,9 @@ class Keys:
 
     # --- training ------------------------------------------------------------------------
     TRAINING_DATA = Setting("training/data", str, "", "dataset root")
+    TRAINING_SPLIT = Setting(
+        "training/split", str, "auto", "WIDER split to train on (auto, a name, a label file)"
+    )
     TRAINING_RUN = Setting("training/run", str, "", "run folder")
     TRAINING_CONFIG = Setting("training/config", str, "", "config TOML")
     TRAINING_EVAL_SPLIT = Setting("training/eval_split", str, "", "split evaluated during training")

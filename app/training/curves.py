@@ -124,3 +124,48 @@ def _order(key: str) -> tuple[int, str]:
     else:
         name, ranking = key[len(AP_PREFIX) :], ("easy", "medium", "hard", "all_faces")
     return (ranking.index(name) if name in ranking else len(ranking), name)
+
+
+def _nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
+    """About ``count`` round values (1, 2 or 5 × 10^k apart) between ``low`` and ``high``."""
+    span = high - low
+    if span <= 0 or not math.isfinite(span):
+        return [low] if math.isfinite(low) else []
+    magnitude = 10 ** math.floor(math.log10(span / count))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= span / count)
+    first = math.ceil(low / step) * step
+    return [first + i * step for i in range(int((high - first) / step + 1e-9) + 1)]
+
+
+class ValueAxis(pg.AxisItem):
+    """A left axis whose log scale keeps values: pyqtgraph labels only decades and their
+    2…9 multiples, so a loss moving within one decade (2.71 → 2.76) showed no value at all."""
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):
+        ticks = super().logTickValues(minVal, maxVal, size, stdTicks)
+        inside = sum(minVal <= v <= maxVal for _, values in ticks for v in values)
+        if inside >= 2:
+            return ticks
+        values = [v for v in _nice_ticks(10**minVal, 10**maxVal) if v > 0]
+        return [(None, [math.log10(v) for v in values])]
+
+    def logTickStrings(self, values, scale, spacing):
+        numbers = [10 ** float(v) * scale for v in values]
+        if all(1e-3 <= abs(x) < 1e4 for x in numbers):
+            return [f"{x:.3g}" for x in numbers]
+        return super().logTickStrings(values, scale, spacing)
+
+
+def step_plot(title: str, value_label: str = "", log_y: bool = False) -> pg.PlotWidget:
+    """A plot over optimiser steps whose left axis shows its values (a :class:`ValueAxis`)."""
+    plot = pg.PlotWidget(title=title, axisItems={"left": ValueAxis("left")})
+    plot.setLabel("bottom", "step")
+    if value_label:
+        plot.setLabel("left", value_label)
+    axis = plot.getPlotItem().getAxis("left")
+    axis.setWidth(48)  # room for "0.001" before the first points
+    axis.enableAutoSIPrefix(False)  # a loss of 0.69 reads 0.69, not 690 × 0.001
+    plot.setLogMode(y=log_y)
+    plot.addLegend(offset=(-10, 10))
+    plot.showGrid(x=True, y=True, alpha=0.3)
+    return plot

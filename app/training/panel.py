@@ -1,5 +1,9 @@
 """Training panel: start, stop (with a checkpoint) and resume a training task; live curves.
 
+Before Start, a ScaleFace run shows what it would read (the WIDER split found in
+the Data folder, or why none fits: :mod:`app.training.data_plan`). The log shows
+the same readable lines as the CLI (:mod:`core.train.records`).
+
 Curves: loss per branch / term, learning rate and quick evaluation metrics,
 and the official WIDER AP (easy / medium / hard, each branch's own AP dashed)
 of the periodic evaluation on a chosen split (ScaleFace). Resuming a run, or
@@ -32,25 +36,18 @@ from app.canvas.overlays import BRANCH_COLORS
 from app.context import Workbench
 from app.panel_base import Panel
 from app.settings import Keys, Setting
-from app.training.curves import ApPlot, CurveBook, eval_metrics, is_ap_metric
+from app.training.curves import ApPlot, CurveBook, eval_metrics, is_ap_metric, step_plot
+from app.training.data_plan import DataPlanner
 from app.training.history import read_history, replayable
 from app.training.job import training_job
 from app.widgets import path_row
 from app.worker import Job
+from core.train.records import describe_step, log_line, loss_groups
 from core.train.registry import TASKS
 
 # tasks whose config takes an evaluation split (task.eval_split / task.eval_max_images)
 SPLIT_TASKS = frozenset({"scaleface"})
 PALETTE = [(230, 90, 70), (70, 160, 230), (100, 200, 90), (220, 170, 40), (170, 110, 220), (60, 200, 200)]
-
-
-def _loss_groups(losses: dict[str, float]) -> dict[str, float]:
-    """``"small/rpn_cls"`` → per-branch totals; flat names stay as they are."""
-    groups: dict[str, float] = {}
-    for key, value in losses.items():
-        group = key.split("/")[0]
-        groups[group] = groups.get(group, 0.0) + float(value)
-    return groups
 
 
 class TrainingPanel(Panel):
@@ -66,6 +63,7 @@ class TrainingPanel(Panel):
         self.last_record: dict | None = None
         self.summary = None
         self._eval_every = 0
+        self._log_every = 1
         self._run_dir: Path | None = None
         self._build()
 
@@ -96,6 +94,9 @@ class TrainingPanel(Panel):
             "dataset root, e.g. the WIDER FACE folder (ScaleFace can also train on synthetic faces)"
         )
         form.addRow("Data", data_row)
+        self.planner = DataPlanner(self.workbench.settings, self.workbench.runner, self._plan_inputs, self)
+        self.planner.add_rows(form)
+        self.data_plan, self.split_picker = self.planner.label, self.planner.picker
         run_row, self.run_edit = self._path_edit(Keys.TRAINING_RUN, folder=True)
         form.addRow("Run folder", run_row)
         config_row, self.config_edit = self._path_edit(Keys.TRAINING_CONFIG, folder=False)
@@ -137,6 +138,10 @@ class TrainingPanel(Panel):
         self.overrides_edit = QLineEdit()
         self.overrides_edit.setPlaceholderText('e.g. task.data.source="synthetic" train.lr=0.02')
         form.addRow("Overrides", self.overrides_edit)
+        self.planner.watch(
+            self.data_edit.textChanged, self.task_box.currentTextChanged, self.overrides_edit.textChanged
+        )
+        self.planner.refresh()
         buttons = QHBoxLayout()
         self.start_button = QPushButton("Start")
         self.start_button.clicked.connect(lambda: self.start(resume=False))
@@ -174,15 +179,8 @@ class TrainingPanel(Panel):
         self.log_view.setMaximumBlockCount(500)
         form.addRow(self.log_view)
 
-        self.loss_plot = pg.PlotWidget(title="loss per branch / term")
-        self.loss_plot.setLabel("bottom", "step")
-        self.loss_plot.setLogMode(y=True)
-        self.loss_plot.addLegend(offset=(-10, 10))
-        self.loss_plot.showGrid(x=True, y=True, alpha=0.3)
-        self.side_plot = pg.PlotWidget(title="learning rate · quick evaluation")
-        self.side_plot.setLabel("bottom", "step")
-        self.side_plot.addLegend(offset=(-10, 10))
-        self.side_plot.showGrid(x=True, y=True, alpha=0.3)
+        self.loss_plot = step_plot("loss per branch / term", "loss", log_y=True)
+        self.side_plot = step_plot("learning rate · quick evaluation")
         self.ap_plot = ApPlot()
         right = QSplitter(Qt.Orientation.Vertical)
         for plot in (self.side_plot, self.ap_plot):  # two stacked plots must not make the dock taller
@@ -209,6 +207,7 @@ class TrainingPanel(Panel):
         out.append(f'train.device="{self.device_box.currentText()}"')
         if self.eval_every_box.value():
             out.append(f"train.eval_every={self.eval_every_box.value()}")
+        out += self.planner.split_overrides(self.task_box.currentText())
         split = self.split_edit.text().strip()
         if self.task_box.currentText() in SPLIT_TASKS and split:
             out.append(f"task.eval_split={json.dumps(split)}")  # a TOML string
@@ -218,6 +217,9 @@ class TrainingPanel(Panel):
     def _show_split_rows(self, task: str) -> None:
         for widget in (self.split_label, self.split_row, self.eval_images_label, self.eval_images_box):
             widget.setVisible(task in SPLIT_TASKS)
+
+    def _plan_inputs(self) -> tuple[str, str, list[str]]:
+        return self.task_box.currentText(), self.data_edit.text().strip(), self.overrides_edit.text().split()
 
     def start(self, resume: bool = False) -> None:
         if self.job is not None and not self.job.is_done:
@@ -297,42 +299,28 @@ class TrainingPanel(Panel):
         if event == "step":
             self.last_record = record
             self._plot_step(record)
-            eta = record.get("eta_s")
-            gpu = f", GPU {record['gpu_mem_mb']:.0f} MB" if "gpu_mem_mb" in record else ""
-            text = (
-                f"step {record['step']}/{self._max_steps}  loss {record.get('loss', float('nan')):.4f}  "
-                f"{record.get('images_per_s', 0):.2f} images/s"
-                + (f"  ETA {eta / 60:.1f} min" if eta else "")
-                + gpu
-            )
+            text = describe_step({**record, "max_steps": self._max_steps})
             if self._eval_every and record["step"] % self._eval_every == 0:
-                text += "  · evaluating…"  # the engine evaluates right after this step
+                text += " · evaluating…"  # the engine evaluates right after this step
             self.status.setText(text)
         elif event == "eval":
             self._plot_eval(record)
-            metrics = record.get("metrics", {})
-            shown = ", ".join(
-                f"{k}={v:.4g}" for k, v in eval_metrics(record).items() if not k.startswith("eval_")
-            )
-            cancelled = isinstance(metrics, dict) and metrics.get("cancelled")
-            self.log_view.appendPlainText(
-                f"eval @ {record.get('step')}: " + ("stopped (no AP)" if cancelled else shown or "-")
-            )
-        elif event in ("start", "checkpoint", "end"):
-            if event == "start":
-                self._max_steps = record.get("max_steps")
-                config = record.get("config", {})
-                self._eval_every = int(config.get("train", {}).get("eval_every") or 0)
-                if record.get("resumed"):
-                    self._redraw_history(int(record.get("step", 0)))
-            shown = {k: v for k, v in record.items() if k not in ("event", "config")}
-            self.log_view.appendPlainText(f"{event}: {shown}")
+        elif event == "start":
+            self._max_steps = record.get("max_steps")
+            train = record.get("config", {}).get("train", {})
+            self._eval_every = int(train.get("eval_every") or 0)
+            self._log_every = int(train.get("log_every") or 1)
+            if record.get("resumed"):
+                self._redraw_history(int(record.get("step", 0)))
+        line = log_line(record, self._log_every)  # the CLI logs the same lines
+        if line is not None:
+            self.log_view.appendPlainText(line)
 
     _max_steps = None
 
     def _plot_step(self, record: dict) -> None:
         step = float(record["step"])
-        for name, value in _loss_groups(record.get("losses", {})).items():
+        for name, value in loss_groups(record.get("losses", {})).items():
             self._add_point(self.loss_plot, f"loss:{name}", name, step, value)
         if "lr" in record:
             self._add_point(self.side_plot, "lr", "lr", step, float(record["lr"]))

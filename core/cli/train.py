@@ -25,6 +25,7 @@ from dataclasses import asdict
 from core.errors import FaceScopeError, UserError
 from core.progress import relay
 from core.train.config import apply_eval_defaults, build_config
+from core.train.records import log_line
 from core.train.registry import TASKS, create_task
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,11 @@ TASK_FLAGS: dict[str, dict[str, str]] = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("task", help=f"training task: {', '.join(sorted(TASKS))}")
-    parser.add_argument("--data", default=None, help="dataset root (e.g. the WIDER FACE folder)")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="dataset folder (scaleface: a WIDER folder or label file; task.data.split=auto|train|val|FILE)",
+    )
     parser.add_argument("--out", required=True, help="run folder (last.pt, metrics.jsonl)")
     parser.add_argument("--config", default=None, help="TOML file with [train] and [task] sections")
     parser.add_argument(
@@ -140,46 +145,9 @@ class _Interrupted(Exception):
 
 
 def _log_record(record: dict, log_every: int) -> None:
-    if record["event"] == "step" and record["step"] % log_every == 0:
-        log.info("%s", _describe(record))
-    elif record["event"] == "eval":
-        log.info("%s", _describe_eval(record))
-    elif record["event"] == "checkpoint":
-        log.info("%s: %s", record["event"], {k: v for k, v in record.items() if k != "event"})
-
-
-def _describe(record: dict) -> str:
-    groups: dict[str, float] = {}
-    for key, value in record.get("losses", {}).items():  # "small/rpn_cls" -> per-branch totals
-        groups[key.split("/")[0]] = groups.get(key.split("/")[0], 0.0) + value
-    losses = " ".join(f"{k}={v:.4f}" for k, v in groups.items())
-    eta = record.get("eta_s")
-    eta_text = f" eta={eta / 60:.1f}min" if eta is not None else ""
-    return (
-        f"step {record['step']} loss={record['loss']:.4f} ({losses}) lr={record['lr']:.3g} "
-        f"{record['images_per_s']:.1f} img/s{eta_text}"
-    )
-
-
-def _describe_eval(record: dict) -> str:
-    """One log line: AP figures (ScaleFace), other scalar metrics, and how many per-item
-    figures (``ba/<attribute>``, per branch...) went to metrics.jsonl only."""
-    metrics = record.get("metrics", {})
-    aps = " ".join(
-        f"{k[3:]}={v:.4f}" for k, v in metrics.items() if k.startswith("ap_") and isinstance(v, float)
-    )
-    rest = " ".join(
-        f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
-        for k, v in metrics.items()
-        if not k.startswith("ap_") and "/" not in k
-    )
-    per_item = sum("/" in k for k in metrics)
-    parts = [
-        f"AP {aps}" if aps else "",
-        rest,
-        f"(+{per_item} per-item figures in metrics.jsonl)" if per_item else "",
-    ]
-    return f"eval at step {record['step']}: " + " ".join(p for p in parts if p)
+    line = log_line(record, log_every)  # the Training panel's log shows the same lines
+    if line is not None:
+        log.info("%s", line)
 
 
 def run(args: argparse.Namespace) -> int:

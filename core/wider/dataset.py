@@ -28,6 +28,7 @@ import numpy as np
 from core.io.imageio import load_image
 from core.wider.attributes import ATTRIBUTE_NAMES, ATTRIBUTES
 from core.wider.labels import ImageLabels, LabelArrays, read_label_arrays
+from core.wider.locate import SplitNotFoundError
 
 SPLITS = ("train", "val", "test")
 
@@ -99,7 +100,7 @@ class WiderDataset:
         root = Path(root)
         labels = root / "wider_face_split" / f"wider_face_{split}_bbx_gt.txt"
         if not labels.is_file():
-            raise FileNotFoundError(f"label file not found: {labels}")
+            raise SplitNotFoundError(f"No WIDER {split} split in {root}: {labels} does not exist.")
         return cls(read_label_arrays(labels), root / f"WIDER_{split}" / "images")
 
     # -- access -----------------------------------------------------------------------

@@ -46,7 +46,7 @@ def test_eval_records_extend_the_ap_curves(window):
         "ap_branch_medium",
     }
     assert panel.series["eval:recall_small"] == ([300.0], [0.5])  # quick metrics beside the lr
-    assert "stopped (no AP)" in panel.log_view.toPlainText()
+    assert "eval at step 300: stopped before the end (no figures)" in panel.log_view.toPlainText()
     # a later record at an earlier step (a resumed run) replaces the tail
     panel.on_record(_eval(150, 0.55, 0.45, 0.25))
     assert panel.ap_plot.series["ap_easy"] == ([100.0, 150.0], [0.5, 0.55])

@@ -33,6 +33,7 @@ import torch
 from core.io.imageio import load_image
 from core.wider.attributes import ATTRIBUTE_NAMES
 from core.wider.dataset import WiderDataset
+from core.wider.locate import AUTO, locate_split
 
 
 @dataclass
@@ -48,21 +49,16 @@ class AugmentConfig:
 class WiderSource:
     """A WIDER FACE split as a detection source (``invalid`` = the label file's invalid flag).
 
-    ``root`` is the official layout (``WIDER_<split>/images`` + ``wider_face_split/``),
-    a folder holding ``wider_face_<split>_bbx_gt.txt`` and ``images/``, or a label file
-    (images in ``images/`` beside it).
+    ``root`` and ``split`` are resolved by :func:`core.wider.locate.locate_split`:
+    a WIDER folder (official layout or a copied split) or a label file, and
+    ``"auto"`` (train if present, else val), a split name or a label file path.
+    Raises :class:`core.wider.locate.SplitNotFoundError` (a user error) naming
+    what was looked for when nothing fits.
     """
 
-    def __init__(self, root: str | Path, split: str = "train") -> None:
-
-        root = Path(root)
-        flat = root / f"wider_face_{split}_bbx_gt.txt"
-        if root.is_file():
-            self.index = WiderDataset.open(root)
-        elif flat.is_file():
-            self.index = WiderDataset.open(flat)
-        else:
-            self.index = WiderDataset.from_root(root, split)
+    def __init__(self, root: str | Path, split: str = AUTO) -> None:
+        self.location = locate_split(root, split)
+        self.index = WiderDataset.open(self.location.labels, self.location.images_dir)
 
     def __len__(self) -> int:
         return len(self.index)

@@ -16,6 +16,7 @@ TOML layout (``python main.py train scaleface --config FILE``)::
 
     [task.data]             # ScaleFaceDataConfig
     source = "wider"        # or "synthetic" (no --data needed)
+    split = "auto"          # train if present, else val; or "train", "val", a label .txt file
     crop_size = 640
 
 The loss is the plain sum of the twelve branch losses
@@ -54,16 +55,22 @@ from core.detect.training.eval_hook import EvalSplit, evaluate_on_split, open_ev
 from core.detect.training.quick_eval import ImageEval, quick_eval
 from core.detect.training.synthetic import SyntheticFaces
 from core.models.scaleface.model import ScaleFace, ScaleFaceConfig
+from core.train.config import ConfigError
+from core.wider.locate import AUTO
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class ScaleFaceDataConfig(AugmentConfig):
-    """Training data: ``source`` ``"wider"`` (the ``--data`` root, official layout) or
-    ``"synthetic"`` (``synthetic_images`` images of ``synthetic_size``²); plus augmentation."""
+    """Training data: ``source`` ``"wider"`` (the ``--data`` folder) or ``"synthetic"``
+    (``synthetic_images`` images of ``synthetic_size``²); plus augmentation.
+
+    split: which WIDER split of ``--data`` to train on: ``"auto"`` (train if present,
+    else val), a split name or a label file (see :mod:`core.wider.locate`)."""
 
     source: str = "wider"
+    split: str = AUTO
     synthetic_images: int = 64
     synthetic_size: int = 256
 
@@ -126,8 +133,11 @@ class ScaleFaceTask:
             source = SyntheticFaces(cfg.data.synthetic_images, cfg.data.synthetic_size, seed=0)
         else:
             if data_dir is None:
-                raise ValueError("ScaleFace on WIDER needs --data WIDER_ROOT (or task.data.source=synthetic)")
-            source = WiderSource(data_dir, "train")
+                raise ConfigError(
+                    "ScaleFace on WIDER needs a data folder (--data) or task.data.source=synthetic."
+                )
+            source = WiderSource(data_dir, cfg.data.split)
+            log.info("ScaleFace training labels: %s", source.location.labels)
         log.info("ScaleFace training set: %s, %d images", cfg.data.source, len(source))
         if cfg.eval_split:
             # opened now so a wrong path fails before the first step, not at the first evaluation
