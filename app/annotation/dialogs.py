@@ -44,13 +44,18 @@ def ask_import(parent: QWidget) -> Path | None:
     return Path(path) if path else None
 
 
-def confirm_save_to_source(parent: QWidget, source: Path) -> bool:
+def confirm_save_to_source(parent: QWidget, source: Path, source_changed: bool = False) -> bool:
     """Ask before the one write that changes the label file the user opened."""
+    stale = (
+        f"\n\n{source.name} changed on disk after your working copy was made: that change will be lost."
+        if source_changed
+        else ""
+    )
     answer = QMessageBox.question(
         parent,
         "Save to source",
         f"Overwrite {source} with your edits?\n\n"
-        "Every evaluation that uses this file as ground truth will see the change.",
+        f"Every evaluation that uses this file as ground truth will see the change.{stale}",
         QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel,
         QMessageBox.StandardButton.Cancel,
     )

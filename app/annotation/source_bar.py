@@ -30,6 +30,12 @@ def _source_text(split) -> tuple[str, bool]:
             f"edits go to a working copy in {working.folder}. Use Export COCO… to take them elsewhere.",
             True,
         )
+    if split.source_changed:
+        return (
+            f"Editing a working copy of {name} made before {name} changed on disk. Save to source would "
+            "overwrite that change; Discard working copy… starts again from the file as it is now.",
+            True,
+        )
     resumed = " (continued from an earlier session)" if split.resumed else ""
     return (
         f"Editing a working copy of {name}{resumed}; the source is unchanged until you press Save to source.",
@@ -86,7 +92,7 @@ class SourceBar(QWidget):
 
     def save_to_source(self) -> bool:
         split = self.editor.split
-        if split is None or not dialogs.confirm_save_to_source(self, split.label_path):
+        if split is None or not dialogs.confirm_save_to_source(self, split.label_path, split.source_changed):
             return False
         written = self.editor.save_to_source()
         self.refresh()

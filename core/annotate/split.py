@@ -37,10 +37,10 @@ from pathlib import Path
 
 from core.annotate.audit import append_audit, diff_faces, review_row, timestamp
 from core.annotate.faces import copy_faces, face_from_row, face_to_row
-from core.annotate.journal import Journal, JournalContents, read_journal
+from core.annotate.journal import Journal, JournalContents, file_sha256, read_journal
 from core.annotate.loading import LoadedLabels, image_paths_for, load_folder, load_labels, load_unreadable
 from core.annotate.review import ReviewState, format_review, read_review_file
-from core.annotate.workcopy import WorkingCopy, locate, save_to_source
+from core.annotate.workcopy import WorkingCopy, base_record, locate, save_to_source, source_changed
 from core.atomic import write_text_atomic
 from core.errors import UserError
 from core.wider.labels import FaceBox, ImageLabels, format_labels
@@ -70,10 +70,14 @@ class SavePlan:
     review_marks: dict[int, int] = field(default_factory=dict)
     saved_faces: dict[int, list[FaceBox]] = field(default_factory=dict)
     saved_review: dict[int, ReviewState] = field(default_factory=dict)
+    base_path: Path | None = None  # set when this save creates the working copy: where to record its base
+    base_text: str | None = None
 
 
 def write_plan(plan: SavePlan) -> None:
     """Perform a save's writes (any thread). Raises ``OSError`` and leaves the old files on failure."""
+    if plan.labels_text is not None and plan.base_path is not None and plan.base_text is not None:
+        write_text_atomic(plan.base_path, plan.base_text, fsync=True)
     if plan.labels_text is not None:
         write_text_atomic(plan.label_path, plan.labels_text, fsync=True)
     if plan.review_text is not None:
@@ -98,6 +102,8 @@ class AnnotationSplit:
         self.label_path = working.source  # what the user opened; saves go to working.path
         self.working = working
         self.resumed = loaded.label_path == working.path  # an earlier session's working copy was continued
+        self.source_sha256 = file_sha256(working.source)
+        self.source_changed = self.resumed and source_changed(working, self.source_sha256)
         self.images_root = images_root
         self.images: list[ImageLabels] = loaded.images
         self.image_paths = image_paths
@@ -325,6 +331,8 @@ class AnnotationSplit:
             audit_rows=rows,
             audit_path=self.working.sidecar("audit.csv"),
             review_path=self.working.sidecar("review.json"),
+            base_path=None if self.working.exists else self.working.sidecar("edit.json"),
+            base_text=base_record(self.label_path.name, self.source_sha256),
             seq=self._seq,
             face_marks=dict(self._face_marks),
             review_marks=dict(self._review_marks),
@@ -373,15 +381,8 @@ class AnnotationSplit:
         self.save()
         if not save_to_source(self.working):
             return False
-        self.resumed = False
-        stamp = timestamp()
-        try:
-            append_audit(
-                self.working.sidecar("audit.csv"),
-                [(stamp, "", "saved to source", "", "", self.label_path.name)],
-            )
-        except OSError as exc:
-            log.warning("audit trail not written: %s", exc)
+        self.resumed = self.source_changed = False
+        self.source_sha256 = file_sha256(self.label_path)
         return True
 
     def close(self) -> None:

@@ -13,7 +13,9 @@ recovery journal, the review sidecar and the audit trail all go to one
   hash of its resolved path, holding the same file names. Nothing is ever
   written next to a read-only source.
 
-Reopening a source continues its working copy when one exists. Only
+Reopening a source continues its working copy when one exists; the SHA-256
+of the source the copy started from is kept in ``<name>.facescope-edit.json``
+so a source changed on disk since then is noticed (:func:`source_changed`). Only
 :func:`save_to_source` (an explicit user action) writes the source, atomically,
 and then removes the working copy, which by then equals it.
 """
@@ -21,6 +23,7 @@ and then removes the working copy, which by then equals it.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import stat
@@ -28,6 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.annotate.audit import append_audit, timestamp
 from core.atomic import atomic_write
 from core.paths import SHARED_DIR, user_data_dir
 
@@ -122,6 +126,22 @@ class WorkingCopy:
         return self.path if self.exists else self.source
 
 
+def base_record(source_name: str, source_sha256: str | None) -> str:
+    """The text of ``<name>.facescope-edit.json``: which source state a new working copy starts from."""
+    return json.dumps({"source": source_name, "source_sha256": source_sha256}) + "\n"
+
+
+def source_changed(working: WorkingCopy, source_sha256: str | None) -> bool:
+    """Whether the source differs from the state the existing working copy started from (unknown: no)."""
+    if not working.exists:
+        return False
+    try:
+        recorded = json.loads(working.sidecar("edit.json").read_text(encoding="utf-8")).get("source_sha256")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return recorded is not None and recorded != source_sha256
+
+
 def working_folder_for(source: Path, data_dir: Path | None = None) -> Path:
     """The private working folder of a read-only source (stable across sessions)."""
     digest = hashlib.sha256(str(source.resolve()).encode("utf-8")).hexdigest()[:12]
@@ -156,6 +176,13 @@ def save_to_source(working: WorkingCopy) -> bool:
     with atomic_write(working.source, "wb", fsync=True) as handle:
         handle.write(data)
     working.path.unlink()
+    working.sidecar("edit.json").unlink(missing_ok=True)
+    try:
+        append_audit(
+            working.sidecar("audit.csv"), [(timestamp(), "", "saved to source", "", "", working.source.name)]
+        )
+    except OSError as exc:  # the source is saved; a missing audit row must not undo that
+        log.warning("audit trail %s not written: %s", working.sidecar("audit.csv"), exc)
     return True
 
 

@@ -39,6 +39,11 @@ def test_ctrl_s_saves_the_working_copy_and_leaves_the_source(qtbot, window, tmp_
     panel.open_split(label_path, images_root)  # the same source again: its working copy is continued
     qtbot.waitUntil(lambda: panel.editor.current == 0, timeout=5000)
     assert len(rows(panel)) == 4 and "continued from an earlier session" in bar.label.text()
+    panel.editor.close_split()
+    label_path.write_text(label_path.read_text(encoding="utf-8").replace("20 30 40 50", "21 30 40 50"))
+    panel.open_split(label_path, images_root)  # the source changed on disk since the copy was made
+    qtbot.waitUntil(lambda: panel.editor.split is not None and panel.editor.current == 0, timeout=5000)
+    assert "changed on disk" in bar.label.text() and bar.label.styleSheet()
 
 
 def test_save_to_source_asks_first(qtbot, window, tmp_path, monkeypatch):
@@ -47,7 +52,7 @@ def test_save_to_source_asks_first(qtbot, window, tmp_path, monkeypatch):
     panel = open_split(qtbot, window, label_path, images_root)
     drag(window, (250, 150), (290, 200))
     answers = iter([False, True])
-    monkeypatch.setattr(dialogs, "confirm_save_to_source", lambda parent, source: next(answers))
+    monkeypatch.setattr(dialogs, "confirm_save_to_source", lambda parent, source, changed: next(answers))
     panel.source_bar.save_button.click()  # cancelled
     assert sha(label_path) == before
     panel.source_bar.save_button.click()  # confirmed

@@ -47,8 +47,24 @@ def test_a_save_writes_the_working_copy_and_never_the_source(tmp_path):
     assert sha(label_path) == before
     assert read_labels(split.working.path)[1].faces[0].x == 7
     again = AnnotationSplit.open_wider(label_path, images_root)  # reopening continues the working copy
-    assert again.resumed and again.label_path == label_path
+    assert again.resumed and again.label_path == label_path and not again.source_changed
     assert again.faces(1)[0].x == 7 and again.review[1] == ReviewState.REVIEWED
+
+
+def test_a_source_changed_since_the_working_copy_was_made_is_noticed(tmp_path):
+    label_path, images_root = make_split(tmp_path)
+    split = AnnotationSplit.open_wider(label_path, images_root)
+    split.set_faces(1, [FaceBox(7, 8, 9, 10)])
+    split.save()
+    split.close()
+    label_path.write_text(label_path.read_text(encoding="utf-8").replace("20 30 40 50", "21 30 40 50"))
+    again = AnnotationSplit.open_wider(label_path, images_root)
+    assert again.resumed and again.source_changed
+    assert again.save_to_source() and not again.source_changed
+    again.set_faces(1, [])  # a new working copy starts from the source as saved
+    again.save()
+    again.close()
+    assert not AnnotationSplit.open_wider(label_path, images_root).source_changed
 
 
 def test_save_to_source_is_explicit_atomic_and_retires_the_working_copy(tmp_path, monkeypatch):
