@@ -22,8 +22,9 @@ from app.annotation.suggestion_ops import SuggestionOps
 from app.context import Workbench
 from core.annotate.faces import faces_equal, moved, with_attribute
 from core.annotate.review import ReviewState
-from core.annotate.split import AnnotationSplit
+from core.annotate.split import AnnotationSplit, ReadOnlyError
 from core.annotate.suggest import Suggestion
+from core.annotate.workcopy import set_aside
 from core.wider.attributes import ATTRIBUTES
 from core.wider.labels import FaceBox, ImageLabels
 
@@ -135,6 +136,41 @@ class AnnotationEditor(QObject, SuggestionOps):
             return
         kept = self.split.discard_recovery()
         self.message.emit(f"Unsaved edits set aside in {kept.name if kept else 'nothing'}.", False)
+
+    # --- the working copy and its source ---------------------------------------
+    def save_to_source(self) -> bool:
+        """The explicit write into the opened label file: pending edits into the working copy, then copy it over.
+
+        Synchronous, like saving on close: a label file is written in milliseconds, and no autosave
+        may replace the working copy between the two steps.
+        """
+        split = self.split
+        if split is None or not split.editable or not self.autosaver.flush():
+            return False
+        try:
+            written = split.save_to_source()
+        except ReadOnlyError as exc:
+            self.message.emit(str(exc), True)
+            return False
+        except (
+            OSError
+        ) as exc:  # the source is unchanged (atomic replace); the working copy still holds the edits
+            self.workbench.runner.error.emit("Save to source", exc, f"{split.label_path}\n{exc}")
+            return False
+        name = split.label_path.name
+        self.message.emit(f"Saved to {name}." if written else f"{name} already holds these labels.", False)
+        return written
+
+    def discard_working_copy(self) -> Path | None:
+        """Close the split (its pending edits saved first), then set the working copy aside (kept, renamed)."""
+        split = self.split
+        if split is None:
+            return None
+        self.close_split()
+        kept = set_aside(split.working)
+        if kept is not None:
+            self.message.emit(f"Working copy set aside as {kept.name}.", False)
+        return kept
 
     # --- which image is shown -------------------------------------------------
     def _on_row_changed(self, row: int, path: Path) -> None:

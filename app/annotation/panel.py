@@ -32,6 +32,7 @@ from app.annotation.attribute_editor import AttributeEditor
 from app.annotation.editor import AnnotationEditor
 from app.annotation.items import COLOR_MODES
 from app.annotation.prelabel import Prelabeler
+from app.annotation.source_bar import SourceBar
 from app.context import Workbench
 from app.detectors import fill_detector_box, select_detector, selected_detector
 from app.panel_base import Panel
@@ -59,6 +60,7 @@ class AnnotationPanel(Panel):
         self.prelabel = Prelabeler(self.editor, self)
         self.actions = AnnotationActions(workbench.settings, workbench.view, self)
         self._pending_request: FaceReviewRequest | None = None
+        self._reopen = None  # how the open split was opened, to open its source again after a discard
         workbench.annotation_requested.connect(self.review_face)
         self._build()
         self._build_actions()
@@ -90,6 +92,8 @@ class AnnotationPanel(Panel):
         self.split_label = QLabel()
         self.split_label.setWordWrap(True)
         layout.addWidget(self.split_label)
+        self.source_bar = SourceBar(self.editor, reopen=lambda: self._reopen)
+        layout.addWidget(self.source_bar)
         self.back_button = _button(
             "Show the split's images again", self.editor.show_split_list, "back_to_split"
         )
@@ -227,6 +231,7 @@ class AnnotationPanel(Panel):
     def open_split(self, label_path: Path, images_root: Path) -> None:
         """Open a WIDER split in the worker (3226 images parse in ~0.3 s)."""
         self.show_message(f"Opening {label_path.name}…", False)
+        self._reopen = (self.open_split, label_path, images_root)
         self.workbench.runner.submit(
             AnnotationSplit.open_wider,
             label_path,
@@ -237,6 +242,7 @@ class AnnotationPanel(Panel):
 
     def open_folder(self, folder: Path, label_path: Path) -> None:
         self.show_message(f"Opening {folder.name}…", False)
+        self._reopen = (self.open_folder, folder, label_path)
         self.workbench.runner.submit(
             AnnotationSplit.open_folder,
             folder,
@@ -273,6 +279,7 @@ class AnnotationPanel(Panel):
 
     # --- commands -------------------------------------------------------------
     def save_now(self) -> None:
+        """Ctrl+S: save into the working copy now (the source only changes through Save to source)."""
         self.editor.autosaver.save_now()
 
     def prelabel_current(self) -> None:
@@ -300,7 +307,8 @@ class AnnotationPanel(Panel):
 
     def choose_export(self) -> None:
         split = self.editor.split
-        path = dialogs.ask_export(self, split.label_path.with_suffix(".coco.json")) if split else None
+        default = split.working.folder / f"{split.label_path.stem}.coco.json" if split else None
+        path = dialogs.ask_export(self, default) if split else None
         if path:
             self.export_coco(path)
 
@@ -348,6 +356,7 @@ class AnnotationPanel(Panel):
                 f"{split.label_path.name}{state}: {len(split)} images, {split.face_count()} faces"
             )
         self.back_button.setVisible(split is not None and not self.editor.owns_list)
+        self.source_bar.refresh()
         self.actions.set_enabled(split is not None)
         self._update_review()
         self._update_mode()

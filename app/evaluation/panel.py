@@ -213,7 +213,8 @@ class EvaluationPanel(Panel):
         queue_layout.addWidget(self.error_list, 1)
         self.fix_button = QPushButton("Fix in annotation editor")
         self.fix_button.setToolTip(
-            "Opens the split in the Annotation panel with this face selected (missed) or suggested (false positive)"
+            "Opens the split in the Annotation panel with this face selected (missed) or suggested"
+            " (false positive). Edits go to a working copy: the ground-truth file stays unchanged."
         )
         self.fix_button.clicked.connect(self.fix_in_editor)
         queue_layout.addWidget(self.fix_button)

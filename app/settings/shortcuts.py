@@ -37,7 +37,7 @@ SHORTCUTS: tuple[ShortcutSpec, ...] = (
     ShortcutSpec("run_detection", "Detect faces", "Ctrl+R"),
     ShortcutSpec("shortcuts", "Keyboard shortcuts…", "F1"),
     # annotation editor (app/annotation/panel.py); active while a split is open in it
-    ShortcutSpec("ann_save", "Annotation: save now", "Ctrl+S"),
+    ShortcutSpec("ann_save", "Annotation: save now (to the working copy)", "Ctrl+S"),
     ShortcutSpec("ann_undo", "Annotation: undo", "Ctrl+Z"),
     ShortcutSpec("ann_redo", "Annotation: redo", "Ctrl+Shift+Z; Ctrl+Y"),
     ShortcutSpec("ann_edit_mode", "Annotation: edit boxes on the canvas", "W"),

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from core.atomic import write_text_atomic
 from core.errors import FormatError
 
 log = logging.getLogger(__name__)
@@ -51,7 +50,12 @@ def review_path(label_path: str | os.PathLike) -> Path:
 
 def read_review(label_path: str | os.PathLike) -> dict[str, ReviewState]:
     """``{image name: state}`` for images not unreviewed; ``{}`` when there is no sidecar."""
-    path = review_path(label_path)
+    return read_review_file(review_path(label_path))
+
+
+def read_review_file(path: str | os.PathLike) -> dict[str, ReviewState]:
+    """The states in review sidecar ``path`` (wherever it lives); ``{}`` when it does not exist."""
+    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -75,11 +79,6 @@ def format_review(label_path: str | os.PathLike, states: dict[str, ReviewState])
         "states": {name: state.value for name, state in states.items() if state != ReviewState.UNREVIEWED},
     }
     return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
-
-
-def write_review(label_path: str | os.PathLike, text: str) -> Path:
-    """Write a formatted review sidecar atomically (temporary file, fsync, replace)."""
-    return write_text_atomic(review_path(label_path), text, fsync=True)
 
 
 @dataclass(frozen=True)

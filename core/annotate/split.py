@@ -14,6 +14,11 @@ thread: atomic writes of the label file and review sidecar, audit rows
 appended) and :meth:`finish_save` (caller's thread: clears the dirty marks the
 save covered and compacts the journal). :meth:`save` does all three.
 
+Where saves go: never into the label file that was opened (the *source*),
+but into its working copy (:mod:`core.annotate.workcopy`), which a later
+open continues; the journal, review sidecar and audit trail live beside the
+working copy. Only :meth:`AnnotationSplit.save_to_source` writes the source.
+
 Chunks: when a file is opened, its text is cut into one verbatim chunk per
 image, so untouched images are written back byte for byte (an unchanged split
 is never rewritten at all) and a save costs a string join plus the formatting
@@ -32,9 +37,10 @@ from pathlib import Path
 
 from core.annotate.audit import append_audit, diff_faces, review_row, timestamp
 from core.annotate.faces import copy_faces, face_from_row, face_to_row
-from core.annotate.journal import Journal, JournalContents, read_journal
+from core.annotate.journal import Journal, JournalContents, file_sha256, read_journal
 from core.annotate.loading import LoadedLabels, image_paths_for, load_folder, load_labels, load_unreadable
-from core.annotate.review import ReviewState, format_review, read_review, sidecar_path, write_review
+from core.annotate.review import ReviewState, format_review, read_review_file
+from core.annotate.workcopy import WorkingCopy, base_record, locate, save_to_source, source_changed
 from core.atomic import write_text_atomic
 from core.errors import UserError
 from core.wider.labels import FaceBox, ImageLabels, format_labels
@@ -48,26 +54,34 @@ class ReadOnlyError(UserError, RuntimeError):
 
 @dataclass
 class SavePlan:
-    """Everything one save writes, captured on the editing thread (plain data, thread-safe)."""
+    """Everything one save writes, captured on the editing thread (plain data, thread-safe).
+
+    label_path is the working copy, never the source.
+    """
 
     label_path: Path
     labels_text: str | None  # None: no face changed, the label file is left alone
     review_text: str | None  # None: review state unchanged
     audit_rows: list[tuple]
     audit_path: Path
+    review_path: Path
     seq: int  # the journal records up to this sequence number are covered
     face_marks: dict[int, int] = field(default_factory=dict)
     review_marks: dict[int, int] = field(default_factory=dict)
     saved_faces: dict[int, list[FaceBox]] = field(default_factory=dict)
     saved_review: dict[int, ReviewState] = field(default_factory=dict)
+    base_path: Path | None = None  # set when this save creates the working copy: where to record its base
+    base_text: str | None = None
 
 
 def write_plan(plan: SavePlan) -> None:
     """Perform a save's writes (any thread). Raises ``OSError`` and leaves the old files on failure."""
+    if plan.labels_text is not None and plan.base_path is not None and plan.base_text is not None:
+        write_text_atomic(plan.base_path, plan.base_text, fsync=True)
     if plan.labels_text is not None:
         write_text_atomic(plan.label_path, plan.labels_text, fsync=True)
     if plan.review_text is not None:
-        write_review(plan.label_path, plan.review_text)
+        write_text_atomic(plan.review_path, plan.review_text, fsync=True)
     try:
         append_audit(plan.audit_path, plan.audit_rows)
     except OSError as exc:  # the labels are safe; a missing audit row must not fail the save
@@ -82,8 +96,14 @@ class AnnotationSplit:
     :meth:`set_faces`.
     """
 
-    def __init__(self, loaded: LoadedLabels, images_root: Path, image_paths: list[Path]) -> None:
-        self.label_path = loaded.label_path
+    def __init__(
+        self, loaded: LoadedLabels, images_root: Path, image_paths: list[Path], working: WorkingCopy
+    ) -> None:
+        self.label_path = working.source  # what the user opened; saves go to working.path
+        self.working = working
+        self.resumed = loaded.label_path == working.path  # an earlier session's working copy was continued
+        self.source_sha256 = file_sha256(working.source)
+        self.source_changed = self.resumed and source_changed(working, self.source_sha256)
         self.images_root = images_root
         self.images: list[ImageLabels] = loaded.images
         self.image_paths = image_paths
@@ -105,36 +125,41 @@ class AnnotationSplit:
             self._load_review()
         self._review_counts = Counter(self.review)
         if self.error is None:
-            self._journal = Journal(sidecar_path(self.label_path, "journal.jsonl"), self.label_path)
+            self._journal = Journal(working.sidecar("journal.jsonl"), working.path)
             self._check_journal()
 
     # --- opening --------------------------------------------------------------
     @classmethod
     def open_wider(cls, label_path: str | os.PathLike, images_root: str | os.PathLike) -> AnnotationSplit:
-        """Open ``images_root`` + a WIDER label txt. A file that does not parse opens read-only."""
+        """Open ``images_root`` + a WIDER label txt (or its working copy). A file that does not parse opens read-only."""
         label_path, images_root = Path(label_path), Path(images_root)
-        loaded = load_labels(label_path)
+        working = locate(label_path)
+        loaded = load_labels(working.read_path)
         if loaded.error is not None:
-            loaded = load_unreadable(label_path, images_root, loaded.error)
-        return cls(loaded, images_root, image_paths_for(images_root, loaded.images))
+            loaded = load_unreadable(working.read_path, images_root, loaded.error)
+        return cls(loaded, images_root, image_paths_for(images_root, loaded.images), working)
 
     @classmethod
     def open_folder(cls, folder: str | os.PathLike, label_path: str | os.PathLike) -> AnnotationSplit:
-        """Open a folder of images with a label file, creating the file when it is missing.
+        """Open a folder of images with a label file, creating the file when it is missing and may be.
 
         Images in the folder (recursively) that the file does not list are added with no faces.
         """
         folder, label_path = Path(folder), Path(label_path)
-        loaded = load_folder(folder, label_path)
-        split = cls(loaded, folder, [folder / image.name for image in loaded.images])
-        if loaded.error is None and not label_path.exists():
+        working = locate(label_path)
+        loaded = load_folder(folder, working.read_path)
+        split = cls(loaded, folder, [folder / image.name for image in loaded.images], working)
+        if loaded.error is None and not label_path.exists() and working.source_writable:
             write_text_atomic(label_path, format_labels(split.images), fsync=True)
             split._chunks = [None] * len(split.images)
         return split
 
     def _load_review(self) -> None:
+        path = self.working.sidecar("review.json")
+        if not path.exists():  # a private working folder starts from the state kept beside the source
+            path = self.label_path.with_name(path.name)
         try:
-            states = read_review(self.label_path)
+            states = read_review_file(path)
         except ValueError as exc:
             self.error = f"{exc} (fix or remove it; the editor will not overwrite it)"
             return
@@ -300,11 +325,14 @@ class AnnotationSplit:
                 if before != self.review[i]:
                     rows.append(review_row(self.images[i].name, before.value, self.review[i].value, stamp))
         return SavePlan(
-            label_path=self.label_path,
+            label_path=self.working.path,
             labels_text=labels_text,
             review_text=review_text,
             audit_rows=rows,
-            audit_path=sidecar_path(self.label_path, "audit.csv"),
+            audit_path=self.working.sidecar("audit.csv"),
+            review_path=self.working.sidecar("review.json"),
+            base_path=None if self.working.exists else self.working.sidecar("edit.json"),
+            base_text=base_record(self.label_path.name, self.source_sha256),
             seq=self._seq,
             face_marks=dict(self._face_marks),
             review_marks=dict(self._review_marks),
@@ -337,6 +365,24 @@ class AnnotationSplit:
             return False
         write_plan(plan)
         self.finish_save(plan)
+        return True
+
+    def save_to_source(self) -> bool:
+        """Save the edits, then make the source equal to the working copy (atomic); ``False`` when equal already.
+
+        The explicit "Save to source": raises :class:`ReadOnlyError` for a
+        read-only source or a pending recovery, ``OSError`` when a write fails.
+        """
+        self._check_editable()
+        if not self.working.source_writable:
+            raise ReadOnlyError(
+                f"{self.label_path} cannot be written ({self.working.read_only_reason}); export the labels instead"
+            )
+        self.save()
+        if not save_to_source(self.working):
+            return False
+        self.resumed = self.source_changed = False
+        self.source_sha256 = file_sha256(self.label_path)
         return True
 
     def close(self) -> None:

@@ -1,4 +1,7 @@
-"""Annotation editor: autosave, failed saves, crash recovery, read-only label files, close."""
+"""Annotation editor: autosave, failed saves, crash recovery, read-only label files, close.
+
+Every save lands in the working copy (``<labels>.facescope-edit.txt``); the source stays as it was.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +16,21 @@ from tests.app.test_annotation_helpers import drag, open_split, panel_of, rows
 from tests.core.annotate.wider_fixture import label_text, make_split
 
 
+def edited(label_path):
+    return sidecar_path(label_path, "edit.txt")
+
+
 def test_autosave_after_a_short_debounce(qtbot, window, tmp_path):
     label_path, images_root = make_split(tmp_path)
+    source = label_path.read_bytes()
     panel = open_split(qtbot, window, label_path, images_root)
     panel.editor.autosaver._timer.setInterval(50)
     drag(window, (250, 150), (290, 200))
     journal = sidecar_path(label_path, "journal.jsonl")
     assert journal.exists()  # the edit is durable before any save
-    qtbot.waitUntil(lambda: len(read_labels(label_path)[0].faces) == 4, timeout=5000)
+    qtbot.waitUntil(lambda: edited(label_path).exists(), timeout=5000)
     qtbot.waitUntil(lambda: panel.save_label.text() == "saved", timeout=5000)
+    assert len(read_labels(edited(label_path))[0].faces) == 4 and label_path.read_bytes() == source
     assert not journal.exists() and not panel.editor.split.dirty
     row = window.file_model.data(window.file_model.index(0), Qt.ItemDataRole.DisplayRole)
     assert row == "○ 0--Parade/0_Parade_a_1.jpg  [4]"
@@ -43,13 +52,14 @@ def test_failed_autosave_keeps_the_file_and_shows_one_error(qtbot, window, tmp_p
         qtbot.waitUntil(lambda: not saver.busy, timeout=5000)
     assert "save failed" in panel.save_label.text() and "No space left" in panel.save_label.text()
     assert window.error_dialog.count == 1  # one error for the streak, not one per attempt
-    assert label_path.read_bytes() == before
+    assert label_path.read_bytes() == before and not edited(label_path).exists()
     assert sidecar_path(label_path, "journal.jsonl").exists()
     window.error_dialog.hide()
     monkeypatch.undo()
     saver.save_now()
     qtbot.waitUntil(lambda: panel.save_label.text() == "saved", timeout=5000)
-    assert len(read_labels(label_path)[0].faces) == 5 and saver.error is None
+    assert len(read_labels(edited(label_path))[0].faces) == 5 and saver.error is None
+    assert label_path.read_bytes() == before
 
 
 def test_crash_journal_is_offered_and_restored(qtbot, window, tmp_path):
@@ -66,7 +76,8 @@ def test_crash_journal_is_offered_and_restored(qtbot, window, tmp_path):
     assert window.view.dragMode() == QGraphicsView.DragMode.NoDrag
     assert not panel.restore_button.isVisibleTo(panel)
     panel.editor.autosaver.flush()
-    assert len(read_labels(label_path)[0].faces) == 1
+    assert len(read_labels(edited(label_path))[0].faces) == 1
+    assert label_path.read_text(encoding="utf-8") == label_text()
 
 
 def test_corrupt_label_file_opens_read_only(qtbot, window, tmp_path):
@@ -83,7 +94,7 @@ def test_corrupt_label_file_opens_read_only(qtbot, window, tmp_path):
     panel.editor.close_split()
     assert label_path.read_text(encoding="utf-8") == broken
     assert not sidecar_path(label_path, "journal.jsonl").exists()
-    assert not sidecar_path(label_path, "review.json").exists()
+    assert not sidecar_path(label_path, "review.json").exists() and not edited(label_path).exists()
 
 
 def test_closing_the_window_saves_pending_edits(qtbot, settings, tmp_path):
@@ -97,5 +108,6 @@ def test_closing_the_window_saves_pending_edits(qtbot, settings, tmp_path):
     drag(window, (250, 150), (290, 200))
     assert panel.editor.split.dirty and panel is panel_of(window)
     window.close()
-    assert len(read_labels(label_path)[0].faces) == 4
+    assert len(read_labels(edited(label_path))[0].faces) == 4
+    assert label_path.read_text(encoding="utf-8") == label_text()
     assert not sidecar_path(label_path, "journal.jsonl").exists()

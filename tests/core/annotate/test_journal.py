@@ -18,7 +18,11 @@ from core.annotate.review import ReviewState, sidecar_path
 from core.annotate.split import AnnotationSplit, ReadOnlyError
 from core.paths import REPO_ROOT
 from core.wider.labels import FaceBox, read_labels
-from tests.core.annotate.wider_fixture import make_split
+from tests.core.annotate.wider_fixture import label_text, make_split
+
+
+def make_split_text() -> bytes:
+    return label_text().encode("utf-8")
 
 
 def test_append_and_read_back_with_a_torn_tail(tmp_path):
@@ -40,6 +44,7 @@ def test_append_and_read_back_with_a_torn_tail(tmp_path):
 
 def test_unsaved_edits_are_offered_after_a_crash(tmp_path):
     label_path, images_root = make_split(tmp_path)
+    source = label_path.read_bytes()
     split = AnnotationSplit.open_wider(label_path, images_root)
     split.set_faces(1, [FaceBox(7, 8, 9, 10)])
     split.set_review(1, ReviewState.NEEDS_ATTENTION)
@@ -53,7 +58,8 @@ def test_unsaved_edits_are_offered_after_a_crash(tmp_path):
     assert face_to_row(again.faces(1)[0]) == [7, 8, 9, 10, 0, 0, 0, 0, 0, 0]
     assert again.review[1] == ReviewState.NEEDS_ATTENTION and again.dirty
     again.save()
-    assert read_labels(label_path)[1].faces[0].x == 7
+    assert read_labels(again.working.path)[1].faces[0].x == 7  # restored onto the working copy
+    assert label_path.read_bytes() == source
     assert not sidecar_path(label_path, "journal.jsonl").exists()
 
 
@@ -131,8 +137,9 @@ def test_kill_9_mid_editing_loses_nothing(tmp_path):
     child.stdout.close()
     child.stderr.close()
 
-    read_labels(label_path)  # the label file is whole (atomic replace), whatever the kill hit
     split = AnnotationSplit.open_wider(label_path, images_root)
+    if split.working.exists:  # the working copy is whole (atomic replace), whatever the kill hit
+        read_labels(split.working.path)
     if split.recovery is not None:
         split.restore()
     for index, k in acknowledged.items():
@@ -143,3 +150,4 @@ def test_kill_9_mid_editing_loses_nothing(tmp_path):
     split.save()
     split.close()
     assert not Path(sidecar_path(label_path, "journal.jsonl")).exists()
+    assert label_path.read_bytes() == make_split_text()  # the source was never written

@@ -1,4 +1,8 @@
-"""The editable split: byte-exact saves, dirty tracking, review sidecar, read-only, failed saves."""
+"""The editable split: byte-exact saves, dirty tracking, review sidecar, read-only, failed saves.
+
+Saves land in the working copy (``<labels>.facescope-edit.txt``); the source label file is never
+written by them (tests/core/annotate/test_workcopy.py covers the working copy itself).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,11 @@ from tests.core.annotate.wider_fixture import label_text, make_split
 @pytest.fixture
 def split_files(tmp_path):
     return make_split(tmp_path)
+
+
+def edited(label_path):
+    """The working copy saves go to."""
+    return sidecar_path(label_path, "edit.txt")
 
 
 def test_open_lists_images_and_faces(split_files):
@@ -49,12 +58,13 @@ def test_edit_save_keeps_untouched_images_verbatim(tmp_path):
     split.set_faces(0, [moved(faces[0], 5, -2), *faces[1:]])
     assert split.dirty and split.is_dirty(0)
     assert split.save() is True
-    saved = label_path.read_text(encoding="utf-8")
+    assert label_path.read_text(encoding="utf-8") == text  # the source is untouched
+    saved = edited(label_path).read_text(encoding="utf-8")
     assert "10.0 10 80 90 1" in saved
     assert saved.replace("25 28 40 50", "20 30 40 50") == text
     assert not split.dirty
     assert not sidecar_path(label_path, "journal.jsonl").exists()
-    reread = read_labels(label_path)
+    reread = read_labels(edited(label_path))
     assert (reread[0].faces[0].x, reread[0].faces[0].y) == (25, 28)
 
 
@@ -66,7 +76,7 @@ def test_edit_then_revert_writes_identical_bytes(split_files):
     split.set_faces(2, original[:1])
     split.set_faces(2, original)
     split.save()
-    assert label_path.read_bytes() == before
+    assert edited(label_path).read_bytes() == before and label_path.read_bytes() == before
     assert read_audit(sidecar_path(label_path, "audit.csv")) == []  # net change: none
 
 
@@ -77,7 +87,7 @@ def test_attributes_add_delete_and_audit(split_files):
     split.set_faces(0, [with_attribute(faces[0], "blur", 2), faces[2]])  # modify one, delete one
     split.set_faces(1, [FaceBox(1, 2, 30, 40)])  # add to the empty image
     split.save()
-    labels = read_labels(label_path)
+    labels = read_labels(edited(label_path))
     assert labels[0].faces[0].blur == Blur.HEAVY and len(labels[0].faces) == 2
     assert face_to_row(labels[1].faces[0]) == [1, 2, 30, 40, 0, 0, 0, 0, 0, 0]
     rows = read_audit(sidecar_path(label_path, "audit.csv"))
@@ -144,7 +154,8 @@ def test_failed_save_keeps_last_good_file_then_recovers(split_files, monkeypatch
     assert split.dirty and sidecar_path(label_path, "journal.jsonl").exists()
     monkeypatch.undo()
     assert split.save()
-    assert read_labels(label_path)[1].faces[0].w == 9
+    assert read_labels(edited(label_path))[1].faces[0].w == 9
+    assert label_path.read_bytes() == before
 
 
 def test_edit_during_a_save_stays_dirty(split_files):
@@ -156,9 +167,9 @@ def test_edit_during_a_save_stays_dirty(split_files):
     write_plan(plan)
     split.finish_save(plan)
     assert split.dirty and split.is_dirty(1)
-    assert read_labels(label_path)[1].faces[0].x == 3
+    assert read_labels(edited(label_path))[1].faces[0].x == 3
     split.save()
-    assert read_labels(label_path)[1].faces[0].x == 4
+    assert read_labels(edited(label_path))[1].faces[0].x == 4
     assert not split.dirty
 
 
