@@ -55,10 +55,23 @@ from core.detect.training.eval_hook import EvalSplit, evaluate_on_split, open_ev
 from core.detect.training.quick_eval import ImageEval, quick_eval
 from core.detect.training.synthetic import SyntheticFaces
 from core.models.scaleface.model import ScaleFace, ScaleFaceConfig
+from core.ranges import check_ranges
 from core.train.config import ConfigError
 from core.wider.locate import AUTO
 
 log = logging.getLogger(__name__)
+
+
+# Sizes a TOML file or checkpoint may ask for (crop 0 = whole image); beyond them a run
+# would exhaust memory rather than train.
+DATA_RANGES: dict[str, tuple[float, float]] = {
+    "crop_size": (0, 4096),
+    "min_scale": (0.01, 100.0),
+    "max_scale": (0.01, 100.0),
+    "max_size": (32, 4096),
+    "synthetic_images": (1, 1_000_000),
+    "synthetic_size": (32, 4096),
+}
 
 
 @dataclass
@@ -77,6 +90,7 @@ class ScaleFaceDataConfig(AugmentConfig):
     def __post_init__(self) -> None:
         if self.source not in ("wider", "synthetic"):
             raise ValueError(f"data source must be wider or synthetic, not {self.source!r}")
+        check_ranges("ScaleFace data", vars(self), DATA_RANGES)
 
 
 @dataclass
@@ -96,6 +110,9 @@ class ScaleFaceTaskConfig:
     def __post_init__(self) -> None:
         if self.eval_max_images < 0:
             raise ValueError(f"eval_max_images must be >= 0, not {self.eval_max_images}")
+        check_ranges(
+            "ScaleFace evaluation", vars(self), {"eval_images": (0, 1_000_000), "eval_max_size": (32, 4096)}
+        )
         if self.eval_split == "":
             self.eval_split = None
 

@@ -102,3 +102,13 @@ def test_resuming_into_another_architecture_is_one_clear_error(tmp_path):
     with pytest.raises(CheckpointError, match="cannot resume this run from it") as info:
         run_to_end(toy_train(tmp_path, "max_steps=4", "task.hidden=16", resume=True))
     assert isinstance(info.value, UserError) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("option", ["task.data.synthetic_size=-5", "task.data.crop_size=100000", "lr=inf"])
+def test_training_options_outside_sane_ranges_are_refused(option):
+    from core.detect.training.scaleface_task import ScaleFaceTask
+    from core.train.config import build_config
+
+    task = ScaleFaceTask()
+    with pytest.raises(ConfigError, match="out of range|invalid train option"):
+        build_config(task.config_cls, overrides=[option], train_defaults=task.train_defaults)
