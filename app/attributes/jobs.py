@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,14 +65,39 @@ class EmbeddingData:
 
 
 def _cached(cache: FeatureCache, names: list[str], what: str, token: CancelToken | None):
-    """Sub-generator: features of ``names`` with progress; raises JobCancelled when asked."""
+    """Sub-generator: features of ``names`` with progress and an ETA; raises JobCancelled when asked."""
+    started = time.monotonic()
 
     def describe(progress: Progress) -> str:
         if token is not None and token.cancelled:
             raise JobCancelled()
-        return f"{what} {progress.done}/{progress.total} (cached for next time)"
+        text = f"{what} {progress.done:,}/{progress.total:,}"
+        if progress.total and 0 < progress.done < progress.total:
+            left_s = (time.monotonic() - started) / progress.done * (progress.total - progress.done)
+            text += f" · ETA {_duration(left_s)}"
+        return text + " (cached for next time)"
 
     return (yield from relabelled(cache.iter_get(names), describe))
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def feature_views(cache: FeatureCache, names: list[str], mirrored: bool, token: CancelToken | None = None):
+    """Sub-generator: ``(features, mirrored features or None)`` of ``names`` in one pass.
+
+    Each image and its mirror are asked for side by side, so they land in the same
+    extraction batch (one decode per image) and one progress bar covers the job.
+    """
+    # lazy: the engine (torch) loads in the first job, not at start-up
+    from core.attributes.features import FLIP_SUFFIX
+
+    if not mirrored:
+        return (yield from _cached(cache, names, "features", token)), None
+    views = [view for name in names for view in (name, name + FLIP_SUFFIX)]
+    both = yield from _cached(cache, views, "features of each image and its mirror", token)
+    return both[0::2], both[1::2]
 
 
 def embedding_job(
@@ -85,7 +111,7 @@ def embedding_job(
     """Generator job: CelebA rows -> cached features (progress) -> embeddings. Returns :class:`EmbeddingData`."""
     yield Progress(message="reading the attribute file")
     # lazy: the engine (torch) loads in the first job, not at start-up
-    from core.attributes.features import FLIP_SUFFIX, FeatureCache
+    from core.attributes.features import FeatureCache
 
     dataset = CelebA.open(celeba_root)
     table = dataset.select(id_range or None)
@@ -96,10 +122,8 @@ def embedding_job(
         raise ValueError("the embedding view needs an LMLE model (the linear baseline has no embedding)")
     cache = FeatureCache(dataset.images_dir, cache_dir)
     names = list(table.images)
-    feats = yield from _cached(cache, names, "features", token)
-    flipped = None
-    if attr_model.tta:  # the model decides on the image and its mirror: plot what it decides on
-        flipped = yield from _cached(cache, [n + FLIP_SUFFIX for n in names], "mirrored", token)
+    # the model decides on the image and its mirror (tta): plot what it decides on
+    feats, flipped = yield from feature_views(cache, names, bool(attr_model.tta), token)
     yield Progress(message="embedding")
     emb = attr_model.embed(feats, flipped).numpy()
     layout = attr_model.layout

@@ -97,17 +97,28 @@ class FeatureExtractor(FaceModelRunner):
         out = np.zeros((len(paths), self.dim), dtype=np.float32)
         for start in range(0, len(paths), batch):
             chunk = paths[start : start + batch]
-            out[start : start + len(chunk)] = self.from_frames([_frame_of(p) for p in chunk])
+            out[start : start + len(chunk)] = self.from_frames(frames_of(chunk))
             yield Progress(start + len(chunk), len(paths))
         return out
 
 
-def _frame_of(path: str | os.PathLike) -> np.ndarray:
-    """The CelebA frame of an image file, mirrored when the path ends with :data:`FLIP_SUFFIX`."""
-    text = str(path)
-    if text.endswith(FLIP_SUFFIX):
-        return np.ascontiguousarray(to_frame(load_image(text[: -len(FLIP_SUFFIX)]))[:, ::-1])
-    return to_frame(load_image(path))
+def frames_of(paths: Sequence[str | os.PathLike]) -> list[np.ndarray]:
+    """The CelebA frames of image files, a path ending with :data:`FLIP_SUFFIX` mirrored.
+
+    Each file is decoded once however many of its views are asked for, so an
+    image and its mirror in one batch cost one decode.
+    """
+    decoded: dict[str, np.ndarray] = {}
+    frames = []
+    for path in paths:
+        text = str(path)
+        flip = text.endswith(FLIP_SUFFIX)
+        source = text[: -len(FLIP_SUFFIX)] if flip else text
+        if source not in decoded:
+            decoded[source] = to_frame(load_image(source))
+        frame = decoded[source]
+        frames.append(np.ascontiguousarray(frame[:, ::-1]) if flip else frame)
+    return frames
 
 
 def default_cache_dir() -> Path:
