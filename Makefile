@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench setup clean-venv
+.PHONY: run test lint bench screenshots setup clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/startup.py
+
+# docs/screenshots: every panel at 1366x768 on a virtual screen (no X server needed)
+screenshots: $(STAMP)
+	$(PY) tools/screenshots.py --size 1366x768
 
 clean-venv:
 	rm -rf $(VENV)

@@ -134,7 +134,7 @@ class _Runnable(QRunnable):
         try:
             if job.token.cancelled:
                 job.state = "cancelled"
-                job.cancelled.emit()
+                _emit(job.cancelled)
                 return
             job.state = "running"
             outcome = self._fn(*self._args, **self._kwargs)
@@ -142,20 +142,20 @@ class _Runnable(QRunnable):
                 outcome = self._drive(job, outcome)
                 if outcome is _CANCELLED:
                     job.state = "cancelled"
-                    job.cancelled.emit()
+                    _emit(job.cancelled)
                     return
             job.state = "done"
-            job.result.emit(outcome)
+            _emit(job.result, outcome)
         except JobCancelled:
             job.state = "cancelled"
-            job.cancelled.emit()
+            _emit(job.cancelled)
         except BaseException as exc:  # noqa: BLE001 - a worker must never let anything escape
             job.state = "failed"
             job.traceback_text = traceback.format_exc()
-            job.errored.emit(exc)
+            _emit(job.errored, exc)
         finally:
             job.elapsed_s = time.perf_counter() - (job.started_at or time.perf_counter())
-            job.finished.emit()
+            _emit(job.finished)
 
     @staticmethod
     def _drive(job: Job, gen) -> Any:
@@ -180,6 +180,14 @@ class _Runnable(QRunnable):
 
 
 _CANCELLED = object()
+
+
+def _emit(signal, *args) -> None:
+    """Emit from a pool thread; a job whose window was closed (its QObject deleted) is let go."""
+    try:
+        signal.emit(*args)
+    except RuntimeError as exc:  # "Signal source has been deleted": nobody is listening any more
+        log.debug("job signal dropped after its owner was deleted: %s", exc)
 
 
 class JobRunner(QObject):

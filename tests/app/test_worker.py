@@ -150,3 +150,20 @@ def test_pause_holds_a_generator_at_its_yield_and_resume_continues(qtbot, runner
     job.cancel()
     qtbot.waitUntil(lambda: job.is_done, timeout=5000)
     assert job.state == "cancelled"
+
+
+def test_a_job_deleted_while_running_ends_quietly(qtbot, runner, capfd):
+    import shiboken6
+
+    release, done = threading.Event(), threading.Event()
+
+    def work():
+        release.wait(5)
+        return 1
+
+    job = runner.submit(work, on_finished=done.set)
+    shiboken6.delete(job)  # its window closed and the object went with it
+    release.set()
+    assert runner.wait(5.0)
+    err = capfd.readouterr().err
+    assert "Signal source has been deleted" not in err and "Error calling Python override" not in err

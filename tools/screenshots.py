@@ -1,0 +1,84 @@
+"""Regenerate docs/screenshots: the workbench with each panel raised, at a given screen size.
+
+Runs offscreen on a virtual screen of the asked size (Qt's offscreen platform
+with a screen configuration file), so it needs no X server:
+
+    .venv/bin/python tools/screenshots.py [--size 1366x768] [--out docs/screenshots]
+
+It opens the bundled samples with the default detector, waits for the first
+detection, then raises each panel in turn and saves ``<panel>.png`` (plus
+``main.png`` with the default layout). Settings and user data go to a
+temporary folder, so the user's own are never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _virtual_screen(width: int, height: int, folder: Path) -> str:
+    config = folder / "screen.json"
+    screen = {"name": "virtual", "x": 0, "y": 0, "width": width, "height": height, "logicalDpi": 96}
+    config.write_text(json.dumps({"windowFrameMargins": False, "screens": [screen]}))
+    return f"offscreen:configfile={config}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="1366x768", help="screen size WIDTHxHEIGHT (default 1366x768)")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"), help="folder for the PNGs")
+    parser.add_argument("--settle-s", type=float, default=8.0, help="seconds to wait for the first detection")
+    args = parser.parse_args(argv)
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    work = Path(tempfile.mkdtemp(prefix="facescope_shots_"))
+    os.environ["QT_QPA_PLATFORM"] = _virtual_screen(width, height, work)
+    os.environ["FACESCOPE_SETTINGS"] = str(work / "settings.ini")
+    os.environ["FACESCOPE_DATA_DIR"] = str(work / "data")
+    sys.path.insert(0, str(ROOT))
+
+    from PySide6.QtWidgets import QApplication, QDockWidget
+
+    from app.main_window import MainWindow
+    from app.settings import Settings
+    from core.paths import SAMPLES_DIR
+
+    app = QApplication(sys.argv[:1])
+    window = MainWindow(Settings())
+    window.show()
+    window.open_paths([SAMPLES_DIR])
+
+    def settle(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.02)
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    settle(args.settle_s)
+    window.grab().save(str(out / "main.png"))
+    docks = {d.widget(): d for d in window.findChildren(QDockWidget)}
+    for panel in window.panels:
+        dock = docks.get(panel) or docks.get(panel.parentWidget())
+        if dock is None:
+            continue
+        dock.show()
+        dock.raise_()
+        settle(1.5)
+        window.grab().save(str(out / f"{panel.object_name}.png"))
+        print(f"{out / panel.object_name}.png  window {window.width()}x{window.height()}")
+    window.close()
+    window.jobs.wait(60.0)  # a detection still running must not outlive the interpreter
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
