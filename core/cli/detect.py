@@ -1,6 +1,6 @@
 """``python main.py detect PATH... [--model M] [--min-score S] [--max-side N] [--recursive] [--every K]
 [--json OUT|-] [--jsonl OUT] [--wider-out DIR] [--verify stat|hash] [--no-resume] [--progress|--no-progress]
-[--checkpoint FILE] [--threads T] [--device D]``.
+[--checkpoint FILE] [--threads T] [--device D] [--wait]``.
 
 Detects faces in image files, folders, glob patterns (``"data/**/*.jpg"``,
 quoted) and videos (every frame, or every K-th with ``--every K``); see
@@ -30,6 +30,11 @@ quoted) and videos (every frame, or every K-th with ``--every K``); see
   resumable (a hidden ledger ``DIR/.facescope-detect.jsonl`` records what was
   written when no ``--jsonl`` is given).
 * without ``--json``/``--jsonl``: one summary line per image or frame on stdout.
+
+One run per output: a run locks its ``--jsonl`` file (``OUT.lock`` beside it)
+and its ``--wider-out`` folder (``DIR/.facescope-detect.lock``) until it ends;
+a second run on them exits 2 at once naming the first one's pid, or waits for
+it with ``--wait`` (see :mod:`core.detect.batch.lock`).
 
 Progress (images/s, ETA) goes to stderr (a bar on a terminal, a line every few
 seconds otherwise; ``--progress``/``--no-progress`` force it), and a summary of
@@ -61,6 +66,7 @@ import torch
 from core.cli.output import emit_json
 from core.detect.batch.inputs import WorkItem, expand_batch_inputs
 from core.detect.batch.ledger import VERIFY_MODES, order_records
+from core.detect.batch.lock import OutputBusyError
 from core.detect.batch.run import BatchOptions, BatchProgress, BatchSummary, build_detector, run_batch
 from core.detect.registry import (
     DEFAULT_DETECTOR,
@@ -153,6 +159,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="FILE",
         help=f"trained checkpoint ({', '.join(sorted(NEEDS_CHECKPOINT))})",
+    )
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="when another detect run is writing the same output, wait for it (default: exit 2 at once)",
     )
     parser.add_argument("--threads", type=int, default=None, metavar="T", help="CPU threads per process")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
@@ -293,6 +304,7 @@ def run(args: argparse.Namespace) -> int:
         every=args.every,
         keep_records=args.json_out is not None,
         checkpoint=args.checkpoint,
+        wait=args.wait,
     )
     dist, device = _setup(args)
     try:
@@ -325,6 +337,8 @@ def _run(args, items: list[WorkItem], options: BatchOptions, dist: DistInfo, dev
     job = run_batch(items, options, detector, dist, on_record=None if to_files else print_line)
     try:
         summary: BatchSummary = relay(job, printer)
+    except OutputBusyError as exc:
+        return _usage_error(str(exc.with_advice("wait for it or pass --wait")))
     except KeyboardInterrupt:  # relay closed the job, so its ledger is flushed
         sys.stderr.write("\ndetect: interrupted; what was written is kept, run again to resume\n")
         return EXIT_INTERRUPTED

@@ -13,6 +13,7 @@ import torch
 
 from app.detectors import select_detector
 from app.settings import Keys
+from core.detect.batch.lock import batch_locks
 from core.device import default_device
 from core.io.video.reader import SourceSpec
 from core.types import Detection
@@ -174,6 +175,25 @@ def test_batch_dialog_runs_cancels_and_resumes(qtbot, window, tmp_path):
     assert dialog.progress.value() == 1000
     assert dialog.summary.skipped == partial and dialog.summary.processed == 43 - partial
     assert "Done" in dialog.status.text()
+
+
+def test_batch_dialog_says_plainly_when_another_run_holds_the_output(qtbot, window, tmp_path):
+    photos = make_inputs(tmp_path, images=1)
+    out = tmp_path / "batch.jsonl"
+    (other_run,) = batch_locks(out, None)
+    assert other_run.try_acquire() is None
+    try:
+        dialog = _panel(window).open_batch()
+        dialog.inputs.setText(str(photos))
+        dialog.jsonl.setText(str(out))
+        dialog.start()
+        qtbot.waitUntil(lambda: "Failed" in dialog.status.text(), timeout=30000)
+        qtbot.waitUntil(dialog.start_button.isEnabled, timeout=5000)
+    finally:
+        other_run.release()
+    assert f"another detect run (pid {os.getpid()}" in dialog.status.text()
+    assert "choose another output" in dialog.status.text() and "--wait" not in dialog.status.text()
+    assert dialog.start_button.isEnabled() and not out.exists()
 
 
 def test_branch_toggles_name_layer_groups_and_size_bins_as_the_detection_panel(window):

@@ -30,6 +30,7 @@ import logging
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -43,6 +44,7 @@ from core.detect.batch.ledger import (
     repair_shard,
     shard_path,
 )
+from core.detect.batch.lock import batch_locks, holding
 from core.detect.protocol import Detector
 from core.detect.registry import DEFAULT_DETECTOR, detector_spec
 from core.io.imageio import ImageLoadError, load_image
@@ -73,6 +75,7 @@ class BatchOptions:
     every: int = 1
     keep_records: bool = False
     checkpoint: Path | None = None  # for detectors trained by the user (DetectorSpec.needs_checkpoint)
+    wait: bool = False  # outputs locked by another run: wait for it (else OutputBusyError)
 
     @property
     def ledger_path(self) -> Path | None:
@@ -343,6 +346,9 @@ def run_batch(
 ) -> Generator[BatchProgress, None, BatchSummary]:
     """Detect faces in every item (this rank's share); see the module docstring.
 
+    The outputs stay locked for the whole run (:mod:`core.detect.batch.lock`):
+    another run on them raises :class:`~core.detect.batch.lock.OutputBusyError`
+    before anything is read or written, or is waited for with ``options.wait``.
     Interrupting the generator (``close()``, a cancelled GUI job, Ctrl+C)
     keeps everything written so far; a single process then merges its shard
     into the output, so the next run resumes from it.
@@ -353,8 +359,21 @@ def run_batch(
     dist = dist or DistInfo()
     if options.every < 1:
         raise ValueError(f"every must be >= 1, got {options.every}")
+    gather = partial(all_gather_objects, dist)
+    with holding(batch_locks(options.jsonl, options.wider_out), options.wait, dist.is_main, gather):
+        detector = detector or build_detector(options)
+        return (yield from _locked_run(items, options, detector, dist, on_record, gather))
+
+
+def _locked_run(
+    items: list[WorkItem],
+    options: BatchOptions,
+    detector: Detector,
+    dist: DistInfo,
+    on_record: Callable[[dict], None] | None,
+    gather: Callable[[object], list],
+) -> Generator[BatchProgress, None, BatchSummary]:
     mine = items[dist.rank :: dist.world_size]
-    detector = detector or build_detector(options)
     run = _Run(mine, options, detector, dist, on_record)
     run.total = sum(_units(item, options.every) for item in mine)
     run.open_shard()
@@ -380,10 +399,10 @@ def run_batch(
             # alone, merging is safe even after an interruption: the output then holds what was done
             merge_outputs(options.ledger_path, [item.key for item in items])
     if dist.enabled and finished:
-        all_gather_objects(dist, run.processed)  # barrier: every shard is complete
+        gather(run.processed)  # barrier: every shard is complete
         if dist.is_main and options.ledger_path is not None:
             merge_outputs(options.ledger_path, [item.key for item in items])
-        all_gather_objects(dist, None)  # nobody returns before the merge is on disk
+        gather(None)  # nobody returns before the merge is on disk
     yield run.progress()
     return BatchSummary(
         len(mine),
