@@ -102,3 +102,30 @@ def test_help_lists_the_workbench_options_and_every_command_without_heavy_import
     for name, (_module, help_text) in COMMANDS.items():
         assert any(line.split()[:1] == [name] and help_text in line for line in out.stdout.splitlines()), name
     assert "HEAVY:\n" in out.stdout, "--help imported " + out.stdout.split("HEAVY:")[1]
+
+
+COMMAND_HELP_SCRIPT = """
+import sys
+from core.cli import COMMANDS, build_parser
+parser = build_parser()
+for name in COMMANDS:
+    try:
+        parser.parse_args([name, "--help"])
+    except SystemExit:
+        pass
+print("TORCH:", "torch" in sys.modules)
+"""
+
+
+def test_every_command_parses_its_arguments_before_torch_loads():
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run(
+        [sys.executable, "-c", COMMAND_HELP_SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "TORCH: False" in out.stdout, "a command module imports torch at its top: defer it into run()"

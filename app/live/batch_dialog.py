@@ -32,7 +32,8 @@ from app.settings import Keys
 from app.worker import Job
 from core.detect.batch.inputs import expand_batch_inputs
 from core.detect.batch.ledger import VERIFY_MODES
-from core.detect.batch.run import BatchOptions, BatchProgress, BatchSummary, run_batch
+from core.detect.batch.options import BatchOptions, BatchProgress, BatchSummary
+from core.detect.batch.run import run_batch
 from core.detect.registry import DEFAULT_DETECTOR
 
 INPUT_SEPARATOR = ";"

@@ -60,14 +60,13 @@ import os
 import sys
 import time
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from core.cli.output import emit_json
 from core.detect.batch.inputs import WorkItem, expand_batch_inputs
 from core.detect.batch.ledger import VERIFY_MODES, order_records
 from core.detect.batch.lock import OutputBusyError
-from core.detect.batch.run import BatchOptions, BatchProgress, BatchSummary, build_detector, run_batch
+from core.detect.batch.options import BatchOptions, BatchProgress, BatchSummary
 from core.detect.registry import (
     DEFAULT_DETECTOR,
     DETECTORS,
@@ -77,15 +76,11 @@ from core.detect.registry import (
     SPECS,
 )
 from core.progress import relay
-from core.train.distributed import (
-    DistInfo,
-    all_gather_objects,
-    cleanup_distributed,
-    local_rank_from_env,
-    resolve_device,
-    setup_distributed,
-)
-from core.zoo.weights import WeightsError
+
+if TYPE_CHECKING:  # torch and the batch machinery load when a command runs, not for --help
+    import torch
+
+    from core.train.distributed import DistInfo
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +264,11 @@ def _report_failures(summaries: list[BatchSummary], verbose: bool = False) -> in
 
 
 def _setup(args: argparse.Namespace) -> tuple[DistInfo, torch.device | None]:
+    # lazy: torch loads when a detect run starts, not for every command's --help
+    import torch
+
+    from core.train.distributed import DistInfo, local_rank_from_env, resolve_device, setup_distributed
+
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1:
         device = resolve_device(args.device or "auto", local_rank_from_env())
@@ -277,6 +277,9 @@ def _setup(args: argparse.Namespace) -> tuple[DistInfo, torch.device | None]:
 
 
 def _set_threads(args: argparse.Namespace, dist: DistInfo, device: torch.device | None) -> None:
+    # lazy: torch loads when a detect run starts, not for every command's --help
+    import torch
+
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     elif dist.enabled and (device is None or device.type == "cpu"):
@@ -306,6 +309,9 @@ def run(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint,
         wait=args.wait,
     )
+    # lazy: torch.distributed loads when a detect run starts, not for every command's --help
+    from core.train.distributed import cleanup_distributed
+
     dist, device = _setup(args)
     try:
         return _run(args, items, options, dist, device)
@@ -314,6 +320,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args, items: list[WorkItem], options: BatchOptions, dist: DistInfo, device) -> int:
+    # lazy: the detectors and torch.distributed load when a detect run starts
+    from core.detect.batch.run import build_detector, run_batch
+    from core.train.distributed import all_gather_objects
+    from core.zoo.weights import WeightsError
+
     try:
         detector = build_detector(options, device)
     except WeightsError as exc:

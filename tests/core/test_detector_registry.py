@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.detect.batch.run import BatchOptions, build_detector
+from core.detect.batch.options import BatchOptions
+from core.detect.batch.run import build_detector
 from core.detect.registry import (
     BRANCH,
     BRANCH_KINDS,

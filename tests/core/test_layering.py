@@ -202,6 +202,10 @@ def test_app_does_not_import_the_cli():
     assert not offences, "the GUI calls the engine, not the CLI:\n" + "\n".join(offences)
 
 
+def _is_import(line: str) -> bool:
+    return line.strip().startswith(("from ", "import "))
+
+
 def unexplained_lazy_imports(path: Path, source: str | None = None) -> list[str]:
     """Function-level imports of project code whose block has no ``# lazy:`` comment above it."""
     source = path.read_text(encoding="utf-8") if source is None else source
@@ -211,8 +215,12 @@ def unexplained_lazy_imports(path: Path, source: str | None = None) -> list[str]
         if not imp.in_function or imp.module.split(".")[0] not in ("core", "app"):
             continue
         row = imp.line - 1
-        # walk up over the rest of the import block (one lazy comment explains a block)
-        while row > 0 and lines[row - 1].strip().startswith(("from ", "import ")):
+        # walk up over the rest of the import block (one lazy comment explains a block; the
+        # formatter's blank line between third-party and project imports stays inside it)
+        while row > 0 and (
+            _is_import(lines[row - 1])
+            or (row > 1 and not lines[row - 1].strip() and _is_import(lines[row - 2]))
+        ):
             row -= 1
         if row == 0 or not lines[row - 1].strip().startswith(LAZY_MARK):
             offences.append(f"{path.relative_to(REPO)}:{imp.line} {imp.module}")

@@ -15,7 +15,8 @@ import pytest
 from core.cli import run_cli
 from core.detect.batch.inputs import expand_batch_inputs
 from core.detect.batch.ledger import read_records, shard_path
-from core.detect.batch.run import BatchOptions, run_batch
+from core.detect.batch.options import BatchOptions
+from core.detect.batch.run import run_batch
 from core.io.imageio import load_image
 from core.wider.predictions import read_prediction_file
 from tests.core.unlock.videos import write_video
