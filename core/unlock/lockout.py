@@ -13,12 +13,16 @@ fails *closed*: the caller treats it as a full lockout (and rewrites it).
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.unlock.signed_files import read_signed, signature_matches, write_signed
-from core.unlock.template_data import TemplateCorrupt, TemplateForeign, TemplateTampered
+from core.unlock.template_data import TemplateCorrupt, TemplateError, TemplateForeign, TemplateTampered
+
+log = logging.getLogger(__name__)
 
 LOCKOUT_FILE = "lockout.json"
 LOCKOUT_FORMAT = "facescope-unlock-lockout"
@@ -64,3 +68,41 @@ def write_lockout(path: Path, key: bytes, store_id: str, record: LockoutRecord) 
         "locked_until": float(record.locked_until),
     }
     write_signed(path, key, LOCKOUT_FORMAT, LOCKOUT_VERSION, payload)
+
+
+class LockoutKeeper:
+    """Restores a :class:`~core.unlock.decision.DecisionMachine`'s failures and lockout from a store, and saves changes.
+
+    store: anything with ``read_lockout()`` / ``write_lockout(record)`` (the template store).
+    wall_clock: Unix time (``time.time``; tests inject a fake). The machine itself runs on the
+    session's monotonic clock; only the end of a lockout is turned into wall time to be stored.
+    """
+
+    def __init__(self, store, wall_clock: Callable[[], float]) -> None:
+        self.store = store
+        self.wall_clock = wall_clock
+        self._saved: tuple | None = None
+
+    def restore(self, machine, now: float) -> None:
+        try:
+            record = self.store.read_lockout()
+        except (TemplateError, OSError) as exc:
+            # fail closed: a damaged record must not be a way to clear a lockout
+            log.warning("%s Locking out for %.0f s.", exc, machine.rule.lockout_s)
+            record = LockoutRecord(machine.rule.max_failures, self.wall_clock() + machine.rule.lockout_s)
+            self._saved = None
+        machine.restore(record.failures, record.remaining_s(self.wall_clock()), now)
+        self.save(machine, now)
+
+    def save(self, machine, now: float) -> None:
+        """Write the record when the failure count or the lockout changed (never raises)."""
+        remaining = machine.lockout_remaining(now)
+        state = (machine.failures, remaining > 0, round(machine.lockout_until, 3) if remaining > 0 else None)
+        if state == self._saved:
+            return
+        until = self.wall_clock() + remaining if remaining > 0 else 0.0
+        try:
+            self.store.write_lockout(LockoutRecord(machine.failures, until))
+            self._saved = state
+        except (TemplateError, OSError) as exc:
+            log.error("Could not save the unlock lockout: %s", exc)

@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+from core.cli import run_cli
 from core.unlock.templates import (
     StoreIndexError,
     TemplateInsecure,
@@ -130,3 +131,13 @@ def test_a_version_1_template_is_refused_and_delete_clears_it(store):
     assert not ann.exists()
     store.save(make_template("Ann", seed=4))
     assert store.names() == ["Ann", "Bea"]
+
+
+def test_cli_lists_swapped_files_as_refused_and_deletes_the_named_user(store, capsys):
+    swap(store.path_for("Ann"), store.path_for("Bea"))
+    assert run_cli(["unlock", "--list", "--json", "-", "--store", str(store.root)]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["users"] == [] and all("belongs in" in r["reason"] for r in listed["refused"])
+    assert run_cli(["unlock", "--delete", "Bea", "--store", str(store.root)]) == 0
+    assert not store.path_for("Ann").exists()  # where Bea's template lay
+    assert run_cli(["unlock", "--delete", "Bea", "--store", str(store.root)]) == 2
