@@ -16,9 +16,11 @@ score reached the threshold) or rejected. The rule (:class:`DecisionRule`):
 Frames without a usable face cast no vote (they only let time pass, which can
 end an attempt). ``UNLOCKED`` lasts until :meth:`DecisionMachine.lock`.
 
-Time is whatever the caller passes as ``now`` (seconds, monotonic): the live
-session passes ``time.monotonic()`` or the camera timestamp, a video file its
-media time, a test a fake clock.
+Time is whatever the caller passes as ``now`` (seconds, monotonic). The
+session passes its own clock (``time.monotonic`` unless a test injects one),
+never a frame's media time: a 1000 fps file must not fit 1000 scored frames
+into one second of attempts. The failure count and a lockout outlive the
+process through :meth:`DecisionMachine.restore` (see :mod:`core.unlock.lockout`).
 """
 
 from __future__ import annotations
@@ -121,6 +123,22 @@ class DecisionMachine:
         self.lockout_until = -math.inf
         self._votes: collections.deque[Vote] = collections.deque()
         self._attempt_start: float | None = None
+
+    def restore(self, failures: int, lockout_remaining_s: float, now: float) -> None:
+        """Carry a persisted failure count and lockout over (a restart must not buy new attempts).
+
+        A remaining lockout is capped at the rule's ``lockout_s`` (a clock set back cannot lengthen it).
+        """
+        self.failures = max(0, int(failures))
+        remaining = min(max(0.0, float(lockout_remaining_s)), self.rule.lockout_s)
+        if remaining > 0:
+            self.state = UnlockState.LOCKED_OUT
+            self.user = None
+            self.lockout_until = now + remaining
+            self._votes.clear()
+            self._attempt_start = None
+        elif self.failures >= self.rule.max_failures:
+            self.failures = 0  # a lockout that ran out while the app was closed: the count restarts
 
     def lock(self) -> None:
         """Leave ``UNLOCKED`` (the GUI's lock button); a lockout stays in force."""

@@ -1,8 +1,12 @@
 """Enrol and verify from a whole video (the CLI, the benchmark and the tests).
 
 Frames are read in order with a synchronous reader (:func:`core.io.video.reader.open_reader`),
-every frame processed, and ``now`` is the frame's media time, so a run on a
-file is reproducible. (The GUI instead drives :class:`~core.unlock.session.UnlockSession`
+every frame processed; each frame's media time is reported as its ``time_s``
+and enrolment spaces frames by it, so enrolment from a file is reproducible.
+Verification decides on the session's own clock (attempt windows and the
+lockout follow processing time, never media time: a file played at 1000 fps
+gets no more attempts than a camera), and it counts against the store's
+persisted failed attempts and lockout. (The GUI instead drives :class:`~core.unlock.session.UnlockSession`
 from a :class:`~core.io.video.source.VideoSource`, newest frame first.)
 
 ``first_decision_ms`` is wall-clock time from the start of processing the first
@@ -156,7 +160,7 @@ def verify_video(
     max_frames: int | None = None,
     warmup: int = 0,
 ) -> VerifyRun:
-    """Run ``session`` over every frame of ``source`` (media time as the clock).
+    """Run ``session`` over every frame of ``source`` (media time reported, the session's clock decides).
 
     warmup: frames left out of the latency percentiles (the first calls allocate).
     """

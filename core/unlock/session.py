@@ -11,9 +11,13 @@
 
 Neither is thread-safe: one worker calls ``process`` for one frame at a time
 (the newest one, see :class:`~core.io.video.source.VideoSource`); the
-results are plain data for the UI thread. ``now`` is seconds on any monotonic
-clock (camera timestamp, media time, a test's fake clock); ``None`` uses
-``time.monotonic()``.
+results are plain data for the UI thread. ``now`` is the frame's own time
+(camera timestamp, media time), reported as ``time_s``; ``None`` uses the
+session's clock. The decision (attempt windows, the lockout) runs on the
+session's ``clock`` (``time.monotonic``), never on ``now``, so a file played
+faster than real time gets no more attempts than a camera. Failed attempts and
+a lockout are persisted in the template store (:mod:`core.unlock.lockout`),
+so a restart does not reset them.
 
 Per-stage ms keys: ``detect``, ``landmarks`` (68 points, yaw, gates),
 ``embed`` (descriptor, DREAM), ``match`` (cosines, decision), ``total`` (the
@@ -37,6 +41,7 @@ from core.recognize.calibration import OperatingPoint
 from core.unlock.calibrate import load_calibration
 from core.unlock.decision import DecisionEvent, DecisionMachine, DecisionRule, UnlockState, Vote
 from core.unlock.enrol import Enroller, EnrolOutcome
+from core.unlock.lockout import LockoutKeeper
 from core.unlock.pipeline import STAGES, FrameAnalysis, UnlockPipeline
 from core.unlock.quality import VERIFY_GATES, FrameQuality, QualityGates
 from core.unlock.templates import TemplateError, TemplateStore, UserTemplate
@@ -135,6 +140,10 @@ class UnlockSession:
     tracking: detect only around the previous frame's face (:meth:`UnlockPipeline.analyze`'s
         ``near``) and the whole frame when that finds nothing, or every ``full_every`` frames
         (so a larger face that walks in is seen within about a second at 30 fps).
+    clock: monotonic seconds the decision runs on (tests inject a fake one).
+    lockout_store: where failed attempts and the lockout are persisted (``from_store`` passes its
+        store); ``None`` keeps them in memory only (benches, tests of the pipeline).
+    wall_clock: Unix time, used only to store when a lockout ends.
     """
 
     def __init__(
@@ -147,6 +156,9 @@ class UnlockSession:
         liveness: Callable[[np.ndarray, tuple], Any] | None = None,
         tracking: bool = True,
         full_every: int = 30,
+        clock: Callable[[], float] = time.monotonic,
+        lockout_store: TemplateStore | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         if not templates:
             raise NoTemplates("Nobody is enrolled yet: enrol a user first.")
@@ -160,6 +172,10 @@ class UnlockSession:
         self._last_box: tuple[float, float, float, float] | None = None
         self._tracked_frames = 0
         self.machine = DecisionMachine(rule)
+        self.clock = clock
+        self._keeper = None if lockout_store is None else LockoutKeeper(lockout_store, wall_clock)
+        if self._keeper is not None:
+            self._keeper.restore(self.machine, self.clock())
         self._names = [t.name for t in self.templates]
         self._matrix = np.stack([t.mean for t in self.templates]).astype(np.float32)  # (U, 128)
 
@@ -173,6 +189,8 @@ class UnlockSession:
         rule: DecisionRule | None = None,
         liveness: Callable[[np.ndarray, tuple], Any] | None = None,
         tracking: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> UnlockSession:
         """Every template of ``store`` made with this pipeline's model, at the shipped (or given) calibration.
 
@@ -186,7 +204,10 @@ class UnlockSession:
             raise NoTemplates(f"No usable enrolled user in {store.root}. {detail}".strip())
         cal = calibration or load_calibration()
         op = cal.at_far(far, pipeline.mode)
-        return cls(pipeline, templates, op, rule, liveness=liveness, tracking=tracking)
+        return cls(
+            pipeline, templates, op, rule, liveness=liveness, tracking=tracking,
+            clock=clock, lockout_store=store, wall_clock=wall_clock,
+        )  # fmt: skip
 
     # --- state ------------------------------------------------------------------
     @property
@@ -205,8 +226,8 @@ class UnlockSession:
         self.machine.lock()
 
     def reset(self) -> None:
-        """Back to LOCKED with no votes, failures or lockout (a new source, a seek)."""
-        self.machine.reset()
+        """Back to LOCKED with no votes (a new source, a seek); failed attempts and a lockout stay."""
+        self.machine.lock()
         self._last_box = None
 
     def set_operating_point(self, op: OperatingPoint) -> None:
@@ -216,11 +237,18 @@ class UnlockSession:
 
     # --- per frame -------------------------------------------------------------------
     def process(self, image: np.ndarray, now: float | None = None) -> FrameOutcome:
-        now = time.monotonic() if now is None else float(now)
+        """One frame; ``now`` is the frame's time (reported), the decision uses :attr:`clock`."""
+        decided_at = self.clock()
+        outcome = self._process(image, decided_at if now is None else float(now), decided_at)
+        if self._keeper is not None:
+            self._keeper.save(self.machine, decided_at)
+        return outcome
+
+    def _process(self, image: np.ndarray, now: float, decided_at: float) -> FrameOutcome:
         t0 = time.perf_counter()
         op = self.operating_point
-        if not self.machine.accepting_votes(now):
-            status = self.machine.status(now)
+        if not self.machine.accepting_votes(decided_at):
+            status = self.machine.status(decided_at)
             reason = f"Locked out after {self.rule.max_failures} failed attempts: wait {status.lockout_remaining_s:.0f} s."
             times = {k: 0.0 for k in STAGES}
             times["total"] = (time.perf_counter() - t0) * 1e3
@@ -252,12 +280,12 @@ class UnlockSession:
                 reasons.append("The liveness check failed (photo or screen?).")
             if not accepted and not reasons:
                 reasons.append(f"Score {sims[best]:.3f} below the threshold {op.threshold:.3f}.")
-            vote = Vote(now, self._names[best] if accepted else None)
-            status = self.machine.update(now, vote)
+            vote = Vote(decided_at, self._names[best] if accepted else None)
+            status = self.machine.update(decided_at, vote)
             times["match"] = (time.perf_counter() - tm) * 1e3
         else:
             tm = time.perf_counter()
-            status = self.machine.update(now, None)
+            status = self.machine.update(decided_at, None)
             times["match"] = (time.perf_counter() - tm) * 1e3
         times["total"] = (time.perf_counter() - t0) * 1e3
         return self._outcome(

@@ -60,6 +60,26 @@ class StoreKeyError(TemplateError):
     """The store's key file is missing or unreadable while templates exist."""
 
 
+class TemplateNotLive(TemplateError):
+    """A correctly signed file that the store's index does not list (deleted, replaced or copied back)."""
+
+
+class TemplateMisplaced(TemplateError):
+    """A signed file under another user's file name, or whose ids disagree with the index (swapped, copied)."""
+
+
+class TemplateInsecure(TemplateError):
+    """A template, key or index file that other users can read or write, or a store that is a symlink."""
+
+
+class TemplateOutdated(TemplateError):
+    """A template of an older store format (no template id or index): the user must enrol again."""
+
+
+class StoreIndexError(TemplateError):
+    """The signed index of live templates is tampered with or unreadable."""
+
+
 class InvalidUserName(TemplateError):
     """An empty, too long or unprintable user name."""
 
@@ -117,6 +137,8 @@ class UserTemplate:
     dream: whether DREAM (by yaw) was applied to the descriptors.
     yaws: ``(N,)`` yaw in degrees of each enrolment frame (NaN unknown).
     images: PNG bytes of the enrolment face crops, only when the user opted in.
+    template_id: random per enrolment, signed into the file and listed in the store's index
+        (``""`` until the store saves it).
     """
 
     name: str
@@ -126,6 +148,7 @@ class UserTemplate:
     created: float = field(default_factory=time.time)
     yaws: np.ndarray | None = None
     images: list[bytes] = field(default_factory=list)
+    template_id: str = ""
     mean: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:

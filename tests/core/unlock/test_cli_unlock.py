@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 
 import pytest
@@ -92,7 +93,7 @@ def test_tampered_template_is_refused(capsys, caplog, videos, store, tmp_path):
     copy = tmp_path / "copy"
     copy.mkdir(mode=0o700)
     for p in store.iterdir():
-        (copy / p.name).write_bytes(p.read_bytes())
+        shutil.copy2(p, copy / p.name)  # keeps 0600: a lax copy would be refused as insecure first
     tpl = next(p for p in copy.iterdir() if p.suffix == ".fstpl")
     doc = json.loads(tpl.read_text())
     doc["payload"]["created"] += 1.0

@@ -93,11 +93,14 @@ def test_foreign_and_corrupt_files_are_refused(tmp_path):
     foreign = theirs.save(make_template("Zed"))
     copied = mine.root / foreign.name
     copied.write_bytes(foreign.read_bytes())
+    copied.chmod(0o600)  # a lax mode is refused first (see test_unlock_store_integrity)
     with pytest.raises(TemplateForeign, match="not written by this store"):
         mine.load("Zed")
     (mine.root / "junk.fstpl").write_bytes(b"\x00\x01 not json")
     truncated = mine.root / "cut.fstpl"
     truncated.write_text(mine.path_for("Ann").read_text()[:100])
+    for path in (mine.root / "junk.fstpl", truncated):
+        path.chmod(0o600)
     errors = {e.path.name: type(e.error) for e in mine.entries() if e.error}
     assert errors == {
         copied.name: TemplateForeign,
