@@ -37,10 +37,24 @@ from pathlib import Path
 
 from core.annotate.audit import append_audit, diff_faces, review_row, timestamp
 from core.annotate.faces import copy_faces, face_from_row, face_to_row
-from core.annotate.journal import Journal, JournalContents, file_sha256, read_journal
-from core.annotate.loading import LoadedLabels, image_paths_for, load_folder, load_labels, load_unreadable
+from core.annotate.journal import Journal, JournalContents, JournalUnreadable, file_sha256, read_journal
+from core.annotate.loading import (
+    LoadedLabels,
+    duplicate_names_error,
+    image_paths_for,
+    load_folder,
+    load_labels,
+    load_unreadable,
+)
 from core.annotate.review import ReviewState, format_review, read_review_file
-from core.annotate.workcopy import WorkingCopy, base_record, locate, save_to_source, source_changed
+from core.annotate.workcopy import (
+    WorkingCopy,
+    base_record,
+    locate,
+    remove_stale_temporaries_of,
+    save_to_source,
+    source_changed,
+)
 from core.atomic import write_text_atomic
 from core.errors import UserError
 from core.wider.labels import FaceBox, ImageLabels, format_labels
@@ -108,7 +122,7 @@ class AnnotationSplit:
         self.images: list[ImageLabels] = loaded.images
         self.image_paths = image_paths
         self.decimals = loaded.decimals
-        self.error: str | None = loaded.error
+        self.error: str | None = loaded.error or duplicate_names_error(loaded.images)
         self._chunks: list[str | None] = loaded.chunks or [None] * len(self.images)
         self._index = {image.name: i for i, image in enumerate(self.images)}
         self._seq = 0
@@ -118,6 +132,7 @@ class AnnotationSplit:
         self._review_baseline: dict[int, ReviewState] = {}
         self._unsaved: list[dict] = []  # journal records since the last save
         self.recovery: JournalContents | None = None
+        self.journal_problem: str | None = None  # the journal cannot be trusted: set it aside first
         self.review: list[ReviewState] = [ReviewState.UNREVIEWED] * len(self.images)
         self._review_counts: Counter = Counter()
         self._journal: Journal | None = None
@@ -125,6 +140,7 @@ class AnnotationSplit:
             self._load_review()
         self._review_counts = Counter(self.review)
         if self.error is None:
+            remove_stale_temporaries_of(working)
             self._journal = Journal(working.sidecar("journal.jsonl"), working.path)
             self._check_journal()
 
@@ -170,7 +186,12 @@ class AnnotationSplit:
 
     def _check_journal(self) -> None:
         assert self._journal is not None
-        contents = read_journal(self._journal.path)
+        try:
+            contents = read_journal(self._journal.path)
+        except JournalUnreadable as exc:
+            log.warning("%s", exc)
+            self.journal_problem = str(exc)
+            return
         if contents is None:
             return
         pending = [r for r in contents.records if not self._already_applied(r)]
@@ -179,8 +200,19 @@ class AnnotationSplit:
         else:  # everything in it was saved before the journal could be cleared
             self._journal.compact([])
 
+    def _record_index(self, record: dict) -> int | None:
+        """The image a record is for: its index while that image still has its name, else found by name."""
+        index = record.get("index")
+        if (
+            isinstance(index, int)
+            and 0 <= index < len(self.images)
+            and self.images[index].name == record["name"]
+        ):
+            return index
+        return self._index.get(record["name"])
+
     def _already_applied(self, record: dict) -> bool:
-        index = self._index.get(record["name"])
+        index = self._record_index(record)
         if index is None:
             return False
         if "faces" in record:
@@ -194,7 +226,7 @@ class AnnotationSplit:
 
     @property
     def editable(self) -> bool:
-        return self.error is None and self.recovery is None
+        return self.error is None and self.recovery is None and self.journal_problem is None
 
     @property
     def dirty(self) -> bool:
@@ -234,6 +266,8 @@ class AnnotationSplit:
             raise ReadOnlyError(f"{self.label_path} is read-only: {self.error}")
         if self.recovery is not None:
             raise ReadOnlyError("restore or discard the unsaved edits from the last session first")
+        if self.journal_problem is not None:
+            raise ReadOnlyError(f"{self.journal_problem} Set it aside first")
 
     def _log(self, record: dict) -> None:
         """Journal first (durable), then the caller applies the change in memory."""
@@ -248,7 +282,7 @@ class AnnotationSplit:
         self._check_editable()
         faces = copy_faces(faces)
         image = self.images[index]
-        self._log({"name": image.name, "faces": [face_to_row(f) for f in faces]})
+        self._log({"index": index, "name": image.name, "faces": [face_to_row(f) for f in faces]})
         self._apply_faces(index, faces)
 
     def _apply_faces(self, index: int, faces: list[FaceBox]) -> None:
@@ -262,7 +296,7 @@ class AnnotationSplit:
         state = ReviewState(state)
         if self.review[index] == state:
             return
-        self._log({"name": self.images[index].name, "review": state.value})
+        self._log({"index": index, "name": self.images[index].name, "review": state.value})
         self._apply_review(index, state)
 
     def _apply_review(self, index: int, state: ReviewState) -> None:
@@ -279,7 +313,7 @@ class AnnotationSplit:
             return []
         changed: list[int] = []
         for record in self.recovery.records:
-            index = self._index.get(record["name"])
+            index = self._record_index(record)
             if index is None:
                 log.warning("journal record for unknown image %r skipped", record["name"])
                 continue
@@ -297,6 +331,12 @@ class AnnotationSplit:
         """Set the journal aside (renamed, never deleted) and edit from the saved file."""
         self.recovery = None
         return self._journal.set_aside() if self._journal is not None else None
+
+    def set_journal_aside(self) -> Path | None:
+        """Rename an untrusted journal to ``<journal>.corrupt-<time>`` (kept) and edit from the saved file."""
+        kept = self._journal.set_aside("corrupt") if self._journal is not None else None
+        self.journal_problem = None
+        return kept
 
     # --- saving ---------------------------------------------------------------
     def prepare_save(self) -> SavePlan | None:
@@ -355,8 +395,12 @@ class AnnotationSplit:
             elif i in self._review_marks:
                 self._review_baseline[i] = plan.saved_review[i]
         self._unsaved = [r for r in self._unsaved if r["seq"] > plan.seq]
-        if self._journal is not None:
+        if self._journal is None:
+            return
+        try:
             self._journal.compact(self._unsaved)
+        except OSError as exc:  # the labels are saved; replaying the saved records again changes nothing
+            log.warning("journal %s not compacted: %s", self._journal.path, exc)
 
     def save(self) -> bool:
         """Save synchronously; ``False`` when there was nothing to save."""
