@@ -11,7 +11,7 @@ the user keeps editing: :meth:`prepare_save` (caller's thread, fast: builds
 the full label text from per-image text *chunks*, re-formatting only the
 images changed since they were last formatted), :func:`write_plan` (any
 thread: atomic writes of the label file and review sidecar, audit rows
-appended) and :meth:`finish_save` (caller's thread: clears the dirty marks the
+appended; in :mod:`core.annotate.saving`) and :meth:`finish_save` (caller's thread: clears the dirty marks the
 save covered and compacts the journal). :meth:`save` does all three.
 
 Where saves go: never into the label file that was opened (the *source*),
@@ -32,10 +32,9 @@ import os
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.annotate.audit import append_audit, diff_faces, review_row, timestamp
+from core.annotate.audit import diff_faces, review_row, timestamp
 from core.annotate.faces import copy_faces, face_from_row, face_to_row
 from core.annotate.journal import Journal, JournalContents, JournalUnreadable, file_sha256, read_journal
 from core.annotate.loading import (
@@ -47,6 +46,7 @@ from core.annotate.loading import (
     load_unreadable,
 )
 from core.annotate.review import ReviewState, format_review, read_review_file
+from core.annotate.saving import SavePlan, write_plan
 from core.annotate.workcopy import (
     WorkingCopy,
     base_record,
@@ -64,42 +64,6 @@ log = logging.getLogger(__name__)
 
 class ReadOnlyError(UserError, RuntimeError):
     """The split cannot be edited or saved (unparsable labels, or a recovery decision pending)."""
-
-
-@dataclass
-class SavePlan:
-    """Everything one save writes, captured on the editing thread (plain data, thread-safe).
-
-    label_path is the working copy, never the source.
-    """
-
-    label_path: Path
-    labels_text: str | None  # None: no face changed, the label file is left alone
-    review_text: str | None  # None: review state unchanged
-    audit_rows: list[tuple]
-    audit_path: Path
-    review_path: Path
-    seq: int  # the journal records up to this sequence number are covered
-    face_marks: dict[int, int] = field(default_factory=dict)
-    review_marks: dict[int, int] = field(default_factory=dict)
-    saved_faces: dict[int, list[FaceBox]] = field(default_factory=dict)
-    saved_review: dict[int, ReviewState] = field(default_factory=dict)
-    base_path: Path | None = None  # set when this save creates the working copy: where to record its base
-    base_text: str | None = None
-
-
-def write_plan(plan: SavePlan) -> None:
-    """Perform a save's writes (any thread). Raises ``OSError`` and leaves the old files on failure."""
-    if plan.labels_text is not None and plan.base_path is not None and plan.base_text is not None:
-        write_text_atomic(plan.base_path, plan.base_text, fsync=True)
-    if plan.labels_text is not None:
-        write_text_atomic(plan.label_path, plan.labels_text, fsync=True)
-    if plan.review_text is not None:
-        write_text_atomic(plan.review_path, plan.review_text, fsync=True)
-    try:
-        append_audit(plan.audit_path, plan.audit_rows)
-    except OSError as exc:  # the labels are safe; a missing audit row must not fail the save
-        log.warning("audit trail %s not written: %s", plan.audit_path, exc)
 
 
 class AnnotationSplit:

@@ -10,7 +10,7 @@ import pytest
 
 from core import atomic
 from core.annotate import journal as journal_module
-from core.annotate import split as split_module
+from core.annotate import saving as saving_module
 from core.annotate.faces import face_to_row
 from core.annotate.journal import JournalUnreadable, read_journal
 from core.annotate.split import AnnotationSplit, ReadOnlyError
@@ -29,7 +29,7 @@ def test_an_edit_whose_journal_write_failed_is_never_restored(tmp_path, monkeypa
     split = AnnotationSplit.open_wider(label_path, images_root)
     split.set_faces(0, [FaceBox(1, 2, 3, 4)])  # journalled; its autosave then fails (disk full)
     with monkeypatch.context() as full:
-        full.setattr(split_module, "write_text_atomic", _disk_full)
+        full.setattr(saving_module, "write_text_atomic", _disk_full)
         with pytest.raises(OSError):
             split.save()
         full.setattr(journal_module.os, "fsync", _disk_full)
@@ -50,7 +50,7 @@ def test_a_journal_that_cannot_be_compacted_does_not_fail_the_save(tmp_path, mon
     split = AnnotationSplit.open_wider(label_path, images_root)
     split.set_faces(0, [FaceBox(1, 2, 3, 4)])
     plan = split.prepare_save()
-    split_module.write_plan(plan)
+    saving_module.write_plan(plan)
     split.set_faces(1, [FaceBox(5, 6, 7, 8)])  # edited while the save ran: compaction must rewrite
     monkeypatch.setattr(journal_module, "write_text_atomic", _disk_full)
     split.finish_save(plan)  # the labels are saved; the journal keeps every record (replay is idempotent)
