@@ -188,7 +188,11 @@ class Journal:
         exists = self.path.exists() and self.path.stat().st_size > 0
         self._handle = open(self.path, "ab")  # noqa: SIM115 - kept open for the session
         if not exists:
-            self._write_line(self._header())
+            try:
+                self._write_line(self._header())
+            except OSError:  # a later append starts the file again, header first
+                self._roll_back(0)
+                raise
             _fsync_dir(self.path.parent)  # the new file's directory entry must survive a crash too
         elif not self._ends_with_newline():
             # a torn line from a killed writer: start our records on a fresh line

@@ -162,3 +162,35 @@ def test_a_corrupted_journal_says_so_and_can_be_set_aside(tmp_path, corrupt):
     split.set_faces(0, [])
     split.save()
     assert read_labels(split.working.path)[0].faces == []
+
+
+class _FillsUp:
+    """A journal file handle on a disk that fills up mid-write: the first write lands in part, then fails."""
+
+    def __init__(self, handle) -> None:
+        self.handle = handle
+        self.failed = False
+
+    def write(self, data: bytes) -> int:
+        if not self.failed:
+            self.failed = True
+            self.handle.write(data[:7])
+            self.handle.flush()
+            raise NO_SPACE
+        return self.handle.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.handle, name)
+
+
+def test_a_journal_whose_header_write_failed_starts_again_with_a_header(tmp_path, monkeypatch):
+    label_path, images_root = make_split(tmp_path)
+    split = AnnotationSplit.open_wider(label_path, images_root)
+    monkeypatch.setattr(journal_module, "open", lambda *a, **k: _FillsUp(open(*a, **k)), raising=False)
+    with pytest.raises(OSError):
+        split.set_faces(0, [])
+    monkeypatch.undo()
+    split.set_faces(1, [FaceBox(1, 2, 3, 4)])
+    del split
+    contents = read_journal(_journal_path(label_path))
+    assert [record["index"] for record in contents.records] == [1]
