@@ -109,13 +109,17 @@ def record_problem(record: dict) -> str | None:
     return None
 
 
+def _not_a_file(path: Path) -> str:
+    if path.is_dir():
+        return "it is a folder, not a file"
+    return "it is not a regular file" if path.exists() else "it is a link to nothing"
+
+
 def _read_bytes(path: Path) -> bytes | None:
     if not path.exists() and not path.is_symlink():
         return None
     if not path.is_file():
-        raise JournalUnreadable(
-            path, "it is a folder or another non-file" if path.exists() else "it is a broken link"
-        )
+        raise JournalUnreadable(path, _not_a_file(path))
     try:
         return path.read_bytes()
     except FileNotFoundError:
