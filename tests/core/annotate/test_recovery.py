@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from core import atomic
 from core.annotate import journal as journal_module
 from core.annotate import saving as saving_module
 from core.annotate.faces import face_to_row
@@ -99,15 +98,6 @@ def test_save_to_source_writes_through_a_symlinked_label_file(tmp_path):
     assert split.save_to_source()
     assert label_path.is_symlink() and label_path.resolve() == target.resolve()
     assert read_labels(target)[0].faces[0].x == 1
-
-
-def test_an_atomic_write_through_a_symlink_changes_its_target(tmp_path):
-    target = tmp_path / "target.txt"
-    target.write_text("old", encoding="utf-8")
-    link = tmp_path / "link.txt"
-    link.symlink_to(target)
-    atomic.write_text_atomic(link, "new")
-    assert link.is_symlink() and target.read_text(encoding="utf-8") == "new"
 
 
 def test_stale_temporary_files_of_the_split_are_cleaned_on_open(tmp_path):
