@@ -17,7 +17,8 @@ import time
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.worker import Job, JobRunner
-from core.annotate.split import AnnotationSplit, SavePlan, write_plan
+from core.annotate.saving import SavePlan, write_plan
+from core.annotate.split import AnnotationSplit
 
 log = logging.getLogger(__name__)
 

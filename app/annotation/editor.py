@@ -79,6 +79,12 @@ class AnnotationEditor(QObject, SuggestionOps):
         self.review_changed.emit()
         if split.read_only:
             self.message.emit(f"Read-only: {split.error}", True)
+        elif split.journal_problem is not None:
+            self.message.emit(
+                f"{split.journal_problem} Set it aside to edit: it is renamed, not deleted, "
+                "and the labels as last saved are kept.",
+                True,
+            )
         elif split.recovery is not None:
             n = len(split.recovery.records)
             self.message.emit(f"{n} unsaved edit(s) from a previous session can be restored.", True)
@@ -136,6 +142,20 @@ class AnnotationEditor(QObject, SuggestionOps):
             return
         kept = self.split.discard_recovery()
         self.message.emit(f"Unsaved edits set aside in {kept.name if kept else 'nothing'}.", False)
+
+    def set_journal_aside(self) -> None:
+        """Rename an untrusted journal out of the way (kept) so editing can go on."""
+        if self.split is None or self.split.journal_problem is None:
+            return
+        try:
+            kept = self.split.set_journal_aside()
+        except OSError as exc:
+            self.message.emit(f"The journal could not be set aside: {exc.strerror or exc}.", True)
+            return
+        self.message.emit(
+            f"The unreadable journal was set aside as {kept.name if kept else 'nothing'}.", False
+        )
+        self.split_changed.emit()
 
     # --- the working copy and its source ---------------------------------------
     def save_to_source(self) -> bool:

@@ -32,6 +32,7 @@ from app.annotation.attribute_editor import AttributeEditor
 from app.annotation.editor import AnnotationEditor
 from app.annotation.items import COLOR_MODES
 from app.annotation.prelabel import Prelabeler
+from app.annotation.recovery_bar import RecoveryBar
 from app.annotation.source_bar import SourceBar
 from app.context import Workbench
 from app.detectors import fill_detector_box, select_detector, selected_detector
@@ -103,12 +104,11 @@ class AnnotationPanel(Panel):
         self.banner.setWordWrap(True)
         self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.banner)
-        recovery = QHBoxLayout()
-        self.restore_button = _button("Restore unsaved edits", self._restore, "restore_edits")
-        self.discard_button = _button("Discard them", self._discard, "discard_edits")
-        recovery.addWidget(self.restore_button)
-        recovery.addWidget(self.discard_button)
-        layout.addLayout(recovery)
+        self.recovery_bar = RecoveryBar(self.editor)
+        self.recovery_bar.changed.connect(self._on_split_changed)
+        self.restore_button = self.recovery_bar.restore_button
+        self.discard_button = self.recovery_bar.discard_button
+        layout.addWidget(self.recovery_bar)
 
         mode = QHBoxLayout()
         self.edit_box = QCheckBox("Edit boxes (W)")
@@ -269,14 +269,6 @@ class AnnotationPanel(Panel):
         if not self.editor.focus_face(request.image_name, request.box, request.kind, request.score):
             self.show_message(f"{request.image_name} is not in {split.label_path.name}.", True)
 
-    def _restore(self) -> None:
-        self.editor.restore_recovery()
-        self._on_split_changed()
-
-    def _discard(self) -> None:
-        self.editor.discard_recovery()
-        self._on_split_changed()
-
     # --- commands -------------------------------------------------------------
     def save_now(self) -> None:
         """Ctrl+S: save into the working copy now (the source only changes through Save to source)."""
@@ -343,9 +335,7 @@ class AnnotationPanel(Panel):
 
     def _on_split_changed(self) -> None:
         split = self.editor.split
-        pending = split is not None and split.recovery is not None
-        self.restore_button.setVisible(pending)
-        self.discard_button.setVisible(pending)
+        self.recovery_bar.refresh()
         if split is None:
             self.split_label.setText(
                 "No split open. Open a WIDER label file with its images root, or a folder."

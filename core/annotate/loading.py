@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,3 +155,17 @@ def image_paths_for(images_root: Path, images: list[ImageLabels]) -> list[Path]:
     if flat:
         return [images_root / os.path.basename(image.name) for image in images]
     return [images_root / image.name for image in images]
+
+
+def duplicate_names_error(images: list[ImageLabels]) -> str | None:
+    """Why a split listing an image twice cannot be edited, or ``None``.
+
+    Review states, the journal and the working copy all name images, so an
+    edit of one copy could land on the other; the file must be fixed first.
+    """
+    counts = Counter(image.name for image in images)
+    twice = [f"{name} ({count} times)" for name, count in counts.items() if count > 1]
+    if not twice:
+        return None
+    shown = ", ".join(twice[:3]) + (f" and {len(twice) - 3} more" if len(twice) > 3 else "")
+    return f"it lists {shown}; keep each image once in the label file and open it again"

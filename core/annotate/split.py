@@ -11,7 +11,7 @@ the user keeps editing: :meth:`prepare_save` (caller's thread, fast: builds
 the full label text from per-image text *chunks*, re-formatting only the
 images changed since they were last formatted), :func:`write_plan` (any
 thread: atomic writes of the label file and review sidecar, audit rows
-appended) and :meth:`finish_save` (caller's thread: clears the dirty marks the
+appended; in :mod:`core.annotate.saving`) and :meth:`finish_save` (caller's thread: clears the dirty marks the
 save covered and compacts the journal). :meth:`save` does all three.
 
 Where saves go: never into the label file that was opened (the *source*),
@@ -32,15 +32,29 @@ import os
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.annotate.audit import append_audit, diff_faces, review_row, timestamp
+from core.annotate.audit import diff_faces, review_row, timestamp
 from core.annotate.faces import copy_faces, face_from_row, face_to_row
-from core.annotate.journal import Journal, JournalContents, file_sha256, read_journal
-from core.annotate.loading import LoadedLabels, image_paths_for, load_folder, load_labels, load_unreadable
+from core.annotate.journal import Journal, JournalContents, JournalUnreadable, file_sha256, read_journal
+from core.annotate.loading import (
+    LoadedLabels,
+    duplicate_names_error,
+    image_paths_for,
+    load_folder,
+    load_labels,
+    load_unreadable,
+)
 from core.annotate.review import ReviewState, format_review, read_review_file
-from core.annotate.workcopy import WorkingCopy, base_record, locate, save_to_source, source_changed
+from core.annotate.saving import SavePlan, write_plan
+from core.annotate.workcopy import (
+    WorkingCopy,
+    base_record,
+    locate,
+    remove_stale_temporaries_of,
+    save_to_source,
+    source_changed,
+)
 from core.atomic import write_text_atomic
 from core.errors import UserError
 from core.wider.labels import FaceBox, ImageLabels, format_labels
@@ -50,42 +64,6 @@ log = logging.getLogger(__name__)
 
 class ReadOnlyError(UserError, RuntimeError):
     """The split cannot be edited or saved (unparsable labels, or a recovery decision pending)."""
-
-
-@dataclass
-class SavePlan:
-    """Everything one save writes, captured on the editing thread (plain data, thread-safe).
-
-    label_path is the working copy, never the source.
-    """
-
-    label_path: Path
-    labels_text: str | None  # None: no face changed, the label file is left alone
-    review_text: str | None  # None: review state unchanged
-    audit_rows: list[tuple]
-    audit_path: Path
-    review_path: Path
-    seq: int  # the journal records up to this sequence number are covered
-    face_marks: dict[int, int] = field(default_factory=dict)
-    review_marks: dict[int, int] = field(default_factory=dict)
-    saved_faces: dict[int, list[FaceBox]] = field(default_factory=dict)
-    saved_review: dict[int, ReviewState] = field(default_factory=dict)
-    base_path: Path | None = None  # set when this save creates the working copy: where to record its base
-    base_text: str | None = None
-
-
-def write_plan(plan: SavePlan) -> None:
-    """Perform a save's writes (any thread). Raises ``OSError`` and leaves the old files on failure."""
-    if plan.labels_text is not None and plan.base_path is not None and plan.base_text is not None:
-        write_text_atomic(plan.base_path, plan.base_text, fsync=True)
-    if plan.labels_text is not None:
-        write_text_atomic(plan.label_path, plan.labels_text, fsync=True)
-    if plan.review_text is not None:
-        write_text_atomic(plan.review_path, plan.review_text, fsync=True)
-    try:
-        append_audit(plan.audit_path, plan.audit_rows)
-    except OSError as exc:  # the labels are safe; a missing audit row must not fail the save
-        log.warning("audit trail %s not written: %s", plan.audit_path, exc)
 
 
 class AnnotationSplit:
@@ -108,7 +86,7 @@ class AnnotationSplit:
         self.images: list[ImageLabels] = loaded.images
         self.image_paths = image_paths
         self.decimals = loaded.decimals
-        self.error: str | None = loaded.error
+        self.error: str | None = loaded.error or duplicate_names_error(loaded.images)
         self._chunks: list[str | None] = loaded.chunks or [None] * len(self.images)
         self._index = {image.name: i for i, image in enumerate(self.images)}
         self._seq = 0
@@ -118,6 +96,7 @@ class AnnotationSplit:
         self._review_baseline: dict[int, ReviewState] = {}
         self._unsaved: list[dict] = []  # journal records since the last save
         self.recovery: JournalContents | None = None
+        self.journal_problem: str | None = None  # the journal cannot be trusted: set it aside first
         self.review: list[ReviewState] = [ReviewState.UNREVIEWED] * len(self.images)
         self._review_counts: Counter = Counter()
         self._journal: Journal | None = None
@@ -125,6 +104,7 @@ class AnnotationSplit:
             self._load_review()
         self._review_counts = Counter(self.review)
         if self.error is None:
+            remove_stale_temporaries_of(working)
             self._journal = Journal(working.sidecar("journal.jsonl"), working.path)
             self._check_journal()
 
@@ -170,7 +150,12 @@ class AnnotationSplit:
 
     def _check_journal(self) -> None:
         assert self._journal is not None
-        contents = read_journal(self._journal.path)
+        try:
+            contents = read_journal(self._journal.path)
+        except JournalUnreadable as exc:
+            log.warning("%s", exc)
+            self.journal_problem = str(exc)
+            return
         if contents is None:
             return
         pending = [r for r in contents.records if not self._already_applied(r)]
@@ -179,8 +164,19 @@ class AnnotationSplit:
         else:  # everything in it was saved before the journal could be cleared
             self._journal.compact([])
 
+    def _record_index(self, record: dict) -> int | None:
+        """The image a record is for: its index while that image still has its name, else found by name."""
+        index = record.get("index")
+        if (
+            isinstance(index, int)
+            and 0 <= index < len(self.images)
+            and self.images[index].name == record["name"]
+        ):
+            return index
+        return self._index.get(record["name"])
+
     def _already_applied(self, record: dict) -> bool:
-        index = self._index.get(record["name"])
+        index = self._record_index(record)
         if index is None:
             return False
         if "faces" in record:
@@ -194,7 +190,7 @@ class AnnotationSplit:
 
     @property
     def editable(self) -> bool:
-        return self.error is None and self.recovery is None
+        return self.error is None and self.recovery is None and self.journal_problem is None
 
     @property
     def dirty(self) -> bool:
@@ -234,6 +230,8 @@ class AnnotationSplit:
             raise ReadOnlyError(f"{self.label_path} is read-only: {self.error}")
         if self.recovery is not None:
             raise ReadOnlyError("restore or discard the unsaved edits from the last session first")
+        if self.journal_problem is not None:
+            raise ReadOnlyError(f"{self.journal_problem} Set it aside first")
 
     def _log(self, record: dict) -> None:
         """Journal first (durable), then the caller applies the change in memory."""
@@ -248,7 +246,7 @@ class AnnotationSplit:
         self._check_editable()
         faces = copy_faces(faces)
         image = self.images[index]
-        self._log({"name": image.name, "faces": [face_to_row(f) for f in faces]})
+        self._log({"index": index, "name": image.name, "faces": [face_to_row(f) for f in faces]})
         self._apply_faces(index, faces)
 
     def _apply_faces(self, index: int, faces: list[FaceBox]) -> None:
@@ -262,7 +260,7 @@ class AnnotationSplit:
         state = ReviewState(state)
         if self.review[index] == state:
             return
-        self._log({"name": self.images[index].name, "review": state.value})
+        self._log({"index": index, "name": self.images[index].name, "review": state.value})
         self._apply_review(index, state)
 
     def _apply_review(self, index: int, state: ReviewState) -> None:
@@ -279,7 +277,7 @@ class AnnotationSplit:
             return []
         changed: list[int] = []
         for record in self.recovery.records:
-            index = self._index.get(record["name"])
+            index = self._record_index(record)
             if index is None:
                 log.warning("journal record for unknown image %r skipped", record["name"])
                 continue
@@ -297,6 +295,12 @@ class AnnotationSplit:
         """Set the journal aside (renamed, never deleted) and edit from the saved file."""
         self.recovery = None
         return self._journal.set_aside() if self._journal is not None else None
+
+    def set_journal_aside(self) -> Path | None:
+        """Rename an untrusted journal to ``<journal>.corrupt-<time>`` (kept) and edit from the saved file."""
+        kept = self._journal.set_aside("corrupt") if self._journal is not None else None
+        self.journal_problem = None
+        return kept
 
     # --- saving ---------------------------------------------------------------
     def prepare_save(self) -> SavePlan | None:
@@ -355,8 +359,12 @@ class AnnotationSplit:
             elif i in self._review_marks:
                 self._review_baseline[i] = plan.saved_review[i]
         self._unsaved = [r for r in self._unsaved if r["seq"] > plan.seq]
-        if self._journal is not None:
+        if self._journal is None:
+            return
+        try:
             self._journal.compact(self._unsaved)
+        except OSError as exc:  # the labels are saved; replaying the saved records again changes nothing
+            log.warning("journal %s not compacted: %s", self._journal.path, exc)
 
     def save(self) -> bool:
         """Save synchronously; ``False`` when there was nothing to save."""

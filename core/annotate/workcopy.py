@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.annotate.audit import append_audit, timestamp
-from core.atomic import atomic_write
+from core.atomic import atomic_write, remove_stale_temporaries
 from core.paths import SHARED_DIR, user_data_dir
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,14 @@ class WorkingCopy:
     def read_path(self) -> Path:
         """What to load: the working copy when one exists (continue it), else the source."""
         return self.path if self.exists else self.source
+
+
+def remove_stale_temporaries_of(working: WorkingCopy) -> list[Path]:
+    """Clear what killed atomic writes left of the files the editor writes (the source only when writable)."""
+    targets = [working.sidecar(kind) for kind in ("edit.txt", "edit.json", "journal.jsonl", "review.json")]
+    if working.source_writable:
+        targets.append(working.source)
+    return [removed for target in targets for removed in remove_stale_temporaries(target)]
 
 
 def base_record(source_name: str, source_sha256: str | None) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGraphicsView
 
-from core.annotate import split as split_module
+from core.annotate import saving as saving_module
 from core.annotate.review import sidecar_path
 from core.annotate.split import AnnotationSplit
 from core.wider.labels import FaceBox, read_labels
@@ -45,7 +45,7 @@ def test_failed_autosave_keeps_the_file_and_shows_one_error(qtbot, window, tmp_p
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(split_module, "write_text_atomic", disk_full)
+    monkeypatch.setattr(saving_module, "write_text_atomic", disk_full)
     for target in ((250, 150), (250, 100)):
         drag(window, target, (target[0] + 30, target[1] + 30))
         saver.save_now()

@@ -43,3 +43,12 @@ def test_new_files_get_the_umask_default_not_mkstemps_0600(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "new.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_an_atomic_write_through_a_symlink_changes_its_target(tmp_path):
+    target = tmp_path / "target.txt"
+    target.write_text("old", encoding="utf-8")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    write_text_atomic(link, "new")
+    assert link.is_symlink() and target.read_text(encoding="utf-8") == "new"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.annotate import split as split_module
+from core.annotate import saving as saving_module
 from core.annotate.audit import read_audit
 from core.annotate.faces import face_to_row, moved, with_attribute
 from core.annotate.review import ReviewState, review_path, sidecar_path
@@ -147,7 +147,7 @@ def test_failed_save_keeps_last_good_file_then_recovers(split_files, monkeypatch
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(split_module, "write_text_atomic", disk_full)
+    monkeypatch.setattr(saving_module, "write_text_atomic", disk_full)
     with pytest.raises(OSError):
         split.save()
     assert label_path.read_bytes() == before
