@@ -40,9 +40,19 @@ def _inside_screen(window) -> bool:
     return window.screen().availableGeometry().contains(window.frameGeometry())
 
 
-def test_default_size_fits_a_small_screen(window):
-    # the offscreen test screen (800×800) is smaller than the default 1400×900
-    assert _inside_screen(window)
+def test_test_screen_is_the_fixed_desktop(window):
+    assert window.screen().availableGeometry() == QRect(0, 0, 1920, 1080)
+    assert window.size().width() == 1400 and window.size().height() == 900  # the default fits: unchanged
+
+
+def test_an_oversized_window_is_fitted_when_shown(qtbot, settings):
+    big = MainWindow(settings)
+    qtbot.addWidget(big)
+    big.resize(2600, 1700)
+    big.show()
+    qtbot.waitExposed(big)
+    assert _inside_screen(big)
+    big.close()
 
 
 def test_showing_every_dock_keeps_the_window_on_screen(window, qtbot):
