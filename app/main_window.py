@@ -6,7 +6,7 @@ import logging
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QRectF, Qt, QUrl
+from PySide6.QtCore import QRectF, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QListView, QMainWindow, QWidget
 
@@ -18,8 +18,9 @@ from app.dialogs.shortcuts import ShortcutsDialog
 from app.file_list import FileListModel, ViewWidthRows, list_folder
 from app.image_store import ImageStore, LoadedImage
 from app.job_pools import JobPools
-from app.panel_base import Panel
+from app.panel_base import Panel, in_scroll_area
 from app.panels import PANELS
+from app.screen_fit import fit_to_screen
 from app.settings import SHORTCUTS, Keys, Settings
 from app.widgets import IMAGE_FILTER
 from core.io.files import expand_inputs
@@ -72,6 +73,7 @@ class MainWindow(QMainWindow):
         state = self.settings.get(Keys.WINDOW_STATE)
         if not state.isEmpty():
             self.restoreState(state)
+        fit_to_screen(self)  # the default size, or geometry saved on a larger screen
 
     # --- construction -------------------------------------------------------
     def _build_file_dock(self) -> None:
@@ -112,7 +114,8 @@ class MainWindow(QMainWindow):
             panel = panel_class(self.workbench)
             dock = QDockWidget(panel.title, self)
             dock.setObjectName(f"dock_{panel.object_name}")
-            dock.setWidget(panel)
+            dock.setWidget(in_scroll_area(panel))
+            dock.visibilityChanged.connect(self._fit_after_dock_change)
             same_area = [
                 d for p, d in zip(self.panels, self.panel_docks.values(), strict=True) if p.area == panel.area
             ]
@@ -126,6 +129,14 @@ class MainWindow(QMainWindow):
             if panel.start_visible:
                 self.panel_docks[panel.object_name].raise_()
                 break
+
+    def _fit_after_dock_change(self, visible: bool) -> None:
+        if visible:  # after the layout has taken the new dock in
+            QTimer.singleShot(0, self, lambda: fit_to_screen(self))
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        fit_to_screen(self)  # the screen is known for sure once shown
 
     def _action(self, key: str, slot, text: str | None = None) -> QAction:
         spec = next((s for s in SHORTCUTS if s.key == key), None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
 
 from app.context import Workbench
 
@@ -33,3 +33,34 @@ class Panel(QWidget):
 
     def shutdown(self) -> None:
         """Called before the window closes (cancel own jobs, drop caches)."""
+
+
+def in_scroll_area(panel: Panel) -> QScrollArea:
+    """``panel`` inside a frameless scroll area, the widget a dock holds.
+
+    A panel taller or wider than its dock then scrolls instead of squeezing its
+    widgets over each other, and its minimum size no longer makes the window grow
+    past the screen when several docks share it.
+    """
+    scroll = QScrollArea()
+    scroll.setObjectName(f"scroll_{panel.object_name}")
+    scroll.setWidgetResizable(True)  # the panel fills the dock when there is room
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(panel)
+    return scroll
+
+
+def wrapping_column(column: QWidget) -> QScrollArea:
+    """A column of word-wrapped text in a vertical scroll area.
+
+    A splitter does not pass on how tall wrapped labels need to be at the width
+    they get, so in one they are squeezed and clipped; a scroll area gives them
+    their full height at its width and scrolls when the dock is shorter.
+    """
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(column)
+    # as wide as the column's widgets need: only the height scrolls here, the dock scrolls the rest
+    scroll.setMinimumWidth(column.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
+    return scroll

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 from core.paths import SHARED_DIR
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# GUI tests see one fixed screen, a 1920×1080 desktop, so that the window (fitted to the screen) has the same
+# size on every machine; tests of other screen sizes start their own process.
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = (
+        f"offscreen:configfile={Path(__file__).with_name('offscreen_screen.json')}"
+    )
 # As main.py does for the app: idle OpenMP threads sleep (workers share the cores with the GUI thread).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 

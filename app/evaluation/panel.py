@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -33,7 +32,7 @@ from app.context import Workbench
 from app.detectors import fill_detector_box, select_detector, selected_detector
 from app.image_store import LoadedImage
 from app.job_controls import JobControls
-from app.panel_base import Panel
+from app.panel_base import Panel, wrapping_column
 from app.settings import Keys, Setting
 from app.widgets import path_row
 from core.annotate.review import FaceReviewRequest
@@ -53,6 +52,16 @@ REVIEW_COLORS = {
     "false_positives": QColor(255, 160, 0),
     "true_positives": QColor(80, 220, 80),
 }
+
+
+BREAKDOWN_TIPS = (
+    "WIDER setting: easy, medium or hard faces",
+    "the attribute the faces are grouped by",
+    "the attribute's value for this group",
+    "ground-truth faces in this group",
+    "average precision on this group",
+    "share of this group's faces found",
+)
 
 
 @dataclass
@@ -189,7 +198,12 @@ class EvaluationPanel(Panel):
 
         self.table = QTableWidget(0, 6)
         self.table.setHorizontalHeaderLabels(["setting", "group", "value", "faces", "AP", "recall"])
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        # columns as wide as their words ("expression", "occlusion"); the table scrolls when the dock is narrow
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        for col in range(self.table.columnCount()):
+            self.table.horizontalHeaderItem(col).setToolTip(BREAKDOWN_TIPS[col])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSortingEnabled(True)
@@ -221,9 +235,7 @@ class EvaluationPanel(Panel):
         self.errors: list[tuple[str, tuple[float, float, float, float], float]] = []
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        scroll = QScrollArea()  # the form scrolls instead of forcing a tall window
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(controls)
+        scroll = wrapping_column(controls)  # the form scrolls instead of forcing a tall window
         for widget in (scroll, self.plot, self.table, queue_box):
             splitter.addWidget(widget)
         splitter.setSizes([320, 360, 360, 260])
@@ -303,6 +315,7 @@ class EvaluationPanel(Panel):
                     )
                 else:
                     item.setData(Qt.ItemDataRole.DisplayRole, value)
+                item.setToolTip(str(item.data(Qt.ItemDataRole.DisplayRole)))
                 self.table.setItem(row, col, item)
         self.table.setSortingEnabled(True)
 

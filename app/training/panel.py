@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -34,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from app.canvas.overlays import BRANCH_COLORS
 from app.context import Workbench
-from app.panel_base import Panel
+from app.panel_base import Panel, wrapping_column
 from app.settings import Keys, Setting
 from app.training.curves import ApPlot, CurveBook, eval_metrics, is_ap_metric, step_plot
 from app.training.data_plan import DataPlanner
@@ -188,9 +187,7 @@ class TrainingPanel(Panel):
         right.addWidget(self.side_plot)
         right.addWidget(self.ap_plot)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        scroll = QScrollArea()  # the form scrolls instead of forcing a tall window
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(controls)
+        scroll = wrapping_column(controls)  # the form scrolls instead of forcing a tall window
         for widget in (scroll, self.loss_plot, right):
             splitter.addWidget(widget)
         splitter.setSizes([340, 480, 380])

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 
 from app.canvas.image_view import ImageView
 from app.context import Workbench
-from app.panel_base import Panel
+from app.panel_base import Panel, wrapping_column
 from app.settings import Keys
 from app.unlock.controller import UnlockController
 from app.unlock.widgets import StateBanner, latency_text
@@ -135,7 +135,7 @@ class UnlockPanel(Panel):
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
-        splitter.addWidget(right)
+        splitter.addWidget(wrapping_column(right))
         splitter.setSizes([560, 340])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
@@ -205,6 +205,7 @@ class UnlockPanel(Panel):
         self.liveness_note = QLabel(NO_LIVENESS)
         self.liveness_note.setWordWrap(True)
         self.liveness_note.setStyleSheet("color: #c07000;")
+        self.liveness_note.setToolTip(NO_LIVENESS)
         layout.addRow(self.liveness_note)
         row = QHBoxLayout()
         self.verify_button = QPushButton("Verify")
