@@ -65,9 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     settle(args.settle_s)
     window.grab().save(str(out / "main.png"))
-    docks = {d.widget(): d for d in window.findChildren(QDockWidget)}
     for panel in window.panels:
-        dock = docks.get(panel) or docks.get(panel.parentWidget())
+        dock = panel.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()  # a panel sits in a scroll area inside its dock
         if dock is None:
             continue
         dock.show()
