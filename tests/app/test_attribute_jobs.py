@@ -6,7 +6,7 @@ import numpy as np
 
 from app.attributes.jobs import feature_views
 from core.attributes.features import FEATURE_DIM, FLIP_SUFFIX
-from core.progress import Progress
+from core.progress import Progress, relay
 
 
 class _Cache:
@@ -25,12 +25,8 @@ class _Cache:
 
 
 def _drive(gen):
-    items = []
-    while True:
-        try:
-            items.append(next(gen))
-        except StopIteration as stop:
-            return items, stop.value
+    items: list[Progress] = []
+    return items, relay(gen, items.append)
 
 
 def test_features_and_mirrors_come_from_one_request_with_one_progress_bar():
