@@ -85,6 +85,8 @@ def migrate(store: QSettings) -> int:
     found = stored_version(store)
     if found > SCHEMA_VERSION:
         return found
+    if not store.allKeys():  # a new file: nothing to migrate, it starts at the current version
+        found = SCHEMA_VERSION
     for version in range(found, SCHEMA_VERSION):
         log.info("settings: migrating %s from version %d to %d", store.fileName(), version, version + 1)
         STEPS[version](store)

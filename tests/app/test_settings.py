@@ -295,3 +295,15 @@ def test_coerce_reads_ini_text(raw, type_, expected):
 def test_coerce_rejects_what_is_not_the_type(raw, type_):
     with pytest.raises(ValueError):
         coerce(raw, type_)
+
+
+def test_a_new_settings_file_starts_at_the_current_version_without_migrating(tmp_path, caplog):
+    import logging
+
+    from app.settings.migrations import SCHEMA_VERSION, VERSION_KEY
+    from app.settings.store import Settings as Store
+
+    with caplog.at_level(logging.INFO):
+        store = Store(tmp_path / "new.ini")
+    assert "migrating" not in caplog.text
+    assert int(store.qsettings.value(VERSION_KEY)) == SCHEMA_VERSION
