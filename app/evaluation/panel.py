@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,23 +29,17 @@ from PySide6.QtWidgets import (
 from app.canvas.overlays import SETTING_COLORS
 from app.context import Workbench
 from app.detectors import fill_detector_box, select_detector, selected_detector
+from app.evaluation.jobs import SOURCE_DETECTOR, SOURCE_FOLDER, EvaluationRun, evaluation_job, labels_file
 from app.image_store import LoadedImage
 from app.job_controls import JobControls
 from app.panel_base import Panel, wrapping_column
 from app.settings import Keys, Setting
 from app.widgets import path_row
 from core.annotate.review import FaceReviewRequest
-from core.detect.on_split import detect_split
 from core.detect.registry import DEFAULT_DETECTOR
-from core.progress import Progress, relabelled
-from core.wider.dataset import WiderDataset
-from core.wider.evaluation import WiderEvalResult, evaluate
-from core.wider.groundtruth import WiderGroundTruth, load_ground_truth
-from core.wider.predictions import Submission, read_submission
+from core.wider.evaluation import WiderEvalResult
 from core.wider.report import ImageReview, review_queue
 
-SOURCE_FOLDER = "Prediction folder"
-SOURCE_DETECTOR = "Run a detector on the split's images"
 REVIEW_COLORS = {
     "missed": QColor(255, 60, 60),
     "false_positives": QColor(255, 160, 0),
@@ -62,68 +55,6 @@ BREAKDOWN_TIPS = (
     "average precision on this group",
     "share of this group's faces found",
 )
-
-
-@dataclass
-class EvaluationRun:
-    """What one evaluation job produced (plain data for the GUI thread)."""
-
-    gt: WiderGroundTruth
-    result: WiderEvalResult
-    predictions: dict[str, np.ndarray]
-    images_dir: Path | None
-    source: str
-
-
-def _labels_file(gt_path: Path) -> Path:
-    if gt_path.is_file() and gt_path.suffix == ".txt":
-        return gt_path
-    found = sorted(gt_path.glob("*_bbx_gt.txt")) if gt_path.is_dir() else []
-    if not found:
-        raise FileNotFoundError(f"{gt_path}: running a detector needs a WIDER label file (*_bbx_gt.txt)")
-    return found[0]
-
-
-def evaluation_job(
-    gt_path: Path,
-    source: str,
-    pred_dir: Path | None,
-    images_dir: Path | None,
-    detectors,
-    model: str,
-    mode: str,
-    token=None,
-):
-    """Generator job: load GT, get predictions (read or detect), evaluate. Returns :class:`EvaluationRun`."""
-    yield Progress(message="loading ground truth")
-    gt = load_ground_truth(gt_path)
-    if source == SOURCE_FOLDER:
-        if pred_dir is None:
-            raise ValueError("choose a prediction folder")
-        yield Progress(message="reading predictions")
-        submission: Submission = read_submission(pred_dir, expected=gt.keys, on_error="official")
-        predictions: dict[str, np.ndarray] = dict(submission.predictions)
-        label = f"predictions in {pred_dir}"
-        evaluated = submission
-    else:
-        labels = _labels_file(gt_path)
-        dataset = WiderDataset.open(labels, images_dir)
-        images_dir = dataset.images_dir
-        yield Progress(0, len(dataset), f"loading {model}")
-        detector = detectors.get(model)
-        detections = yield from relabelled(
-            detect_split(detector, dataset, token=token), lambda p: f"detecting {p.done}/{p.total}"
-        )
-        if token is not None and token.cancelled:
-            return None
-        predictions = detections.predictions
-        label = f"{model} on {dataset.images_dir}" + (
-            f" ({len(detections.errors)} unreadable)" if detections.errors else ""
-        )
-        evaluated = predictions
-    yield Progress(message="evaluating")
-    result = evaluate(gt, evaluated, mode=mode)
-    return EvaluationRun(gt, result, predictions, images_dir, label)
 
 
 class EvaluationPanel(Panel):
@@ -384,7 +315,7 @@ class EvaluationPanel(Panel):
             self.workbench.status.emit("Select an error of a queued image first.")
             return
         try:
-            labels = _labels_file(Path(self.gt_edit.text().strip()))
+            labels = labels_file(Path(self.gt_edit.text().strip()))
         except FileNotFoundError as exc:
             self.workbench.status.emit(f"The annotation editor needs a WIDER label file: {exc}")
             return

@@ -9,7 +9,8 @@ import numpy as np
 from PIL import Image
 
 from app.detectors import select_detector
-from app.evaluation.panel import SOURCE_FOLDER, EvaluationPanel
+from app.evaluation.jobs import SOURCE_FOLDER
+from app.evaluation.panel import EvaluationPanel
 from core.wider.labels import FaceBox, ImageLabels, write_labels
 from core.wider.predictions import prediction_path, write_prediction_file
 
@@ -92,7 +93,7 @@ def test_bad_ground_truth_path_reports_error_and_panel_recovers(qtbot, window, t
 
 
 def test_detector_source_runs_the_model_on_every_image(qtbot, window, tmp_path):
-    from app.evaluation.panel import SOURCE_DETECTOR
+    from app.evaluation.jobs import SOURCE_DETECTOR
 
     label_file, _, images = _split(tmp_path)
     (images / "1--Handshaking/1_Hand_b.jpg").write_bytes(b"not a jpeg")  # one unreadable image
