@@ -15,6 +15,7 @@ from core.attributes.lmle_task import LMLETask
 from core.attributes.model import AttributeModel
 from core.cli import run_cli
 from core.paths import MODELS_DIR, SAMPLES_DIR
+from core.progress import relay
 from core.train.config import build_config
 from core.train.loop import train
 from tests.core.attributes.fakes import fake_celeba
@@ -34,13 +35,8 @@ def _run(task, root, run_dir, steps, resume=False, extra=()):
     overrides = [*TINY, f"max_steps={steps}", f'task.celeba_root="{root}"', 'task.train_range="1-120"']
     overrides += ['task.val_range="121-160"', *extra]
     config = build_config(task.config_cls, overrides=overrides, train_defaults=task.train_defaults)
-    records = []
-    gen = train(task, config, run_dir=run_dir, resume=resume)
-    while True:
-        try:
-            records.append(next(gen))
-        except StopIteration as stop:
-            return records, stop.value
+    records: list = []
+    return records, relay(train(task, config, run_dir=run_dir, resume=resume), records.append)
 
 
 @pytest.fixture

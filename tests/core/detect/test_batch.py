@@ -18,6 +18,7 @@ from core.detect.batch.ledger import read_records, shard_path
 from core.detect.batch.options import BatchOptions
 from core.detect.batch.run import run_batch
 from core.io.imageio import load_image
+from core.progress import drain
 from core.wider.predictions import read_prediction_file
 from tests.core.unlock.videos import write_video
 
@@ -95,29 +96,21 @@ def test_rerun_skips_unchanged_inputs_and_redoes_changed_ones(tmp_path):
     assert run_cli(args) == 0
     first = out.read_text()
     job = run_batch(expand_batch_inputs([photos]), BatchOptions(jsonl=out, max_side=320))
-    summary = _drain(job)
+    summary = drain(job)
     assert summary.processed == 0 and summary.skipped == 3 and out.read_text() == first
     target = photos / "img2.jpg"
     os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 10**9))
-    summary = _drain(
+    summary = drain(
         run_batch(expand_batch_inputs([photos]), BatchOptions(jsonl=out, max_side=320, verify="stat"))
     )
     assert summary.processed == 1 and summary.skipped == 2
     # content hashes: a touched file is still the same file
     assert run_cli([*args, "--verify", "hash", "--no-resume"]) == 0
     os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 10**9))
-    summary = _drain(
+    summary = drain(
         run_batch(expand_batch_inputs([photos]), BatchOptions(jsonl=out, max_side=320, verify="hash"))
     )
     assert summary.processed == 0 and summary.skipped == 3
-
-
-def _drain(job):
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
 
 
 def test_killed_run_resumes_to_the_same_output(tmp_path):
@@ -142,7 +135,7 @@ def test_killed_run_resumes_to_the_same_output(tmp_path):
     written = len(read_records(shard))
     assert 8 <= written < 64 and not out.exists()
     job = run_batch(expand_batch_inputs([photos]), BatchOptions(jsonl=out, max_side=320))
-    summary = _drain(job)
+    summary = drain(job)
     assert summary.skipped == written and summary.processed == 64 - written
     assert without_timing(read_records(out)) == without_timing(read_records(fresh))
     assert not shard.exists()

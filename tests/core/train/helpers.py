@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+from core.progress import relay
 from core.train.config import build_config
 from core.train.loop import train
 
 
 def run_to_end(gen):
     """Drive a training generator; returns (records, summary)."""
-    records = []
-    while True:
-        try:
-            records.append(next(gen))
-        except StopIteration as stop:
-            return records, stop.value
+    records: list = []
+    return records, relay(gen, records.append)
 
 
 def toy_config(*overrides: str):
