@@ -28,7 +28,7 @@ import numpy as np
 from core.io.imageio import load_image
 from core.wider.attributes import ATTRIBUTE_NAMES, ATTRIBUTES
 from core.wider.labels import ImageLabels, LabelArrays, read_label_arrays
-from core.wider.locate import SplitNotFoundError
+from core.wider.locate import locate_split
 
 SPLITS = ("train", "val", "test")
 
@@ -94,14 +94,12 @@ class WiderDataset:
 
     @classmethod
     def from_root(cls, root: str | os.PathLike, split: str = "val") -> WiderDataset:
-        """The official layout: ``<root>/WIDER_<split>/images`` + ``<root>/wider_face_split/...``."""
+        """A named split of a WIDER folder, found as the CLI and the Training panel find it
+        (:func:`core.wider.locate.locate_split`: the official layout or a copied split)."""
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-        root = Path(root)
-        labels = root / "wider_face_split" / f"wider_face_{split}_bbx_gt.txt"
-        if not labels.is_file():
-            raise SplitNotFoundError(f"No WIDER {split} split in {root}: {labels} does not exist.")
-        return cls(read_label_arrays(labels), root / f"WIDER_{split}" / "images")
+        location = locate_split(root, split)
+        return cls(read_label_arrays(location.labels), location.images_dir)
 
     # -- access -----------------------------------------------------------------------
     def __len__(self) -> int:
