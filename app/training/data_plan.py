@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, 
 
 from app.settings import Keys, Settings
 from core.errors import UserError
+from core.train.config import ConfigError, parse_override
 from core.wider.locate import AUTO, plan_split
 
 # tasks whose data is a WIDER split (task.data.split)
@@ -54,11 +55,14 @@ def check_data(data: str, split: str) -> DataCheck:
 
 def uses_synthetic_faces(overrides: list[str]) -> bool:
     """The overrides switch ScaleFace to synthetic faces (no data folder read)."""
-    return any(
-        item.split("=", 1)[0] == "task.data.source" and "synthetic" in item.split("=", 1)[1]
-        for item in overrides
-        if "=" in item
-    )
+    for item in overrides:
+        try:
+            path, value = parse_override(item)
+        except ConfigError:  # a malformed word is the run's to report, not the plan's
+            continue
+        if path == ["task", "data", "source"] and value == "synthetic":
+            return True
+    return False
 
 
 class SplitPicker(QWidget):
