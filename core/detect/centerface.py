@@ -41,11 +41,9 @@ import torch
 from core.detect.postprocess import build_result, nms
 from core.detect.registry import CENTERFACE_MAX_SIDE, CENTERFACE_MIN_SCORE
 from core.device import default_device
-from core.errors import FaceScopeError
 from core.models.centerface import CenterFace
 from core.types import DetectionResult
 from core.zoo.cache import load_network
-from core.zoo.weights import WeightsError, read_sidecar, resolve
 
 log = logging.getLogger(__name__)
 
@@ -168,18 +166,14 @@ def decode(
     return Decoded(boxes, scores, points)
 
 
-class StateMismatch(FaceScopeError, ValueError):
-    """A weights file whose tensors do not fit the CenterFace architecture."""
-
-
 def build_centerface(tensors: dict[str, torch.Tensor]) -> CenterFace:
-    """A CenterFace network holding ``tensors`` (raises :class:`StateMismatch` when they do not fit)."""
+    """A CenterFace network holding ``tensors`` (``ValueError`` when they do not fit)."""
     model = CenterFace()
     # BatchNorm step counters are training state the container does not keep.
     missing, unexpected = model.load_state_dict(tensors, strict=False)
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]
     if missing or unexpected:
-        raise StateMismatch(f"does not fit CenterFace (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise ValueError(f"does not fit CenterFace (missing {missing[:3]}, unexpected {unexpected[:3]})")
     return model
 
 
@@ -188,11 +182,7 @@ def load_model(weights: str | os.PathLike = NAME, device: torch.device | None = 
 
     Raises :class:`core.zoo.weights.WeightsError` when the file is missing or corrupt.
     """
-    try:
-        return load_network(weights, build_centerface, device or default_device())
-    except StateMismatch as exc:
-        path = resolve(weights)
-        raise WeightsError(path, str(exc), read_sidecar(path).get("regenerate")) from None
+    return load_network(weights, build_centerface, device or default_device())
 
 
 class CenterFaceDetector:

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from core.keyed_cache import KeyedCache
-from core.zoo.weights import load_weights, resolve
+from core.zoo.weights import WeightsError, load_weights, read_sidecar, resolve
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,8 @@ def load_network(
     weights: a bundled name (``"centerface"``) or a ``.pt`` path, read by
         :func:`core.zoo.weights.load_weights` (which raises ``WeightsError``).
     build: tensors -> ``nn.Module`` (a class with such a constructor, a
-        ``from_tfjs`` classmethod, a function); it may raise ``WeightsError``.
+        ``from_tfjs`` classmethod, a function); a ``ValueError`` from it (tensors
+        that do not fit) becomes a ``WeightsError`` naming the file.
     variant: what else distinguishes networks built by one builder from one file.
 
     The network is channels_last in memory: oneDNN (CPU) and cuDNN run these
@@ -92,7 +93,12 @@ def load_network(
 
     def load() -> nn.Module:
         tensors, _meta = load_weights(weights)
-        network = build(tensors).to(device, memory_format=torch.channels_last).eval()
+        try:
+            network = build(tensors)
+        except ValueError as exc:  # tensors that do not fit the architecture: the file is at fault
+            path = resolve(weights)
+            raise WeightsError(path, str(exc), read_sidecar(path).get("regenerate")) from None
+        network = network.to(device, memory_format=torch.channels_last).eval()
         log.debug("loaded %s on %s", weights, device)
         return network
 

@@ -94,3 +94,12 @@ def test_detectors_and_runners_share_their_networks():
     assert Landmarker(device="cpu").model is Landmarker(device="cpu").model
     assert Landmarker(device="cpu", tiny=True).model is not Landmarker(device="cpu").model
     assert len(NETWORKS) >= 3
+
+
+def test_tensors_that_do_not_fit_the_builder_are_a_weights_error_naming_the_file(weights):
+    def strict_builder(tensors):
+        raise ValueError("does not fit the network (missing ['w'])")
+
+    with pytest.raises(WeightsError, match="does not fit the network") as info:
+        load_network(weights, strict_builder, "cpu", cache=NetworkCache())
+    assert str(weights.resolve()) in str(info.value)
