@@ -230,26 +230,16 @@ class AnnotationPanel(Panel):
 
     def open_split(self, label_path: Path, images_root: Path) -> None:
         """Open a WIDER split in the worker (3226 images parse in ~0.3 s)."""
-        self.show_message(f"Opening {label_path.name}…", False)
         self._reopen = (self.open_split, label_path, images_root)
-        self.workbench.runner.submit(
-            AnnotationSplit.open_wider,
-            label_path,
-            images_root,
-            name=f"open {label_path.name}",
-            on_result=self._install,
-        )
+        self._open(AnnotationSplit.open_wider, label_path.name, label_path, images_root)
 
     def open_folder(self, folder: Path, label_path: Path) -> None:
-        self.show_message(f"Opening {folder.name}…", False)
         self._reopen = (self.open_folder, folder, label_path)
-        self.workbench.runner.submit(
-            AnnotationSplit.open_folder,
-            folder,
-            label_path,
-            name=f"open {folder.name}",
-            on_result=self._install,
-        )
+        self._open(AnnotationSplit.open_folder, folder.name, folder, label_path)
+
+    def _open(self, opener, shown: str, *args: Path) -> None:
+        self.show_message(f"Opening {shown}…", False)
+        self.workbench.runner.submit(opener, *args, name=f"open {shown}", on_result=self._install)
 
     def _install(self, split: AnnotationSplit) -> None:
         self.prelabel.clear()
