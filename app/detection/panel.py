@@ -336,7 +336,6 @@ class DetectionPanel(Panel):
 
     def _refresh_overlay(self) -> None:
         min_score = self.score_slider.value() / 100
-        self.score_label.setText(f"{min_score:.2f}")
         self.workbench.settings.set(Keys.DETECTION_MIN_SCORE, min_score)
         self.overlay.visible_branches = {n for n, b in self.branch_boxes.items() if b.isChecked()}
         self.overlay.min_score = min_score

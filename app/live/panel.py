@@ -299,7 +299,6 @@ class LivePanel(Panel):
 
     def _refresh_overlay(self) -> None:
         min_score = self.score_slider.value() / 100
-        self.score_label.setText(f"{min_score:.2f}")
         self.workbench.settings.set(Keys.LIVE_MIN_SCORE, min_score)
         self.controller.track_min_score = min_score
         self.overlay.visible_branches = self.branch_group.visible_branches()
