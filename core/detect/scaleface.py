@@ -29,7 +29,9 @@ import torch
 from core.detect.centerface import load_model as load_centerface
 from core.detect.postprocess import build_result
 from core.detect.registry import SCALEFACE_MAX_SIDE, SCALEFACE_MIN_SCORE
-from core.models.scaleface.model import ScaleFace, ScaleFaceConfig, init_from_centerface
+from core.models.scaleface.backbone import init_from_centerface, init_neck_from_centerface
+from core.models.scaleface.config import ScaleFaceConfig
+from core.models.scaleface.model import ScaleFace
 from core.train.checkpoint import CheckpointError, load_checkpoint, mismatch_line
 from core.train.config import ConfigError, from_dict
 from core.types import DetectionResult
@@ -77,7 +79,10 @@ def build_scaleface(cfg: ScaleFaceConfig) -> ScaleFace:
     """
     model = ScaleFace(cfg)
     if cfg.init_from_centerface:
-        init_from_centerface(model.backbone, load_centerface(device=torch.device("cpu")).backbone)
+        teacher = load_centerface(device=torch.device("cpu"))
+        init_from_centerface(model.backbone, teacher.backbone)
+        if model.neck is not None:
+            init_neck_from_centerface(model.neck, teacher.neck)
     return model
 
 

@@ -19,7 +19,8 @@ from app.detectors import select_detector
 from app.settings import Keys
 from core.detect.scaleface import ScaleFaceDetector, prepare_image
 from core.detect.training.synthetic import make_synthetic_image
-from core.models.scaleface.model import ScaleFace, ScaleFaceConfig
+from core.models.scaleface.config import ScaleFaceConfig
+from core.models.scaleface.model import ScaleFace
 from core.train.checkpoint import save_checkpoint
 from core.train.config import to_plain
 

@@ -13,8 +13,9 @@ from torchvision.ops import box_iou
 from core.detect.training.data import AugmentConfig, DetectionAugment, collate_detection
 from core.detect.training.quick_eval import ImageEval, quick_eval
 from core.models.scaleface.anchors import BranchRPN, default_branch_specs, range_anchor_heights, split_targets
+from core.models.scaleface.config import ScaleFaceConfig
 from core.models.scaleface.loss import label_rois, ohem_select, ohem_select_batch
-from core.models.scaleface.model import ScaleFace, ScaleFaceConfig
+from core.models.scaleface.model import ScaleFace
 from core.scale_ranges import SCALE_RANGES
 
 TINY = dict(

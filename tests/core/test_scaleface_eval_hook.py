@@ -174,7 +174,8 @@ def test_cli_options_and_a_bad_split(split_dir, tmp_path, caplog):
 @pytest.mark.shared_data
 def test_the_416_dev_split_opens_and_scores_a_scaleface_model():
     from core.detect.scaleface import ScaleFaceDetector
-    from core.models.scaleface.model import ScaleFace, ScaleFaceConfig
+    from core.models.scaleface.config import ScaleFaceConfig
+    from core.models.scaleface.model import ScaleFace
     from core.paths import SHARED_DIR
 
     split = open_eval_split(SHARED_DIR / "data" / "wider_val_416_dev", max_images=4)

@@ -83,7 +83,7 @@ def test_resume_is_bit_identical_and_the_checkpoint_loads_as_a_detector(tmp_path
 def test_mobilenet_backbone_can_start_from_centerface():
     from core.detect.scaleface import build_scaleface
     from core.models.centerface import CenterFace  # noqa: F401 - the port must exist
-    from core.models.scaleface.model import ScaleFaceConfig
+    from core.models.scaleface.config import ScaleFaceConfig
 
     try:
         from core.detect.centerface import load_model
@@ -92,7 +92,7 @@ def test_mobilenet_backbone_can_start_from_centerface():
     except Exception as exc:  # noqa: BLE001 - weights absent in a partial checkout
         pytest.skip(f"CenterFace weights unavailable: {exc}")
     backbone = build_scaleface(
-        ScaleFaceConfig(backbone="mobilenet_v2", init_from_centerface=True)
+        ScaleFaceConfig(backbone="mobilenet_v2", init_from_centerface=True, input_norm="raw255")
     ).backbone.eval()
     x = torch.rand(1, 3, 64, 64) * 255
     with torch.no_grad():
@@ -105,7 +105,8 @@ def test_mobilenet_backbone_can_start_from_centerface():
 @pytest.mark.shared_data
 def test_wider_source_feeds_the_model():
     from core.detect.training.data import AugmentConfig, DetectionAugment, DetectionTrainSet, WiderSource
-    from core.models.scaleface.model import ScaleFace, ScaleFaceConfig
+    from core.models.scaleface.config import ScaleFaceConfig
+    from core.models.scaleface.model import ScaleFace
     from core.paths import SHARED_DIR
 
     source = WiderSource(SHARED_DIR / "data" / "wider_val_native_dev", "val")

@@ -33,6 +33,7 @@ import torch
 from core.io.imageio import load_image
 from core.wider.attributes import ATTRIBUTE_NAMES
 from core.wider.dataset import WiderDataset
+from core.wider.dev_split import in_part
 from core.wider.locate import AUTO, locate_split
 
 
@@ -51,14 +52,19 @@ class WiderSource:
 
     ``root`` and ``split`` are resolved by :func:`core.wider.locate.locate_split`:
     a WIDER folder (official layout or a copied split) or a label file, and
-    ``"auto"`` (train if present, else val), a split name or a label file path.
+    ``"auto"`` (train if present, else val), a split name or a label file path;
+    ``part`` keeps one part of :func:`core.wider.dev_split.dev_part` (``"all"``, ``"train"``, ``"val"``).
     Raises :class:`core.wider.locate.SplitNotFoundError` (a user error) naming
     what was looked for when nothing fits.
     """
 
-    def __init__(self, root: str | Path, split: str = AUTO) -> None:
+    def __init__(self, root: str | Path, split: str = AUTO, part: str = "all") -> None:
         self.location = locate_split(root, split)
-        self.index = WiderDataset.open(self.location.labels, self.location.images_dir)
+        index = WiderDataset.open(self.location.labels, self.location.images_dir)
+        if part != "all":  # one part of the fixed train/val split of a labelled folder
+            ids = [i for i, name in enumerate(index.labels.names) if in_part(name, part)]
+            index = WiderDataset(index.labels, index.images_dir, image_ids=np.asarray(ids, dtype=np.int64))
+        self.index = index
 
     def __len__(self) -> int:
         return len(self.index)

@@ -53,6 +53,7 @@ from core.errors import UserError
 from core.progress import Progress, relay
 from core.types import DetectionResult
 from core.wider.dataset import WiderDataset
+from core.wider.dev_split import in_part
 from core.wider.evaluation import evaluate
 from core.wider.groundtruth import ALL_FACES, WiderGroundTruth, load_ground_truth
 from core.wider.predictions import image_key
@@ -132,8 +133,9 @@ def subset_ground_truth(gt: WiderGroundTruth, images: np.ndarray) -> WiderGround
     )
 
 
-def open_eval_split(path: str | os.PathLike, max_images: int = 0) -> EvalSplit:
-    """Index a split for evaluation; ``max_images`` > 0 keeps an evenly spaced subset.
+def open_eval_split(path: str | os.PathLike, max_images: int = 0, part: str = "all") -> EvalSplit:
+    """Index a split for evaluation; ``max_images`` > 0 keeps an evenly spaced subset;
+    ``part`` keeps the images of one part of :func:`core.wider.dev_split.dev_part`.
 
     Raises :class:`EvalSplitError` naming the path when labels, images or
     ground truth are missing or do not match.
@@ -147,7 +149,8 @@ def open_eval_split(path: str | os.PathLike, max_images: int = 0) -> EvalSplit:
         gt = load_ground_truth(gt_path)
     except (OSError, ValueError) as exc:
         raise EvalSplitError(f"{path}: cannot read the evaluation split: {exc}") from exc
-    picked = evenly_spaced(gt.num_images, max_images)
+    in_split = np.array([i for i, name in enumerate(gt.names) if in_part(name, part)], dtype=np.int64)
+    picked = in_split[evenly_spaced(len(in_split), max_images)]
     if len(picked) < gt.num_images:
         gt = subset_ground_truth(gt, picked)
     wanted = {k: i for i, k in enumerate(gt.keys)}

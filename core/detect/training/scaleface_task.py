@@ -44,6 +44,7 @@ from torch import nn
 
 from core.detect.registry import EVAL_MIN_SCORE
 from core.detect.scaleface import ScaleFaceDetector, build_scaleface
+from core.detect.training.composite_set import composite_training_set
 from core.detect.training.data import (
     AugmentConfig,
     DetectionAugment,
@@ -52,11 +53,14 @@ from core.detect.training.data import (
     collate_detection,
 )
 from core.detect.training.eval_hook import EvalSplit, evaluate_on_split, open_eval_split
+from core.detect.training.feature_pool import collate_pooled
 from core.detect.training.quick_eval import ImageEval, quick_eval
 from core.detect.training.synthetic import SyntheticFaces
-from core.models.scaleface.model import ScaleFace, ScaleFaceConfig
+from core.models.scaleface.config import ScaleFaceConfig
+from core.models.scaleface.model import ScaleFace
 from core.ranges import check_ranges
 from core.train.config import ConfigError
+from core.wider.dev_split import PARTS
 from core.wider.locate import AUTO
 
 log = logging.getLogger(__name__)
@@ -71,25 +75,50 @@ DATA_RANGES: dict[str, tuple[float, float]] = {
     "max_size": (32, 4096),
     "synthetic_images": (1, 1_000_000),
     "synthetic_size": (32, 4096),
+    "photo_limit": (0, 10_000_000),
+    "scenes": (1, 1_000_000),
+    "wider_share": (0.0, 1.0),
 }
 
 
 @dataclass
 class ScaleFaceDataConfig(AugmentConfig):
-    """Training data: ``source`` ``"wider"`` (the ``--data`` folder) or ``"synthetic"``
-    (``synthetic_images`` images of ``synthetic_size``²); plus augmentation.
+    """Training data: ``source`` ``"wider"`` (the ``--data`` folder), ``"synthetic"``
+    (``synthetic_images`` drawn images of ``synthetic_size``²) or ``"composite"``
+    (:mod:`core.detect.training.scenes`: ``scenes`` scenes of ``crop_size``², a
+    ``wider_share`` of them crops of the ``--data`` folder's images, if given, scaled
+    by ``min_scale..max_scale``, the rest composites of the face photos under
+    ``photos`` on procedural, ``backgrounds`` (``distill``: faces marked by the
+    teacher) and WIDER backgrounds); plus augmentation.
 
     split: which WIDER split of ``--data`` to train on: ``"auto"`` (train if present,
-    else val), a split name or a label file (see :mod:`core.wider.locate`)."""
+    else val), a split name or a label file (see :mod:`core.wider.locate`).
+    part: ``"all"``, or one part of the fixed split of :mod:`core.wider.dev_split`
+    (``"train"`` when the other part is the validation set).
+    cache_features: with a frozen trunk, compute its features once per scene into a
+    pool under ``cache_dir`` (default: the user's cache folder) and train on those."""
 
     source: str = "wider"
     split: str = AUTO
+    part: str = "all"
     synthetic_images: int = 64
     synthetic_size: int = 256
+    photos: tuple[str, ...] = ()
+    backgrounds: tuple[str, ...] = ()
+    photo_limit: int = 0
+    distill: bool = True
+    scenes: int = 4000
+    wider_share: float = 0.25
+    cache_features: bool = False
+    cache_dir: str = ""
 
     def __post_init__(self) -> None:
-        if self.source not in ("wider", "synthetic"):
-            raise ValueError(f"data source must be wider or synthetic, not {self.source!r}")
+        if self.source not in ("wider", "synthetic", "composite"):
+            raise ValueError(f"data source must be wider, synthetic or composite, not {self.source!r}")
+        if self.part not in PARTS:
+            raise ValueError(f"part must be one of {', '.join(PARTS)}, not {self.part!r}")
+        if self.source == "composite" and self.crop_size <= 0:
+            raise ValueError("composite scenes need crop_size > 0 (the scene size)")
         check_ranges("ScaleFace data", vars(self), DATA_RANGES)
 
 
@@ -98,7 +127,8 @@ class ScaleFaceTaskConfig:
     """eval_images: images of the validation set (WIDER val, or held-out synthetic images)
     scored by the quick eval hook; eval_max_size caps their longer side (both evaluations).
     eval_split: a WIDER val-style split (see :func:`core.detect.training.eval_hook.open_eval_split`)
-    scored with the official protocol instead; eval_max_images: evenly spaced subset (0 = all)."""
+    scored with the official protocol instead; eval_max_images: evenly spaced subset (0 = all);
+    eval_part: one part of :mod:`core.wider.dev_split` (``"val"`` beside training on ``"train"``)."""
 
     model: ScaleFaceConfig = field(default_factory=ScaleFaceConfig)
     data: ScaleFaceDataConfig = field(default_factory=ScaleFaceDataConfig)
@@ -106,6 +136,7 @@ class ScaleFaceTaskConfig:
     eval_max_size: int = 1024
     eval_split: str | None = None
     eval_max_images: int = 0
+    eval_part: str = "all"
 
     def __post_init__(self) -> None:
         if self.eval_max_images < 0:
@@ -135,6 +166,7 @@ class ScaleFaceTask:
         self.cfg: ScaleFaceTaskConfig | None = None
         self.data_dir: Path | None = None
         self.eval_split: EvalSplit | None = None
+        self.pooled = False
         # polled during an evaluation (the CLI's signal flag, the GUI job's cancel token)
         self.should_stop: Callable[[], bool] | None = None
 
@@ -145,6 +177,17 @@ class ScaleFaceTask:
 
     def build_dataset(self, cfg: ScaleFaceTaskConfig, data_dir: Path | None):
         self.data_dir = data_dir
+        self._open_eval_split(cfg)
+        if cfg.data.source == "composite":
+            dataset, self.pooled = composite_training_set(
+                cfg.data, data_dir, self.model, seed=0, should_stop=self.should_stop
+            )
+            log.info(
+                "ScaleFace training set: %d composite scenes%s",
+                len(dataset),
+                " (cached features)" * self.pooled,
+            )
+            return dataset
         augment = DetectionAugment(cfg.data)
         if cfg.data.source == "synthetic":
             source = SyntheticFaces(cfg.data.synthetic_images, cfg.data.synthetic_size, seed=0)
@@ -156,21 +199,29 @@ class ScaleFaceTask:
             source = WiderSource(data_dir, cfg.data.split)
             log.info("ScaleFace training labels: %s", source.location.labels)
         log.info("ScaleFace training set: %s, %d images", cfg.data.source, len(source))
-        if cfg.eval_split:
-            # opened now so a wrong path fails before the first step, not at the first evaluation
-            self.eval_split = open_eval_split(cfg.eval_split, cfg.eval_max_images)
-            log.info("evaluation split %s: %d images", cfg.eval_split, self.eval_split.num_images)
         return DetectionTrainSet(source, augment)
 
+    def _open_eval_split(self, cfg: ScaleFaceTaskConfig) -> None:
+        if cfg.eval_split:
+            # opened now so a wrong path fails before the first step, not at the first evaluation
+            self.eval_split = open_eval_split(cfg.eval_split, cfg.eval_max_images, cfg.eval_part)
+            log.info("evaluation split %s: %d images", cfg.eval_split, self.eval_split.num_images)
+
     def collate(self, items: list) -> dict:
+        if isinstance(items[0][0], list):  # cached trunk features, one map per branch
+            return collate_pooled(items, self.cfg.data.crop_size)
         return collate_detection(items, ScaleFace.SIZE_MULTIPLE)
 
     def compute_losses(self, model: nn.Module, batch: dict, device: torch.device) -> dict[str, torch.Tensor]:
-        images = batch["images"].to(device, non_blocking=True).float().div_(255.0)
         targets = [
             {"boxes": b.to(device, non_blocking=True), "invalid": v.to(device, non_blocking=True)}
             for b, v in zip(batch["boxes"], batch["invalid"], strict=True)
         ]
+        if "features" in batch:
+            feats = [f.to(device, non_blocking=True) for f in batch["features"]]
+            net = getattr(model, "module", model)  # the branches alone: DDP wraps the whole forward only
+            return net.forward_features(feats, batch["input_size"], batch["image_sizes"], targets)
+        images = batch["images"].to(device, non_blocking=True).float().div_(255.0)
         return model(images, batch["image_sizes"], targets)
 
     def _eval_source(self):

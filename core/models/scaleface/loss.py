@@ -118,6 +118,26 @@ def ohem_select(rois: Tensor, losses: Tensor, rois_per_image: int, nms_iou: floa
     return ohem_select_batch([rois], [losses], rois_per_image, nms_iou)[0]
 
 
+def random_select_batch(
+    labels: list[Tensor],
+    rois_per_image: int,
+    fg_fraction: float = 0.25,
+    generator: torch.Generator | None = None,
+) -> list[Tensor]:
+    """Per image, indices of a random sample of ``rois_per_image`` RoIs with at most
+    ``fg_fraction`` of them positive (Fast R-CNN's sampling; the no-OHEM baseline)."""
+    picks = []
+    for lab in labels:
+        pos = torch.nonzero(lab > 0).flatten()
+        neg = torch.nonzero(lab <= 0).flatten()
+        n_pos = min(pos.numel(), int(rois_per_image * fg_fraction))
+        n_neg = min(neg.numel(), rois_per_image - n_pos)
+        pos = pos[torch.randperm(pos.numel(), generator=generator, device=lab.device)[:n_pos]]
+        neg = neg[torch.randperm(neg.numel(), generator=generator, device=lab.device)[:n_neg]]
+        picks.append(torch.cat([pos, neg]))
+    return picks
+
+
 def roi_losses(
     logits: Tensor, deltas: Tensor, labels: Tensor, box_targets: Tensor, num_rois: int
 ) -> tuple[Tensor, Tensor]:

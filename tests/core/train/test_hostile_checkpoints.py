@@ -12,7 +12,7 @@ import torch
 from core.cli import run_cli
 from core.detect.scaleface import load_scaleface_checkpoint
 from core.errors import UserError
-from core.models.scaleface.model import ScaleFaceConfig
+from core.models.scaleface.config import ScaleFaceConfig
 from core.train.checkpoint import FORMAT, VERSION, CheckpointError, load_checkpoint
 from core.train.config import ConfigError, TrainConfig
 from tests.core.train.helpers import run_to_end, toy_train
