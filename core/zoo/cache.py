@@ -75,6 +75,7 @@ def load_network(
     device: torch.device | str,
     *,
     variant: Hashable = None,
+    with_meta: bool = False,
     cache: KeyedCache[NetworkKey, nn.Module] = NETWORKS,
 ) -> nn.Module:
     """The network ``build(tensors)`` makes from a weights file, in eval mode on ``device``.
@@ -85,6 +86,8 @@ def load_network(
         ``from_tfjs`` classmethod, a function); a ``ValueError`` from it (tensors
         that do not fit) becomes a ``WeightsError`` naming the file.
     variant: what else distinguishes networks built by one builder from one file.
+    with_meta: call ``build(tensors, meta)``, for networks whose architecture the file's
+        meta describes (a trained model's configuration).
 
     The network is channels_last in memory: oneDNN (CPU) and cuDNN run these
     depthwise/separable nets faster in NHWC (measured 1.1-3x per model on CPU).
@@ -92,9 +95,9 @@ def load_network(
     device = torch.device(device)
 
     def load() -> nn.Module:
-        tensors, _meta = load_weights(weights)
+        tensors, meta = load_weights(weights)
         try:
-            network = build(tensors)
+            network = build(tensors, meta) if with_meta else build(tensors)
         except ValueError as exc:  # tensors that do not fit the architecture: the file is at fault
             path = resolve(weights)
             raise WeightsError(path, str(exc), read_sidecar(path).get("regenerate")) from None

@@ -31,8 +31,8 @@ POOL_VERSION = 1
 _MODEL_KEYS = ("backbone", "width_mult", "init_from_centerface", "input_norm", "fusion")
 
 
-def _teacher():
-    return centerface_teacher(CenterFaceDetector(device="cpu", min_score=0.2))
+def _teacher(thorough: bool):
+    return centerface_teacher(CenterFaceDetector(device="cpu", min_score=0.2), thorough=thorough)
 
 
 def _log_progress(progress: Progress) -> None:

@@ -91,7 +91,7 @@ def build_scene_mix(
     photo_roots: Sequence[str],
     background_roots: Sequence[str],
     wider: WiderSource | None,
-    teacher_factory: Callable[[], Callable],
+    teacher_factory: Callable[[bool], Callable],
     cache_dir: Path,
     count: int,
     size: int,
@@ -108,8 +108,7 @@ def build_scene_mix(
         paths = list_photos(photo_roots, photo_limit)
         if not paths:
             raise UserError(f"no face photos (jpg/png) under {', '.join(photo_roots)}")
-        teacher = teacher_factory()
-        found = scan(paths, teacher, cache_dir / "face_photos.json", progress=progress)
+        found = scan(paths, teacher_factory(False), cache_dir / "face_photos.json", progress=progress)
         photos = face_photos(paths, found)
         backgrounds: list[BackgroundPhoto] = []
         if distill and background_roots:
