@@ -113,9 +113,8 @@ def build_scene_mix(
         backgrounds: list[BackgroundPhoto] = []
         if distill and background_roots:
             bg_paths = list_photos(background_roots)
-            backgrounds += background_photos(
-                bg_paths, scan(bg_paths, teacher, cache_dir / "backgrounds.json")
-            )
+            scanned = scan(bg_paths, teacher_factory(True), cache_dir / "backgrounds.json")
+            backgrounds += background_photos(bg_paths, scanned)
         if wider is not None:
             backgrounds += wider_backgrounds(wider)
         log.info(
