@@ -59,7 +59,7 @@ class DetectorCache:
         self._detectors: KeyedCache[tuple[str, str | None], Detector] = KeyedCache()
 
     def checkpoint(self, name: str) -> str | None:
-        if not detector_spec(name).needs_checkpoint or self._settings is None:
+        if not detector_spec(name).takes_checkpoint or self._settings is None:
             return None
         return self._settings.get(Keys.DETECTION_CHECKPOINT(name)) or None
 

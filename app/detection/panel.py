@@ -1,6 +1,6 @@
 """Detection panel: run a detector on the current image, view faces per scale branch.
 
-With a detector that has response maps (ScaleFace with a checkpoint), each
+With a detector that has response maps (ScaleFace, bundled or a checkpoint), each
 branch's map can be shown as a heat map in the branch's colour; the maps come
 from the same worker job as the boxes (:func:`detection_job`).
 """
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QPushButton,
     QVBoxLayout,
 )
@@ -95,13 +96,18 @@ class DetectionPanel(Panel):
         self.model_box.currentIndexChanged.connect(lambda _: self._update_branch_labels())
         self.run_button = QPushButton("Detect")
         self.run_button.clicked.connect(self.run_detection)
-        self.checkpoint_button = QPushButton("Checkpoint…")
-        self.checkpoint_button.setToolTip("the trained checkpoint (last.pt) this detector runs")
-        self.checkpoint_button.clicked.connect(self.choose_checkpoint)
-        self.model_box.currentIndexChanged.connect(
-            lambda _: self.checkpoint_button.setVisible(detector_spec(self.model_name).needs_checkpoint)
+        self.checkpoint_button = QPushButton("Model…")
+        self.checkpoint_button.setToolTip(
+            "run the bundled model, or a checkpoint you trained (last.pt of `main.py train`)"
         )
-        self.checkpoint_button.setVisible(detector_spec(self.model_name).needs_checkpoint)
+        menu = QMenu(self.checkpoint_button)
+        menu.addAction("Use a checkpoint I trained…", self.choose_checkpoint)
+        menu.addAction("Use the bundled model", self.use_bundled)
+        self.checkpoint_button.setMenu(menu)
+        self.model_box.currentIndexChanged.connect(
+            lambda _: self.checkpoint_button.setVisible(detector_spec(self.model_name).takes_checkpoint)
+        )
+        self.checkpoint_button.setVisible(detector_spec(self.model_name).takes_checkpoint)
         row.addWidget(QLabel("Model"))
         row.addWidget(self.model_box, 1)
         row.addWidget(self.checkpoint_button)
@@ -175,10 +181,16 @@ class DetectionPanel(Panel):
             self, f"{name} checkpoint", current, "Checkpoints (*.pt);;All files (*)"
         )
         if path:
-            self.workbench.settings.set(Keys.DETECTION_CHECKPOINT(name), path)
-            self.results.drop_where(lambda key: key[1] == name)
-            self.heatmaps.drop_where(lambda key: key[1] == name)
-            self.on_image_changed(self.workbench.current)
+            self._set_checkpoint(name, path)
+
+    def use_bundled(self) -> None:
+        self._set_checkpoint(self.model_name, "")
+
+    def _set_checkpoint(self, name: str, path: str) -> None:
+        self.workbench.settings.set(Keys.DETECTION_CHECKPOINT(name), path)
+        self.results.drop_where(lambda key: key[1] == name)
+        self.heatmaps.drop_where(lambda key: key[1] == name)
+        self.on_image_changed(self.workbench.current)
 
     @property
     def model_name(self) -> str:
@@ -247,7 +259,7 @@ class DetectionPanel(Panel):
             box.setToolTip(
                 f"{name} branch response map (objectness, peak {heatmaps[name].peak:.2f})"
                 if name in heatmaps
-                else "response maps come with a ScaleFace checkpoint"
+                else "response maps come with ScaleFace's branches"
             )
         self._redraw()
         self._analyze_shown()

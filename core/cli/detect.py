@@ -72,7 +72,7 @@ from core.detect.registry import (
     DETECTORS,
     MAX_SIDE_LIMIT,
     MIN_SIDE_LIMIT,
-    NEEDS_CHECKPOINT,
+    TAKES_CHECKPOINT,
     SPECS,
 )
 from core.progress import relay
@@ -153,7 +153,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help=f"trained checkpoint ({', '.join(sorted(NEEDS_CHECKPOINT))})",
+        help=f"run a checkpoint you trained instead of the bundled model ({', '.join(sorted(TAKES_CHECKPOINT))})",
     )
     parser.add_argument(
         "--wait",

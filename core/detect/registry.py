@@ -95,7 +95,8 @@ class DetectorSpec:
     max_side: default working resolution (longer side of the network input).
     user_max_side: whether a caller's working resolution applies (``--max-side``,
         the pipelines' working side); the others keep the input they were made for.
-    needs_checkpoint: built from a checkpoint the user trained, not bundled weights.
+    takes_checkpoint: also runs a checkpoint the user trained (``checkpoint=``); without one,
+        its bundled weights.
     default_device: where it runs when no device is given (``None``: CUDA when present).
     run_min_score: the threshold panels and live detection run it at (the slider filters).
     display_min_score: the score from which faces are shown by default.
@@ -109,7 +110,7 @@ class DetectorSpec:
     min_score: float
     max_side: int
     user_max_side: bool = False
-    needs_checkpoint: bool = False
+    takes_checkpoint: bool = False
     default_device: str | None = None
     run_min_score: float = RUN_MIN_SCORE
     display_min_score: float = DISPLAY_MIN_SCORE
@@ -121,11 +122,7 @@ class DetectorSpec:
 
     def create(self, **kwargs) -> Detector:
         """Build the detector (loads its weights); ``kwargs`` go to its constructor."""
-        if self.needs_checkpoint and kwargs.get("checkpoint") is None:
-            raise ValueError(
-                f"the {self.name} detector needs a checkpoint: train one with `main.py train {self.name}`"
-            )
-        if not self.needs_checkpoint:
+        if not self.takes_checkpoint or kwargs.get("checkpoint") is None:
             kwargs.pop("checkpoint", None)
         if self.default_device is not None and kwargs.get("device") is None:
             kwargs["device"] = self.default_device
@@ -162,13 +159,13 @@ SPECS: tuple[DetectorSpec, ...] = (
     ),
     DetectorSpec(
         name="scaleface",
-        title="ScaleFace (your trained checkpoint)",
-        label="ScaleFace: small/medium/large branches (needs a trained checkpoint)",
+        title="ScaleFace (3 scale branches, WIDER)",
+        label="ScaleFace: small, medium and large branches on CenterFace's trunk (bundled, or your checkpoint)",
         factory=_scaleface,
         group_kind=SCALE_BRANCH,
         min_score=SCALEFACE_MIN_SCORE,
         max_side=SCALEFACE_MAX_SIDE,
-        needs_checkpoint=True,
+        takes_checkpoint=True,
         default_device="cpu",
     ),
     DetectorSpec(
@@ -184,8 +181,8 @@ SPECS: tuple[DetectorSpec, ...] = (
 
 DETECTORS: dict[str, DetectorSpec] = {spec.name: spec for spec in SPECS}
 
-# Detectors that need a file of the user's (a trained checkpoint) rather than bundled weights.
-NEEDS_CHECKPOINT = frozenset(spec.name for spec in SPECS if spec.needs_checkpoint)
+# Detectors that can also run a checkpoint the user trained.
+TAKES_CHECKPOINT = frozenset(spec.name for spec in SPECS if spec.takes_checkpoint)
 
 
 def detector_spec(name: str) -> DetectorSpec:

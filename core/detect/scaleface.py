@@ -1,8 +1,12 @@
 """ScaleFace as a :class:`~core.detect.protocol.Detector` (``branch_kind = "branch"``).
 
-Loads a training checkpoint (``RUN_DIR/last.pt`` from ``python main.py train
-scaleface``, read with ``weights_only=True``): the architecture comes from the
-checkpoint's own config, so any variant loads without options.
+Without a checkpoint it runs the bundled model (``resources/models/scaleface.pt``,
+through the network cache like every bundled model): the three branches trained
+by ``configs/scaleface_cpu.toml`` on CenterFace's frozen trunk, which the file
+does not repeat — the builder copies it from the bundled CenterFace, whose
+sha256 the file records. With a checkpoint (``RUN_DIR/last.pt`` from ``python
+main.py train scaleface``, read with ``weights_only=True``) the architecture
+comes from the checkpoint's own config, so any variant loads without options.
 
 Pre-processing: the RGB uint8 image is scaled so that its longer side is at
 most ``max_side`` (never enlarged; 0 = native size, as the paper's
@@ -16,6 +20,7 @@ also returns each branch's response map (RPN objectness, one cell per stride).
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -35,10 +40,13 @@ from core.models.scaleface.model import ScaleFace
 from core.train.checkpoint import CheckpointError, load_checkpoint, mismatch_line
 from core.train.config import ConfigError, from_dict
 from core.types import DetectionResult
+from core.zoo.cache import load_network
+from core.zoo.weights import read_sidecar, resolve
 
 log = logging.getLogger(__name__)
 
 NAME = "scaleface"
+BUNDLED = "scaleface"  # resources/models/scaleface.pt
 
 
 @dataclass
@@ -86,6 +94,34 @@ def build_scaleface(cfg: ScaleFaceConfig) -> ScaleFace:
     return model
 
 
+def build_bundled(tensors: dict[str, torch.Tensor], meta: dict) -> ScaleFace:
+    """The bundled model from its weights container: config in ``meta``, branch tensors;
+    a trunk recorded as ``"centerface"`` is copied from the bundled CenterFace."""
+    try:
+        cfg_dict = json.loads(meta["config"])
+    except (KeyError, TypeError, ValueError):
+        raise ValueError("no ScaleFace configuration in the file's meta") from None
+    from_trunk = meta.get("trunk") == "centerface"
+    if from_trunk:
+        expected = meta.get("trunk_sha256")
+        actual = read_sidecar(resolve("centerface")).get("sha256")
+        if expected and actual and expected != actual:
+            raise ValueError(
+                f"its trunk is CenterFace {expected[:12]}…, but the bundled one is {actual[:12]}…"
+            )
+    cfg_dict.update(backbone_weights=None, init_from_centerface=from_trunk)
+    try:
+        model = build_scaleface(from_dict(ScaleFaceConfig, cfg_dict, prefix="meta.config"))
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    missing, unexpected = model.load_state_dict(tensors, strict=False)
+    trunk = ("backbone.", "neck.") if from_trunk else ()
+    missing = [k for k in missing if not k.startswith(trunk)] if trunk else missing
+    if missing or unexpected:
+        raise ValueError(f"tensors do not fit: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    return model
+
+
 def load_scaleface_checkpoint(path: str | os.PathLike, device: torch.device | None = None) -> ScaleFace:
     """Build the checkpoint's architecture and load its weights (eval mode)."""
     ckpt = load_checkpoint(path, task=NAME)
@@ -112,7 +148,7 @@ def load_scaleface_checkpoint(path: str | os.PathLike, device: torch.device | No
 
 
 class ScaleFaceDetector:
-    """Detector over a ScaleFace model (from a checkpoint file or an in-memory model)."""
+    """Detector over a ScaleFace model: the bundled one, a checkpoint file's or an in-memory model."""
 
     name = NAME
     branch_kind = "branch"
@@ -126,10 +162,15 @@ class ScaleFaceDetector:
         min_score: float = SCALEFACE_MIN_SCORE,
         max_side: int = SCALEFACE_MAX_SIDE,
     ) -> None:
-        if (checkpoint is None) == (model is None):
-            raise ValueError("give either a checkpoint file or a model")
+        if checkpoint is not None and model is not None:
+            raise ValueError("give a checkpoint file or a model, not both")
         self.device = torch.device(device) if device is not None else torch.device("cpu")
-        self.model = model if model is not None else load_scaleface_checkpoint(checkpoint, self.device)
+        if model is not None:
+            self.model = model
+        elif checkpoint is not None:
+            self.model = load_scaleface_checkpoint(checkpoint, self.device)
+        else:
+            self.model = load_network(BUNDLED, build_bundled, self.device, with_meta=True)
         self.min_score = min_score
         self.max_side = max_side
 

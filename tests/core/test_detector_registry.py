@@ -15,10 +15,10 @@ from core.detect.registry import (
     DETECTORS,
     GROUP_KINDS,
     LAYER_GROUP,
-    NEEDS_CHECKPOINT,
     SCALE_BRANCH,
     SIZE_BIN,
     SPECS,
+    TAKES_CHECKPOINT,
     as_detector,
     create_detector,
     detector_spec,
@@ -37,8 +37,6 @@ OTHER_MEANINGS = {
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
 def test_every_spec_builds_what_it_describes(spec):
-    if spec.needs_checkpoint:
-        pytest.skip(f"{spec.name} needs a checkpoint the user trained (none is bundled)")
     detector = spec.create(device="cpu")
     assert detector.name == spec.name
     assert detector.branch_kind == spec.branch_kind in BRANCH_KINDS
@@ -61,11 +59,11 @@ def test_ssd_groups_are_layer_groups_and_scaleface_has_scale_branches():
     assert detector_spec("scaleface").group_kind == SCALE_BRANCH
 
 
-def test_checkpoint_detectors_refuse_to_build_without_one():
-    assert NEEDS_CHECKPOINT == {s.name for s in SPECS if s.needs_checkpoint} and NEEDS_CHECKPOINT
-    for name in NEEDS_CHECKPOINT:
-        with pytest.raises(ValueError, match="needs a checkpoint"):
-            create_detector(name)
+def test_checkpoint_detectors_run_their_bundled_model_without_one():
+    assert TAKES_CHECKPOINT == {s.name for s in SPECS if s.takes_checkpoint} == {"scaleface"}
+    for name in TAKES_CHECKPOINT:
+        detector = create_detector(name, device="cpu")
+        assert detector.name == name and detector.model is not None
 
 
 def test_unknown_names_list_the_choices():
@@ -76,7 +74,7 @@ def test_unknown_names_list_the_choices():
 def test_max_side_reaches_only_detectors_that_take_one():
     named = as_detector("centerface", 320)
     assert named.max_side == 320 and as_detector(named) is named
-    fixed = [s for s in SPECS if not s.user_max_side and not s.needs_checkpoint]
+    fixed = [s for s in SPECS if not s.user_max_side]
     assert fixed, "every detector takes a working side?"
     for spec in fixed:
         built = as_detector(spec.name, 96)

@@ -27,7 +27,7 @@ class BatchOptions:
     resume: bool = True
     every: int = 1
     keep_records: bool = False
-    checkpoint: Path | None = None  # for detectors trained by the user (DetectorSpec.needs_checkpoint)
+    checkpoint: Path | None = None  # for detectors trained by the user (DetectorSpec.takes_checkpoint)
     wait: bool = False  # outputs locked by another run: wait for it (else OutputBusyError)
 
     @property
