@@ -24,6 +24,7 @@ def build_parser(epilog: str = "") -> argparse.ArgumentParser:
         description="FaceScope workbench: opens the images or folders given (default: the bundled samples).",
         epilog=epilog or None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
     )
     parser.add_argument("paths", nargs="*", help="images or folders to open (default: the bundled samples)")
     parser.add_argument(

@@ -129,3 +129,14 @@ def test_every_command_parses_its_arguments_before_torch_loads():
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "TORCH: False" in out.stdout, "a command module imports torch at its top: defer it into run()"
+
+
+def test_options_are_never_matched_by_prefix(capsys):
+    """``detect --mode`` must not be read as ``--model``: an unknown option is an error."""
+    from core.cli import build_parser
+
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["detect", "x.jpg", "--mode", "accurate"])
+    assert exc.value.code == 2 and "--mode" in capsys.readouterr().err
+    args = build_parser().parse_args(["detect", "x.jpg", "--model", "ssd"])
+    assert args.model == "ssd"

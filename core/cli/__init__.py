@@ -44,12 +44,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="facescope", description="FaceScope engine command line")
+    # no prefix matching: "--mode" must never be read as "--model"
+    parser = argparse.ArgumentParser(
+        prog="facescope", description="FaceScope engine command line", allow_abbrev=False
+    )
     parser.add_argument("--log-level", default="WARNING", help="logging level (DEBUG, INFO, WARNING ...)")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
         module = importlib.import_module(module_name)
-        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        command_parser = sub.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
         module.add_arguments(command_parser)
         command_parser.set_defaults(_module=module)
     return parser

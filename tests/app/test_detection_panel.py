@@ -137,3 +137,21 @@ def test_result_and_heat_map_caches_are_bounded(window):
         panel._on_result(key, _result("centerface"), {})
     assert len(panel.results) == RESULTS_CACHED and len(panel.heatmaps) == HEATMAPS_CACHED
     assert plain[0] not in panel.results and plain[-1] in panel.results
+
+
+def test_bundled_scaleface_shows_its_three_branches_and_response_maps(qtbot, window):
+    """No checkpoint chosen: the bundled ScaleFace runs, as a detector like the others."""
+    panel = window.panel("detection")
+    panel.analysis_box.setChecked(False)
+    assert select_detector(panel.model_box, "scaleface")
+    assert panel.checkpoint_button.isVisible() or not panel.isVisible()
+    window.open_paths([SAMPLES_DIR / "faceapi_demo_1.jpg"])
+    qtbot.waitUntil(lambda: window.workbench.current is not None, timeout=5000)
+    panel.run_detection()
+    _wait_result(qtbot, panel, timeout=120000)
+    result = panel.shown
+    assert result.model == "scaleface" and result.branch_kind == "branch"
+    assert panel.branch_group.title() == "Scale branches"
+    assert sum(f.score >= 0.5 for f in result.faces) >= 3  # the three women of sample 1
+    key = (window.workbench.current.path, "scaleface")
+    qtbot.waitUntil(lambda: set(panel.heatmaps.get(key, {})) == {"small", "medium", "large"}, timeout=10000)
