@@ -70,10 +70,12 @@ from core.detect.batch.options import BatchOptions, BatchProgress, BatchSummary
 from core.detect.registry import (
     DEFAULT_DETECTOR,
     DETECTORS,
+    FAST,
     MAX_SIDE_LIMIT,
     MIN_SIDE_LIMIT,
-    TAKES_CHECKPOINT,
+    MODES,
     SPECS,
+    TAKES_CHECKPOINT,
 )
 from core.progress import relay
 
@@ -147,6 +149,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="progress on stderr (default: on a terminal when results go to files)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        default=FAST,
+        help="fast: one pass; accurate: several scales chosen from the image size, mirrored, "
+        "boxes merged by voting (slower, finds more small faces: for pre-labelling)",
     )
     parser.add_argument(
         "--checkpoint",
@@ -298,6 +307,7 @@ def run(args: argparse.Namespace) -> int:
         return _usage_error("no image or video files found in the given paths")
     options = BatchOptions(
         model=args.model,
+        mode=args.mode,
         min_score=args.min_score,
         max_side=args.max_side,
         jsonl=args.jsonl,

@@ -80,6 +80,11 @@ def _scaleface(**kwargs) -> Detector:
     return ScaleFaceDetector(**kwargs)
 
 
+# detection modes: one pass, or several scales + mirrored + box voting (core.detect.accurate)
+FAST, ACCURATE = "fast", "accurate"
+MODES = (FAST, ACCURATE)
+
+
 @dataclass(frozen=True)
 class DetectorSpec:
     """One face detector: how to build it and the defaults every consumer takes from it.
@@ -95,6 +100,9 @@ class DetectorSpec:
     max_side: default working resolution (longer side of the network input).
     user_max_side: whether a caller's working resolution applies (``--max-side``,
         the pipelines' working side); the others keep the input they were made for.
+    free_input_size: the network takes any input size, so enlarging the image enlarges its
+        faces for it (the accurate mode's extra scales apply; a fixed-input network gets
+        only the mirrored pass).
     takes_checkpoint: also runs a checkpoint the user trained (``checkpoint=``); without one,
         its bundled weights.
     default_device: where it runs when no device is given (``None``: CUDA when present).
@@ -110,6 +118,7 @@ class DetectorSpec:
     min_score: float
     max_side: int
     user_max_side: bool = False
+    free_input_size: bool = False
     takes_checkpoint: bool = False
     default_device: str | None = None
     run_min_score: float = RUN_MIN_SCORE
@@ -120,13 +129,30 @@ class DetectorSpec:
         """:data:`SCALE_RANGE` for a single head binned by size, else :data:`BRANCH` (heads that fired)."""
         return SCALE_RANGE if self.group_kind == SIZE_BIN else BRANCH
 
-    def create(self, **kwargs) -> Detector:
-        """Build the detector (loads its weights); ``kwargs`` go to its constructor."""
+    def create(self, mode: str = FAST, **kwargs) -> Detector:
+        """Build the detector (loads its weights); ``kwargs`` go to its constructor.
+
+        mode: :data:`FAST` (one pass) or :data:`ACCURATE` (several scales, mirrored, box
+        voting: :mod:`core.detect.accurate`; the working side is then the accurate mode's own).
+        """
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if mode == ACCURATE:
+            return self._create_accurate(**kwargs)
         if not self.takes_checkpoint or kwargs.get("checkpoint") is None:
             kwargs.pop("checkpoint", None)
         if self.default_device is not None and kwargs.get("device") is None:
             kwargs["device"] = self.default_device
         return self.factory(**kwargs)
+
+    def _create_accurate(self, **kwargs) -> Detector:
+        # lazy: the accurate mode's resizing and voting load with the first accurate detector
+        from core.detect.accurate import MAX_WORKING_SIDE, AccurateDetector, AccurateOptions
+
+        if self.free_input_size:
+            kwargs["max_side"] = MAX_WORKING_SIDE
+        inner = self.create(**kwargs)
+        return AccurateDetector(inner, AccurateOptions(scales=() if self.free_input_size else (1.0,)))
 
     def max_side_kwargs(self, max_side: int | None) -> dict:
         """Constructor keywords that set the working resolution, where the detector takes one."""
@@ -147,6 +173,7 @@ SPECS: tuple[DetectorSpec, ...] = (
         min_score=CENTERFACE_MIN_SCORE,
         max_side=CENTERFACE_MAX_SIDE,
         user_max_side=True,
+        free_input_size=True,
     ),
     DetectorSpec(
         name="ssd",
@@ -165,6 +192,7 @@ SPECS: tuple[DetectorSpec, ...] = (
         group_kind=SCALE_BRANCH,
         min_score=SCALEFACE_MIN_SCORE,
         max_side=SCALEFACE_MAX_SIDE,
+        free_input_size=True,
         takes_checkpoint=True,
         default_device="cpu",
     ),

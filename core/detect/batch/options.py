@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.detect.batch.ledger import WIDER_LEDGER_NAME
-from core.detect.registry import DEFAULT_DETECTOR
+from core.detect.registry import DEFAULT_DETECTOR, FAST
 from core.progress import Progress
 
 
@@ -19,6 +19,7 @@ class BatchOptions:
     """How to run. ``jsonl``/``wider_out``: outputs (both resumable); ``every``: detect every N-th video frame."""
 
     model: str = DEFAULT_DETECTOR
+    mode: str = FAST  # or ACCURATE: several scales, mirrored, box voting
     min_score: float | None = None
     max_side: int | None = None
     jsonl: Path | None = None

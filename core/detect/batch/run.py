@@ -45,7 +45,7 @@ from core.detect.batch.ledger import (
 from core.detect.batch.lock import batch_locks, holding
 from core.detect.batch.options import BatchOptions, BatchProgress, BatchSummary
 from core.detect.protocol import Detector
-from core.detect.registry import detector_spec
+from core.detect.registry import ACCURATE, detector_spec
 from core.io.imageio import ImageLoadError, load_image
 from core.io.video.reader import VideoError, VideoFileReader
 from core.types import DetectionResult
@@ -64,7 +64,13 @@ def build_detector(options: BatchOptions, device=None) -> Detector:
     spec = detector_spec(options.model)
     if options.max_side is not None and not spec.user_max_side:
         raise ValueError(f"max_side is not supported by the {options.model} detector")
-    return spec.create(device=device, checkpoint=options.checkpoint, **spec.max_side_kwargs(options.max_side))
+    if options.max_side is not None and options.mode == ACCURATE:
+        raise ValueError(
+            "max_side sets the fast mode's working side; the accurate mode chooses its own scales"
+        )
+    return spec.create(
+        options.mode, device=device, checkpoint=options.checkpoint, **spec.max_side_kwargs(options.max_side)
+    )
 
 
 def _units(item: WorkItem, every: int) -> int:
