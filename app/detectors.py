@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QComboBox
 
 from app.settings import Keys, Settings
 from core.detect.protocol import Detector
-from core.detect.registry import DETECTORS, detector_spec
+from core.detect.registry import DETECTORS, FAST, detector_spec
 from core.keyed_cache import KeyedCache
 
 MIN_TITLE_CHARS = 12  # "CenterFace (…" still names the detector
@@ -56,15 +56,16 @@ class DetectorCache:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self._settings = settings
-        self._detectors: KeyedCache[tuple[str, str | None], Detector] = KeyedCache()
+        self._detectors: KeyedCache[tuple[str, str | None, str], Detector] = KeyedCache()
 
     def checkpoint(self, name: str) -> str | None:
         if not detector_spec(name).takes_checkpoint or self._settings is None:
             return None
         return self._settings.get(Keys.DETECTION_CHECKPOINT(name)) or None
 
-    def get(self, name: str) -> Detector:
+    def get(self, name: str, mode: str = FAST) -> Detector:
+        """The detector ``name`` in ``mode`` (fast, or accurate: scales + mirror + box voting)."""
         checkpoint = self.checkpoint(name)
         return self._detectors.get(
-            (name, checkpoint), lambda: detector_spec(name).create(checkpoint=checkpoint)
+            (name, checkpoint, mode), lambda: detector_spec(name).create(mode, checkpoint=checkpoint)
         )

@@ -3,6 +3,11 @@
     nice -n 10 .venv/bin/python bench/wider_ranges.py [--models scaleface,centerface,yunet-n,...]
         [--sets 416-val,native] [--checkpoint RUN/last.pt] [--runs 5] [--json OUT]
 
+Rows: ``scaleface`` (the bundled model, or ``--checkpoint``), ``centerface``,
+``centerface-accurate`` / ``scaleface-accurate`` (``mode="accurate"``: several
+scales, mirrored, box voting) and the peers of ``bench/peers`` when
+``../shared/data/peers`` and onnxruntime are there.
+
 Sets (``../shared/data``):
 
 * ``416-val``: the "val" part of ``wider_val_416_dev`` under the fixed split of
@@ -147,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     watch = LoadWatch()
     factories, notes = detector_factories(torch.get_num_threads(), Path("/nonexistent"))
     factories["scaleface"] = lambda: create_detector("scaleface", device="cpu", checkpoint=args.checkpoint)
+    for name in ("centerface", "scaleface"):  # the accurate mode: scales, mirrored, box voting
+        factories[f"{name}-accurate"] = lambda n=name: create_detector(
+            n, mode="accurate", device="cpu", **({"checkpoint": args.checkpoint} if n == "scaleface" else {})
+        )
     sets = {name: load_set(name) for name in args.sets.split(",")}
     report = []
     for model in args.models.split(","):
@@ -163,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                 "ranges": range_stats(gt, predictions),
                 "ms": times,
             }
-            if detector.branch_kind == "branch" and model == "scaleface":
+            if detector.branch_kind == "branch" and model.startswith("scaleface"):
                 row["own_branch_recall"] = own_branch_recall(gt, predictions, groups)
             report.append(row)
         del detector

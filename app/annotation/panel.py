@@ -41,7 +41,7 @@ from app.settings import Keys
 from core.annotate.coco import export_coco, import_coco
 from core.annotate.review import FaceReviewRequest, ReviewState
 from core.annotate.split import AnnotationSplit
-from core.detect.registry import DEFAULT_DETECTOR
+from core.detect.registry import ACCURATE, DEFAULT_DETECTOR, FAST
 
 
 def _button(text: str, slot, name: str) -> QPushButton:
@@ -157,6 +157,12 @@ class AnnotationPanel(Panel):
         grid.addWidget(self.model_box, 0, 0)
         grid.addWidget(_button("Image (Ctrl+L)", self.prelabel_current, "prelabel_image"), 0, 1)
         grid.addWidget(_button("Whole split", self.prelabel_split, "prelabel_split"), 0, 2)
+        self.accurate_box = QCheckBox("Accurate (slower)")
+        self.accurate_box.setToolTip(
+            "run the detector at several scales chosen from the image size and mirrored, and merge "
+            "the boxes by voting: finds more small faces, several times slower"
+        )
+        grid.addWidget(self.accurate_box, 4, 0, 1, 3)
         self.score_box = QDoubleSpinBox()
         self.score_box.setRange(0.3, 1.0)
         self.score_box.setSingleStep(0.05)
@@ -266,10 +272,12 @@ class AnnotationPanel(Panel):
 
     def prelabel_current(self) -> None:
         self.prelabel.min_score = self.prelabel_min_score
+        self.prelabel.mode = ACCURATE if self.accurate_box.isChecked() else FAST
         self.prelabel.run_current(selected_detector(self.model_box))
 
     def prelabel_split(self) -> None:
         self.prelabel.min_score = self.prelabel_min_score
+        self.prelabel.mode = ACCURATE if self.accurate_box.isChecked() else FAST
         self.prelabel.run_split(selected_detector(self.model_box))
 
     @property

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from app.annotation.editor import AnnotationEditor
 from app.worker import Job
 from core.annotate.suggest import detect_many, suggestions_from_result
-from core.detect.registry import DISPLAY_MIN_SCORE, PRELABEL_MIN_SCORE
+from core.detect.registry import DISPLAY_MIN_SCORE, FAST, PRELABEL_MIN_SCORE
 from core.progress import Progress
 from core.types import DetectionResult
 
@@ -31,11 +31,15 @@ class Prelabeler(QObject):
         self.detectors = editor.workbench.detectors
         self.results: dict[tuple[int, str], DetectionResult] = {}
         self.min_score = DISPLAY_MIN_SCORE
+        self.mode = FAST  # or ACCURATE: several scales, mirrored, box voting (slower)
         self._split_job: Job | None = None
 
     def clear(self) -> None:
         self.cancel()
         self.results.clear()
+
+    def _key(self, model: str) -> str:
+        return model if self.mode == FAST else f"{model} ({self.mode})"
 
     def run_current(self, model: str) -> None:
         editor = self.editor
@@ -43,16 +47,17 @@ class Prelabeler(QObject):
         index = editor.current
         if editor.split is None or index < 0 or loaded is None or loaded.image is None:
             return
-        cached = self.results.get((index, model))
+        key, mode = self._key(model), self.mode
+        cached = self.results.get((index, key))
         if cached is not None:
             self._show(index, cached)
             return
         image, detectors = loaded.image, self.detectors
-        self.status.emit(f"Detecting with {model}…")
+        self.status.emit(f"Detecting with {key}…")
         editor.workbench.runner.submit(
-            lambda: detectors.get(model).detect(image, min_score=PRELABEL_MIN_SCORE),
-            name=f"pre-label ({model}) {loaded.path.name}",
-            on_result=lambda result, i=index, m=model, s=editor.split: self._store(s, i, m, result),
+            lambda: detectors.get(model, mode).detect(image, min_score=PRELABEL_MIN_SCORE),
+            name=f"pre-label ({key}) {loaded.path.name}",
+            on_result=lambda result, i=index, m=key, s=editor.split: self._store(s, i, m, result),
         )
 
     def run_split(self, model: str) -> None:
@@ -60,11 +65,12 @@ class Prelabeler(QObject):
         split = self.editor.split
         if split is None or self._split_job is not None:
             return
-        todo = [(i, p) for i, p in enumerate(split.image_paths) if (i, model) not in self.results]
+        key, mode = self._key(model), self.mode
+        todo = [(i, p) for i, p in enumerate(split.image_paths) if (i, key) not in self.results]
         detectors = self.detectors
 
         def job():
-            detector = detectors.get(model)
+            detector = detectors.get(model, mode)
             for done, (index, result, _error) in enumerate(
                 detect_many(detector, todo, PRELABEL_MIN_SCORE), 1
             ):
@@ -77,13 +83,13 @@ class Prelabeler(QObject):
             if isinstance(value, Progress):
                 self.status.emit(value.message)
             else:
-                self._store(split, value[0], model, value[1])
+                self._store(split, value[0], key, value[1])
 
         self._split_job = self.editor.workbench.long_runner.submit(
             job,
-            name=f"pre-label split ({model})",
+            name=f"pre-label split ({key})",
             on_progress=progress,
-            on_result=lambda n: self.status.emit(f"Pre-labelled {n} image(s) with {model}."),
+            on_result=lambda n: self.status.emit(f"Pre-labelled {n} image(s) with {key}."),
             on_finished=self._split_finished,
         )
 

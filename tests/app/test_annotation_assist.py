@@ -28,7 +28,11 @@ class FakeDetector:
 
 
 class FakeCache:
-    def get(self, name):
+    def __init__(self):
+        self.asked: list[tuple[str, str]] = []
+
+    def get(self, name, mode="fast"):
+        self.asked.append((name, mode))
         return FakeDetector()
 
 
@@ -130,3 +134,17 @@ def test_prelabel_whole_split_in_the_worker(qtbot, window, tmp_path):
     assert len(panel.editor.suggestions[1]) == 4 and len(panel.editor.suggestions[0]) == 3
     window.next_image()
     qtbot.waitUntil(lambda: len(panel.editor.canvas.suggestion_items) == 4, timeout=5000)
+
+
+def test_accurate_prelabel_asks_for_the_accurate_detector_and_caches_apart(qtbot, window, tmp_path):
+    label_path, images_root = make_split(tmp_path)
+    panel = open_split(qtbot, window, label_path, images_root)
+    cache = panel.prelabel.detectors = FakeCache()
+    panel.accurate_box.setChecked(True)
+    panel.prelabel_current()
+    qtbot.waitUntil(lambda: len(panel.editor.canvas.suggestion_items) == 3, timeout=5000)
+    assert cache.asked[-1][1] == "accurate"
+    assert any(key[1].endswith("(accurate)") for key in panel.prelabel.results)
+    panel.accurate_box.setChecked(False)
+    panel.prelabel_current()  # a fast result is not the accurate one: the detector runs again
+    qtbot.waitUntil(lambda: cache.asked[-1][1] == "fast", timeout=5000)

@@ -42,7 +42,13 @@ class _Mirror:
         h, w = image.shape[:2]
         self.sizes.append((w, h))
         box = (0.1 * w, 0.2 * h, 0.3 * w, 0.5 * h)  # left of centre: a mirrored pass sees it right
-        lms = ((0.15 * w, 0.3 * h), (0.25 * w, 0.3 * h), (0.2 * w, 0.35 * h), (0.16 * w, 0.45 * h), (0.24 * w, 0.45 * h))
+        lms = (
+            (0.15 * w, 0.3 * h),
+            (0.25 * w, 0.3 * h),
+            (0.2 * w, 0.35 * h),
+            (0.16 * w, 0.45 * h),
+            (0.24 * w, 0.45 * h),
+        )
         face = Detection(box, 0.9, "small", lms)
         return DetectionResult([face], {"small": [face], "medium": [], "large": []}, "fake", (w, h))
 
