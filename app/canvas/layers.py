@@ -22,7 +22,7 @@ from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsScene, QGraphicsView
 
 # Other panels' layers keep this much opacity: readable as context, clearly behind the active one.
-DIMMED_OPACITY = 0.3
+DIMMED_OPACITY = 0.45
 ACTIVE_Z = 1000.0  # above every other layer root (those sit at 10 + their registration order)
 HIGHLIGHT_Z = 2000.0
 HIGHLIGHT_COLOR = QColor(255, 255, 255)

@@ -51,6 +51,7 @@ class CanvasLegend(QWidget):
         self._layers = layers
         self._font = QFont("Sans", 8)
         self.rows: list[LegendRow] = []
+        self.with_keys = True  # False where the canvas is too narrow for the colour keys
         layers.changed.connect(self.refresh)
         self.refresh()
 
@@ -68,14 +69,18 @@ class CanvasLegend(QWidget):
 
     def _place(self) -> None:
         metrics = QFontMetrics(self._font)
+        room = self.parentWidget().width() - 2 * MARGIN
+        self.with_keys = True
         width = max((self._row_width(metrics, row) for row in self.rows), default=0) + 2 * PAD
+        if width > room:  # a narrow canvas: the layer names alone, never a legend cut off
+            self.with_keys = False
+            width = min(room, max((self._row_width(metrics, row) for row in self.rows), default=0) + 2 * PAD)
         height = len(self.rows) * metrics.height() + 2 * PAD
         parent = self.parentWidget()
         self.setGeometry(QRect(QPoint(parent.width() - width - MARGIN, MARGIN), QSize(width, height)))
 
-    @staticmethod
-    def _row_width(metrics: QFontMetrics, row: LegendRow) -> int:
-        keys = sum(SWATCH + 4 + metrics.horizontalAdvance(name) + 8 for name, _ in row.keys)
+    def _row_width(self, metrics: QFontMetrics, row: LegendRow) -> int:
+        keys = sum(SWATCH + 4 + metrics.horizontalAdvance(name) + 8 for name, _ in self._keys(row))
         title = metrics.horizontalAdvance(row.title + (" (dimmed)" if row.dimmed else "")) + 10
         return SAMPLE_W + 6 + title + keys
 
@@ -102,12 +107,15 @@ class CanvasLegend(QWidget):
         title = row.title + (" (dimmed)" if row.dimmed else "")
         painter.drawText(x, baseline, title)
         x += metrics.horizontalAdvance(title) + 10
-        for name, key_color in row.keys:
+        for name, key_color in self._keys(row):
             painter.fillRect(QRect(x, int(middle - SWATCH / 2), SWATCH, SWATCH), key_color)
             x += SWATCH + 4
             painter.setPen(DIM_TEXT if row.dimmed else TEXT)
             painter.drawText(x, baseline, name)
             x += metrics.horizontalAdvance(name) + 8
+
+    def _keys(self, row: LegendRow) -> tuple[tuple[str, QColor], ...]:
+        return row.keys if self.with_keys else ()
 
     def parent_resized(self) -> None:
         self._place()
