@@ -268,6 +268,18 @@ class AttributesPanel(Panel):
     def _track(self, job: Job) -> None:
         self.jobs = [j for j in self.jobs if not j.is_done] + [job]
 
+    def release(self) -> None:
+        """Drop the embedding, the per-image results and the loaded models (closed panel)."""
+        self.shutdown()
+        self.embed_job = None
+        self.jobs = []
+        self.embedding.clear()
+        self.faces.set_faces([])
+        self.results.clear()
+        self.shown = None
+        self.models.clear()
+        self.training.clear()
+
     def shutdown(self) -> None:
         for job in self.jobs:
             job.cancel()
