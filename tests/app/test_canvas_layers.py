@@ -98,6 +98,9 @@ def test_a_click_in_the_face_list_highlights_that_face_and_centres_it(qtbot, win
     _show_detections(window)
     panel = window.panel("detection")
     layers = window.view.layers
+    assert layers.highlighted is None  # filling the list picks nothing by itself
+    panel.score_slider.setValue(panel.score_slider.value() - 1)  # the list is filled again
+    assert layers.highlighted is None
     window.view.set_zoom(8.0)
     window.view.centerOn(0, 0)  # the third face is far outside the view now
     assert not layers.visible_rect().contains(QRectF(500, 320, 60, 75))
