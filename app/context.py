@@ -62,4 +62,5 @@ class Workbench(QObject):
 
     def set_current(self, loaded: LoadedImage | None) -> None:
         self.current = loaded
+        self.view.layers.clear_highlight()  # a face picked on the last image is not on this one
         self.image_changed.emit(loaded)

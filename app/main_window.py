@@ -18,6 +18,7 @@ from app.dialogs.shortcuts import ShortcutsDialog
 from app.file_list import FileListModel, ViewWidthRows, list_folder
 from app.image_store import ImageStore, LoadedImage
 from app.job_pools import JobPools
+from app.panel_activity import PanelActivity
 from app.panel_base import Panel, in_scroll_area
 from app.panels import PANELS
 from app.screen_fit import fit_to_screen
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
 
     def _build_panels(self) -> None:
         self.panel_docks: dict[str, QDockWidget] = {}
+        self.panel_activity = PanelActivity(self.view.layers, self)
         for panel_class in PANELS:
             panel = panel_class(self.workbench)
             dock = QDockWidget(panel.title, self)
@@ -123,6 +125,7 @@ class MainWindow(QMainWindow):
             if same_area:  # panels sharing a side become tabs rather than squeezing each other
                 self.tabifyDockWidget(same_area[0], dock)
             dock.setVisible(panel.start_visible)
+            self.panel_activity.watch(panel, dock)
             self.panels.append(panel)
             self.panel_docks[panel.object_name] = dock
         for panel in self.panels:  # the first panel of each side is the tab in front

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
 
+from app.canvas.layers import CanvasLayer, LayerStyle
 from app.context import Workbench
 
 
@@ -27,6 +28,15 @@ class Panel(QWidget):
         super().__init__(parent)
         self.workbench = workbench
         self.setObjectName(self.object_name)
+
+    def canvas_layer(self, style: LayerStyle) -> CanvasLayer:
+        """This panel's own layer on the shared canvas (named after the panel)."""
+        return self.workbench.view.layers.layer(self.object_name, style)
+
+    def release(self) -> None:
+        """Called when the panel's dock is closed: drop what it holds (results, embeddings,
+        models, data) and clear its layer, so a closed panel costs no memory. Opening it again
+        starts afresh; nothing the user saved is touched."""
 
     def apply_shortcuts(self) -> None:
         """Re-read this panel's remappable shortcuts from settings (after the shortcuts dialog)."""

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QGraphicsView
 from app.annotation.geometry import HANDLE_CURSORS, drawn, resized, snap_delta
 from app.annotation.items import (
     HANDLE_PX,
+    LAYER_STYLE,
     BoxItem,
     DraftItem,
     SuggestionItem,
@@ -49,9 +50,10 @@ class AnnotationCanvas(QObject):
     selection_changed = Signal()
     suggestion_activated = Signal(int)
 
-    def __init__(self, view: ImageView) -> None:
+    def __init__(self, view: ImageView, layer_name: str = "annotation") -> None:
         super().__init__(view)
         self.view = view
+        self.layer = view.layers.layer(layer_name, LAYER_STYLE)
         self.faces: list[FaceBox] = []
         self.items: list[BoxItem] = []
         self.selection: set[int] = set()
@@ -108,12 +110,13 @@ class AnnotationCanvas(QObject):
                     self.items[i].set_color(face_color(face, self.color_mode))
             else:
                 item = BoxItem(i, face, face_color(face, self.color_mode))
-                scene.addItem(item)
+                self.layer.add(item)
                 self.items.append(item)
         self.faces = list(faces)
         keep = self.selection if selection is None else selection
         self.selection = {i for i in keep if 0 <= i < len(self.faces)}
         self._restyle_selection()
+        self.layer.content_changed()
 
     def set_suggestions(self, suggestions: list[Suggestion], selection: set[int] | None = None) -> None:
         scene = self.view.scene()
@@ -122,7 +125,8 @@ class AnnotationCanvas(QObject):
         self.suggestions = list(suggestions)
         self.suggestion_items = [SuggestionItem(i, s) for i, s in enumerate(self.suggestions)]
         for item in self.suggestion_items:
-            scene.addItem(item)
+            self.layer.add(item)
+        self.layer.content_changed()
         self.suggestion_selection = {i for i in (selection or set()) if 0 <= i < len(self.suggestions)}
         for i, item in enumerate(self.suggestion_items):
             item.set_selected(i in self.suggestion_selection)
@@ -274,6 +278,7 @@ class AnnotationCanvas(QObject):
 
     # --- gestures -------------------------------------------------------------
     def _press(self, point: QPointF, modifiers, screen: QPointF) -> None:
+        self.view.layers.set_active(self.layer.name)  # the boxes being edited are drawn on top
         ctrl = bool(modifiers & Qt.KeyboardModifier.ControlModifier)
         shift = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
         base = {"start": point, "screen": screen, "moved": False}
@@ -300,7 +305,7 @@ class AnnotationCanvas(QObject):
             self.select(set(), set())
         draft = DraftItem(band=kind == "band")
         draft.setRect(QRectF(point, point))
-        self.view.scene().addItem(draft)
+        self.layer.add(draft)
         self._gesture = {**base, "kind": kind, "draft": draft, "additive": ctrl or shift}
 
     def _move(self, point: QPointF, screen: QPointF) -> None:

@@ -11,6 +11,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsSimpleTextItem
 
+from app.canvas.layers import LayerStyle
 from app.canvas.overlays import branch_color
 from core.annotate.suggest import Suggestion
 from core.wider.attributes import ATTRIBUTE_NAMES
@@ -26,6 +27,14 @@ CODE_COLORS = (QColor(80, 220, 100), QColor(255, 170, 30), QColor(240, 70, 70))
 SELECTED_COLOR = QColor(60, 170, 255)
 
 COLOR_MODES: tuple[str, ...] = ("validity", *ATTRIBUTE_NAMES)
+
+# Labels are dotted (detections are solid, evaluation verdicts dashed); the selected box, the one
+# being edited, turns solid so its edges can be placed precisely.
+LAYER_STYLE = LayerStyle(
+    "Annotation",
+    Qt.PenStyle.DotLine,
+    (("label", VALID_COLOR), ("tiny", TINY_COLOR), ("invalid", INVALID_COLOR), ("selected", SELECTED_COLOR)),
+)
 
 # handle codes: which edges a handle moves (left, top, right, bottom)
 HANDLES: dict[str, tuple[bool, bool, bool, bool]] = {
@@ -114,7 +123,7 @@ class BoxItem(QGraphicsRectItem):
             self.setBrush(QBrush(fill))
             self.setZValue(30)
         else:
-            self.setPen(_pen(self.color, 1.5))
+            self.setPen(_pen(self.color, 1.5, LAYER_STYLE.line))
             self.setBrush(QBrush(Qt.BrushStyle.NoBrush))
             self.setZValue(20)
 

@@ -163,6 +163,17 @@ class EmbeddingView(QWidget):
         self.attribute_box.blockSignals(False)
         self.redraw()
 
+    def clear(self) -> None:
+        """Drop the embedding, its projection and the thumbnails (the panel was closed)."""
+        self.data, self.projection, self.hovered = None, None, None
+        self.selected = np.zeros(0, dtype=np.int64)
+        self._thumbs.clear()
+        self.scatter.clear()
+        self.centroid_item.clear()
+        self.selection_list.clear()
+        self.attribute_box.clear()
+        self.summary.setText("Load a labelled face set to see the embedding.")
+
     @property
     def attribute(self) -> int:
         value = self.attribute_box.currentData()

@@ -36,6 +36,10 @@ class ModelCache:
 
         return self._recognizers.get(model, build)
 
+    def clear(self) -> None:
+        """Forget every loaded model (a job still running keeps its own until it ends)."""
+        self._recognizers.clear()
+
 
 def analyze_job(
     models: ModelCache, detectors: DetectorCache, model: str, detector: str, image: np.ndarray

@@ -18,13 +18,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
-    QGraphicsRectItem,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -73,7 +71,6 @@ class AttributesPanel(Panel):
         self.jobs: list[Job] = []
         self.embed_job: Job | None = None
         self._analyzing: set[tuple[Path, str, str]] = set()
-        self.box_item: QGraphicsRectItem | None = None
         self._build()
         workbench.image_changed.connect(self.on_image_changed)
 
@@ -163,7 +160,6 @@ class AttributesPanel(Panel):
 
     # --- faces ------------------------------------------------------------------
     def on_image_changed(self, loaded: LoadedImage | None) -> None:
-        self._clear_box()
         self.shown = None
         if loaded is None or loaded.image is None:
             self.faces.set_faces([])
@@ -215,25 +211,10 @@ class AttributesPanel(Panel):
         self.faces.set_faces(faces, MARGIN_UNITS.get(method, ""))
         self.status.setText(f"{len(faces)} face(s) with attributes ({self.model_box.currentText()}).")
 
-    def _clear_box(self) -> None:
-        if self.box_item is not None:
-            if self.box_item.scene() is not None:
-                self.box_item.scene().removeItem(self.box_item)
-            self.box_item = None
-
     def _draw_box(self, row: int) -> None:
-        """Outline the selected face on the canvas."""
-        self._clear_box()
-        if self.shown is None or not 0 <= row < len(self.shown):
-            return
-        x1, y1, x2, y2 = self.shown[row].box
-        item = QGraphicsRectItem(QRectF(x1, y1, x2 - x1, y2 - y1))
-        pen = QPen(QColor(255, 200, 0), 3)
-        pen.setCosmetic(True)
-        item.setPen(pen)
-        item.setZValue(50)
-        self.workbench.view.scene().addItem(item)
-        self.box_item = item
+        """Highlight the selected face on the canvas (the one highlight every face list shares)."""
+        if self.shown is not None and 0 <= row < len(self.shown):
+            self.workbench.view.layers.highlight(self.shown[row].box)
 
     # --- embedding --------------------------------------------------------------
     def load_embedding(self) -> None:
@@ -287,8 +268,19 @@ class AttributesPanel(Panel):
     def _track(self, job: Job) -> None:
         self.jobs = [j for j in self.jobs if not j.is_done] + [job]
 
+    def release(self) -> None:
+        """Drop the embedding, the per-image results and the loaded models (closed panel)."""
+        self.shutdown()
+        self.embed_job = None
+        self.jobs = []
+        self.embedding.clear()
+        self.faces.set_faces([])
+        self.results.clear()
+        self.shown = None
+        self.models.clear()
+        self.training.clear()
+
     def shutdown(self) -> None:
         for job in self.jobs:
             job.cancel()
         self.training.stop()
-        self._clear_box()

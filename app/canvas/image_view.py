@@ -1,7 +1,8 @@
 """The image canvas: a QGraphicsView with zoom, pan, fit and 1:1.
 
 Scene coordinates are image pixels (origin top-left), so overlays drawn by the
-panels use the engine's box convention directly.
+panels use the engine's box convention directly. Each panel draws into its own
+named layer (:attr:`ImageView.layers`), which a legend in the corner names.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsTextItem, QGraphicsView
+
+from app.canvas.layers import CanvasLayers
+from app.canvas.legend import CanvasLegend
 
 MIN_ZOOM = 0.02
 MAX_ZOOM = 40.0
@@ -53,6 +57,8 @@ class ImageView(QGraphicsView):
         self._fit_mode = True
         self._paint_pending = False
         self.image_size: tuple[int, int] | None = None
+        self.layers = CanvasLayers(self)
+        self.legend = CanvasLegend(self.layers, self.viewport())
 
     # --- content ------------------------------------------------------------
     def set_image(self, image: QImage | np.ndarray) -> None:
@@ -74,6 +80,7 @@ class ImageView(QGraphicsView):
         self._pixmap_item.setVisible(False)
         self._pixmap_item.setPixmap(QPixmap())
         self.image_size = None
+        self.layers.clear_highlight()
         self._message.setPlainText(text)
         self._message.setTextWidth(max(200, self.viewport().width() - 40))
         self._message.setVisible(True)
@@ -134,6 +141,7 @@ class ImageView(QGraphicsView):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
+        self.legend.parent_resized()
         if self._fit_mode:
             self.fit()
 

@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
     QGraphicsItemGroup,
     QGraphicsPixmapItem,
     QGraphicsRectItem,
-    QGraphicsScene,
     QGraphicsSimpleTextItem,
 )
 
+from app.canvas.layers import CanvasLayer
 from core.detect.registry import DISPLAY_MIN_SCORE
 from core.types import Detection
 
@@ -61,8 +61,8 @@ class FaceOverlay:
     visibility, so interaction stays instant with hundreds of faces.
     """
 
-    def __init__(self, scene: QGraphicsScene) -> None:
-        self._scene = scene
+    def __init__(self, layer: CanvasLayer) -> None:
+        self._layer = layer
         self._groups: list[tuple[Detection, QGraphicsItemGroup, list[QGraphicsItem]]] = []
         self.visible_branches: set[str] = set(BRANCH_COLORS)
         self.min_score = DISPLAY_MIN_SCORE
@@ -71,16 +71,16 @@ class FaceOverlay:
 
     def clear(self) -> None:
         for _, group, _ in self._groups:
-            self._scene.removeItem(group)
+            _remove(group)
         self._groups.clear()
+        self._layer.content_changed()
 
     def set_faces(self, faces: list[Detection], labels: list[str] | None = None) -> None:
         self.clear()
         for index, face in enumerate(faces):
             color = branch_color(face.branch)
             group = QGraphicsItemGroup()
-            pen = QPen(color, 2)
-            pen.setCosmetic(True)  # constant on-screen width whatever the zoom
+            pen = self._layer.style.pen(color)
             x1, y1, x2, y2 = face.box
             rect = QGraphicsRectItem(QRectF(x1, y1, x2 - x1, y2 - y1))
             rect.setPen(pen)
@@ -103,7 +103,7 @@ class FaceOverlay:
                 group.addToGroup(dot)
                 landmark_items.append(dot)
             group.setZValue(10 + face.score)
-            self._scene.addItem(group)
+            self._layer.add(group)
             self._groups.append((face, group, landmark_items))
         self.refresh()
 
@@ -115,6 +115,7 @@ class FaceOverlay:
             for child in group.childItems():
                 if child.data(0) == "label":
                     child.setVisible(self.show_labels)
+        self._layer.content_changed()
 
     def faces(self) -> list[Detection]:
         """All faces drawn, in the order given to :meth:`set_faces`."""
@@ -192,8 +193,8 @@ def branch_heatmaps(maps: Mapping[str, object]) -> dict[str, BranchHeatmap]:
 class HeatmapOverlay:
     """Scene items of one image's branch heat maps, shown per branch (``visible_branches``)."""
 
-    def __init__(self, scene: QGraphicsScene) -> None:
-        self._scene = scene
+    def __init__(self, layer: CanvasLayer) -> None:
+        self._layer = layer
         self._clip: QGraphicsRectItem | None = None
         self.items: dict[str, QGraphicsPixmapItem] = {}
         self.heatmaps: dict[str, BranchHeatmap] = {}
@@ -201,7 +202,7 @@ class HeatmapOverlay:
 
     def clear(self) -> None:
         if self._clip is not None:
-            self._scene.removeItem(self._clip)
+            _remove(self._clip)
         self._clip = None
         self.items.clear()
         self.heatmaps = {}
@@ -222,7 +223,7 @@ class HeatmapOverlay:
             item.setTransform(QTransform.fromScale(heat.cell_size, heat.cell_size))
             item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
             self.items[name] = item
-        self._scene.addItem(clip)
+        self._layer.add(clip)
         self._clip = clip
         self.heatmaps = dict(heatmaps)
         self.refresh()
@@ -230,6 +231,17 @@ class HeatmapOverlay:
     def refresh(self) -> None:
         for name, item in self.items.items():
             item.setVisible(name in self.visible_branches)
+        if self._clip is not None:  # an empty clip would still count as something shown on the layer
+            self._clip.setVisible(bool(self.visible()) or not self.items)
+        self._layer.content_changed()
 
     def visible(self) -> list[str]:
-        return [name for name, item in self.items.items() if item.isVisible()]
+        return [name for name, item in self.items.items() if name in self.visible_branches]
+
+
+def _remove(item: QGraphicsItem) -> None:
+    """Take ``item`` off its layer and the scene (a no-op if it is already off)."""
+    if item.scene() is not None:
+        item.scene().removeItem(item)
+    else:
+        item.setParentItem(None)

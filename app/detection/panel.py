@@ -2,7 +2,7 @@
 
 With a detector that has response maps (ScaleFace, bundled or a checkpoint), each
 branch's map can be shown as a heat map in the branch's colour; the maps come
-from the same worker job as the boxes (:func:`detection_job`).
+from the same worker job as the boxes (:func:`app.detection.jobs.detection_job`).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QRect, QRectF, Qt
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,8 +28,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.branch_labels import GroupNaming, group_name, group_text, group_tooltip, naming_of
-from app.canvas.overlays import BRANCH_COLORS, BranchHeatmap, FaceOverlay, HeatmapOverlay, branch_heatmaps
+from app.canvas.layers import LayerStyle
+from app.canvas.overlays import BRANCH_COLORS, BranchHeatmap, FaceOverlay, HeatmapOverlay
 from app.context import Workbench
+from app.detection.jobs import crop_icon, detection_job
 from app.detectors import DetectorCache, fill_detector_box, select_detector, selected_detector
 from app.image_store import LoadedImage
 from app.lru import LruCache
@@ -46,19 +48,8 @@ ICON_SIZE = 48
 # a heat map is an image-sized picture per branch, so far fewer of those are kept.
 RESULTS_CACHED = 256
 HEATMAPS_CACHED = 16
-
-
-def detection_job(detectors: DetectorCache, name: str, image: np.ndarray):
-    """Worker: detect with ``name``; with a detector that has response maps, also build its
-    heat maps. Returns ``(DetectionResult, {branch: BranchHeatmap})``. The detector runs with a
-    low threshold once (its row's ``run_min_score``); the slider filters what is shown."""
-    detector = detectors.get(name)
-    min_score = detector_spec(name).run_min_score
-    with_maps = getattr(detector, "detect_with_maps", None)
-    if callable(with_maps):
-        result, maps = with_maps(image, min_score=min_score)
-        return result, branch_heatmaps(maps)
-    return detector.detect(image, min_score=min_score), {}
+# Detector output is the canvas's plain solid line, one colour per group.
+LAYER_STYLE = LayerStyle("Detection", Qt.PenStyle.SolidLine, tuple(BRANCH_COLORS.items()))
 
 
 class DetectionPanel(Panel):
@@ -73,13 +64,14 @@ class DetectionPanel(Panel):
         # (path, model) -> {index in result.faces: analysis}; filled for the faces shown
         self.analyses: LruCache[tuple[Path, str], dict[int, FaceAnalysis]] = LruCache(RESULTS_CACHED)
         self._analyzing: set[tuple[Path, str]] = set()
-        self.overlay = FaceOverlay(workbench.view.scene())
+        self.layer = self.canvas_layer(LAYER_STYLE)
+        self.overlay = FaceOverlay(self.layer)
         # Only non-empty maps are kept; evicting them drops the result too, so a cached result
         # always comes with its maps and showing it again never loses them.
         self.heatmaps: LruCache[tuple[Path, str], dict[str, BranchHeatmap]] = LruCache(
             HEATMAPS_CACHED, on_evict=lambda key, _maps: self.results.pop(key)
         )
-        self.heat_overlay = HeatmapOverlay(workbench.view.scene())
+        self.heat_overlay = HeatmapOverlay(self.layer)
         self.shown: DetectionResult | None = None
         self._running: set[tuple[Path, str]] = set()
         self._build()
@@ -168,6 +160,7 @@ class DetectionPanel(Panel):
         self.face_list = QListWidget()
         self.face_list.setIconSize(QPixmap(ICON_SIZE, ICON_SIZE).size())
         self.face_list.itemDoubleClicked.connect(self._zoom_to_item)
+        self.face_list.currentItemChanged.connect(self._highlight_item)
         layout.addWidget(self.face_list, 1)
         self.summary = QLabel("No detections yet.")
         self.summary.setWordWrap(True)
@@ -202,7 +195,7 @@ class DetectionPanel(Panel):
         self.heat_overlay.clear()
         for box in self.map_boxes.values():
             box.setEnabled(False)
-        self.face_list.clear()
+        self._clear_face_list()
         self.shown = None
         if loaded is None or loaded.image is None:
             self.summary.setText("No image.")
@@ -359,7 +352,7 @@ class DetectionPanel(Panel):
         self._fill_face_list()
 
     def _fill_face_list(self) -> None:
-        self.face_list.clear()
+        self._clear_face_list()
         loaded = self.workbench.current
         faces = self.overlay.visible_faces()
         qimage = loaded.qimage if loaded is not None else None
@@ -377,26 +370,30 @@ class DetectionPanel(Panel):
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, face.box)
             if qimage is not None:
-                item.setIcon(self._crop_icon(qimage, face.box))
+                item.setIcon(crop_icon(qimage, face.box, ICON_SIZE))
             self.face_list.addItem(item)
         if self.shown is not None:
             self.summary.setText(f"{len(faces)} of {len(self.shown.faces)} faces shown ({self.shown.model}).")
 
-    @staticmethod
-    def _crop_icon(qimage: QImage, box: tuple[float, float, float, float]) -> QIcon:
-        x1, y1, x2, y2 = (int(round(v)) for v in box)
-        rect = QRect(x1, y1, max(1, x2 - x1), max(1, y2 - y1)).intersected(qimage.rect())
-        crop = qimage.copy(rect).scaled(
-            ICON_SIZE,
-            ICON_SIZE,
-            Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.SmoothTransformation,
-        )
-        return QIcon(QPixmap.fromImage(crop))
-
     def _zoom_to_item(self, item: QListWidgetItem) -> None:
         x1, y1, x2, y2 = item.data(Qt.ItemDataRole.UserRole)
         self.workbench.view.zoom_to_rect(QRectF(x1, y1, x2 - x1, y2 - y1))
+
+    def _clear_face_list(self) -> None:
+        self.face_list.blockSignals(True)  # emptying the list moves its current row: no highlight for that
+        self.face_list.clear()
+        self.face_list.blockSignals(False)
+
+    def _highlight_item(self, item: QListWidgetItem | None) -> None:
+        if item is not None:
+            self.workbench.view.layers.highlight(item.data(Qt.ItemDataRole.UserRole))
+
+    def release(self) -> None:
+        self.shutdown()
+        self._clear_face_list()
+        self.shown = None
+        for cache in (self.results, self.analyses, self.heatmaps):
+            cache.clear()
 
     def shutdown(self) -> None:
         self.overlay.clear()

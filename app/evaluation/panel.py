@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.canvas.layers import LayerStyle
 from app.canvas.overlays import SETTING_COLORS
 from app.context import Workbench
 from app.detectors import fill_detector_box, select_detector, selected_detector
@@ -45,6 +46,12 @@ REVIEW_COLORS = {
     "false_positives": QColor(255, 160, 0),
     "true_positives": QColor(80, 220, 80),
 }
+# Every review box is dashed: the evaluation's verdicts never read as detector output (solid).
+LAYER_STYLE = LayerStyle(
+    "Evaluation",
+    Qt.PenStyle.DashLine,
+    tuple(zip(("missed", "false positive", "hit"), REVIEW_COLORS.values(), strict=True)),
+)
 
 
 BREAKDOWN_TIPS = (
@@ -69,6 +76,7 @@ class EvaluationPanel(Panel):
         self.queue: list[ImageReview] = []
         self._review_items: list[QGraphicsRectItem] = []
         self._review_shown: ImageReview | None = None
+        self.layer = self.canvas_layer(LAYER_STYLE)
         self._build()
         workbench.image_changed.connect(self._on_image_changed)
 
@@ -300,6 +308,7 @@ class EvaluationPanel(Panel):
         if 0 <= index < len(self.errors):
             x1, y1, x2, y2 = self.errors[index][1]
             self.workbench.view.zoom_to_rect(QRectF(x1, y1, x2 - x1, y2 - y1), margin=1.5)
+            self.workbench.view.layers.highlight(self.errors[index][1])
 
     def fix_in_editor(self) -> None:
         """Send the selected error to the annotation editor (needs a WIDER label file as ground truth)."""
@@ -350,6 +359,7 @@ class EvaluationPanel(Panel):
         for item in self._review_items:
             self.workbench.view.scene().removeItem(item)
         self._review_items.clear()
+        self.layer.content_changed()
 
     def _on_image_changed(self, loaded: LoadedImage | None) -> None:
         self._clear_review_items()
@@ -357,21 +367,27 @@ class EvaluationPanel(Panel):
         if loaded is None or review is None or self.image_path(review) != loaded.path:
             return
         for kind, boxes in self.review_boxes(review).items():
-            pen = QPen(
-                REVIEW_COLORS[kind], 2, Qt.PenStyle.DashLine if kind == "missed" else Qt.PenStyle.SolidLine
-            )
-            pen.setCosmetic(True)
+            pen = LAYER_STYLE.pen(REVIEW_COLORS[kind])
             for x1, y1, x2, y2 in boxes:
                 item = QGraphicsRectItem(QRectF(x1, y1, x2 - x1, y2 - y1))
                 item.setPen(pen)
                 item.setZValue(20)
                 item.setData(0, kind)
-                self.workbench.view.scene().addItem(item)
+                self.layer.add(item)
                 self._review_items.append(item)
+        self.layer.content_changed()
         self.workbench.status.emit(
-            f"{review.key}: {len(review.missed)} missed (red, dashed), "
+            f"{review.key}: {len(review.missed)} missed (red), "
             f"{len(review.false_positives)} false positives (orange), {len(review.true_positives)} hits (green)"
         )
+
+    def release(self) -> None:
+        """Drop the run (ground truth, predictions, result) and the review queue."""
+        self.cancel()
+        self._clear_review_items()
+        self.run, self.queue, self.errors, self._review_shown = None, [], [], None
+        self.queue_list.clear()
+        self.error_list.clear()
 
     def shutdown(self) -> None:
         self.cancel()

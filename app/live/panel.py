@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app.canvas.overlays import FaceOverlay
+from app.canvas.layers import LayerStyle
+from app.canvas.overlays import BRANCH_COLORS, FaceOverlay
 from app.context import Workbench
 from app.detectors import fill_detector_box, select_detector, selected_detector
 from app.live.batch_dialog import BatchDialog
@@ -45,6 +46,8 @@ from core.io.video.reader import SourceSpec
 from core.paths import user_data_dir
 
 HUD_INTERVAL_MS = 250
+# Live boxes are drawn on video frames, where no other panel's layer has anything to show.
+LAYER_STYLE = LayerStyle("Live", Qt.PenStyle.SolidLine, tuple(BRANCH_COLORS.items()))
 
 
 class LivePanel(Panel):
@@ -55,7 +58,7 @@ class LivePanel(Panel):
     def __init__(self, workbench: Workbench, parent=None) -> None:
         super().__init__(workbench, parent)
         self.controller = LiveController(workbench, self)
-        self.overlay = FaceOverlay(workbench.view.scene())
+        self.overlay = FaceOverlay(self.canvas_layer(LAYER_STYLE))
         self.hud = Hud(workbench.view.viewport())
         self.shown: LiveResult | None = None
         self.batch_dialog: BatchDialog | None = None

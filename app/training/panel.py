@@ -387,5 +387,11 @@ class TrainingPanel(Panel):
         self.book.clear()
         self.log_view.clear()
 
+    def release(self) -> None:
+        """Stop a run (it checkpoints first) and drop its curves and log (closed panel)."""
+        self.stop()
+        self._clear_plots()
+        self.summary, self.last_record = None, None
+
     def shutdown(self) -> None:
         self.stop()

@@ -110,11 +110,12 @@ def test_faces_of_a_sample_get_40_attributes_with_margins(qtbot, window):
     assert panel.faces.table.rowCount() == A
     face = panel.shown[0]
     assert face.frame.shape == (109, 89, 3) and face.prediction.margin.shape == (A,)
-    assert panel.box_item is not None  # the selected face is outlined on the canvas
+    layers = window.view.layers
+    assert layers.highlighted == pytest.approx(face.box)  # the selected face is outlined on the canvas
     present = [panel.faces.table.item(r, 1).text() for r in range(A)]
     assert present == sorted(present, key=lambda t: t != "yes")  # present attributes first
     panel.faces.face_list.setCurrentRow(1)
-    assert panel.box_item.rect().width() > 0
+    assert layers.highlighted == pytest.approx(panel.shown[1].box)
 
 
 def test_training_tab_runs_lmle_with_live_curves_and_offers_the_model(qtbot, window, tmp_path, monkeypatch):

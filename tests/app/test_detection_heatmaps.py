@@ -10,11 +10,12 @@ import pytest
 import torch
 from PIL import Image
 from PySide6.QtCore import QPointF
-from PySide6.QtWidgets import QGraphicsScene
 from torchvision.models.detection.image_list import ImageList
 
-import app.detection.panel as detection_module
+import app.detection.jobs as detection_jobs
+from app.canvas.image_view import ImageView
 from app.canvas.overlays import HEAT_GAMMA, HEAT_MAX_ALPHA, HeatmapOverlay, branch_heatmaps
+from app.detection.panel import LAYER_STYLE
 from app.detectors import select_detector
 from app.settings import Keys
 from core.detect.scaleface import ScaleFaceDetector, prepare_image
@@ -60,7 +61,8 @@ def test_heat_layers_sit_on_the_anchor_centres_of_a_downscaled_image(qapp, model
     detector = ScaleFaceDetector(model=model, min_score=0.0, max_side=64)  # scale 2/3
     _, maps = detector.detect_with_maps(image)
     heat = branch_heatmaps(maps)
-    overlay = HeatmapOverlay(QGraphicsScene())
+    view = ImageView()  # owns the scene the layer draws in
+    overlay = HeatmapOverlay(view.layers.layer("detection", LAYER_STYLE))
     overlay.set_maps(heat, (80, 96))
     tensor, size, scale = prepare_image(image, 64, torch.device("cpu"))
     for index, name in enumerate(("small", "medium", "large")):
@@ -89,13 +91,13 @@ def test_panel_builds_maps_in_the_worker_and_toggles_them_per_branch(
     qtbot, window, tmp_path, checkpoint, monkeypatch
 ):
     threads = []
-    real = detection_module.branch_heatmaps
+    real = detection_jobs.branch_heatmaps
 
     def spy(maps):
         threads.append(threading.current_thread())
         return real(maps)
 
-    monkeypatch.setattr(detection_module, "branch_heatmaps", spy)
+    monkeypatch.setattr(detection_jobs, "branch_heatmaps", spy)
     picture = tmp_path / "faces.png"
     Image.fromarray(np.ascontiguousarray(make_synthetic_image(1, 160, seed=3).image[:150])).save(picture)
     window.settings.set(Keys.DETECTION_CHECKPOINT("scaleface"), str(checkpoint))
