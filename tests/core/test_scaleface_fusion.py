@@ -90,3 +90,38 @@ def test_random_sampling_caps_the_positive_share():
     picks = random_select_batch(labels, 128, generator=torch.Generator().manual_seed(0))
     assert len(picks[0]) == 128 and int(labels[0][picks[0]].sum()) == 32
     assert len(picks[1]) == 10 and len(set(picks[0].tolist())) == 128
+
+
+def test_export_ships_the_branches_and_loads_back_on_centerfaces_trunk(tmp_path):
+    from core.detect.scaleface import build_bundled
+    from core.detect.training.export import export_scaleface
+    from core.train.checkpoint import save_checkpoint
+    from core.train.config import to_plain
+    from core.zoo.cache import load_network
+    from core.zoo.weights import load_weights
+
+    _centerface()
+    cfg = _cfg(fusion="small", rpn_pre_nms_test=100, rpn_post_nms_test=20)
+    torch.manual_seed(0)
+    model = build_scaleface(cfg).eval()
+    run = tmp_path / "run"
+    run.mkdir()
+    save_checkpoint(
+        run / "last.pt",
+        {
+            "task": "scaleface",
+            "step": 7,
+            "config": {"train": {}, "task": {"model": to_plain(cfg), "data": {}}},
+            "model": model.state_dict(),
+        },
+    )
+    meta = export_scaleface(run, tmp_path / "sf.pt")
+    tensors, _ = load_weights(tmp_path / "sf.pt")
+    assert meta["trunk"] == "centerface" and meta["steps"] == 7 and len(meta["trunk_sha256"]) == 64
+    assert tensors and not any(k.startswith(("backbone.", "neck.")) for k in tensors)
+    loaded = load_network(tmp_path / "sf.pt", build_bundled, "cpu", with_meta=True)
+    image = torch.rand(1, 3, 96, 128)
+    with torch.no_grad():
+        for got, want in zip(loaded.features(image), model.features(image), strict=True):
+            assert torch.allclose(got, want, atol=1e-4)
+        assert torch.allclose(loaded.branches[0].cls_logit.weight, model.branches[0].cls_logit.weight)
