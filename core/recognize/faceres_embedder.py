@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from core.models.faceres import FaceResNet
-from core.recognize.align import ARCFACE_112, AlignedFace, align_5pt
+from core.recognize.align import ARCFACE_112, AlignedFace, align_5pt, landmarks68_to_5
 from core.recognize.runner import FaceModelRunner, as_image
 
 #: VGGFace2 channel means in BGR order (keras-vggface ``preprocess_input(version=2)``).
@@ -89,6 +89,8 @@ class FaceResEmbedder(FaceModelRunner):
             raise ValueError(f"preprocessing must be one of {sorted(PREPROCESSING)}, got {preprocessing!r}")
         self.preprocessing = preprocessing
         self.looseness = float(looseness)
+        #: the weights file's name or path (what caches of these embeddings are keyed by)
+        self.weights_file = str(weights if weights is not None else self.weights_name)
         super().__init__(model, device, weights)
 
     def network_variant(self) -> Hashable:
@@ -126,3 +128,21 @@ class FaceResEmbedder(FaceModelRunner):
         if valid:
             out[valid] = self.embed_chips(np.stack([chips[i].chip for i in valid]))
         return out
+
+
+#: Where the 5 alignment points come from: the detector's (CenterFace), or the 68-point landmarks' eyes,
+#: nose tip and mouth corners.
+POINT_SOURCES = ("detector", "landmarks68")
+DEFAULT_POINT_SOURCE = "detector"
+
+
+def alignment_points(
+    points5: np.ndarray, landmarks68: np.ndarray, source: str = DEFAULT_POINT_SOURCE
+) -> np.ndarray:
+    """``(5, 2)`` points to align on; the detector's fall back to the landmarks' when missing (NaN)."""
+    if source not in POINT_SOURCES:
+        raise ValueError(f"point source must be one of {POINT_SOURCES}, got {source!r}")
+    pts = np.asarray(points5, dtype=np.float64).reshape(5, 2)
+    if source == "detector" and np.isfinite(pts).all():
+        return pts
+    return landmarks68_to_5(landmarks68)
