@@ -22,8 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import UserError
+from core.recognize.stems import STEMS, stem_spec
 
-EMBEDDING_DIM = 128
+EMBEDDING_DIM = 128  # face-api's; a template's own width is that of the stem it was enrolled with
+#: Embedding widths a template may have: one per stem.
+EMBEDDING_DIMS = frozenset(spec.dim for spec in STEMS.values())
 MAX_NAME = 64
 
 
@@ -89,8 +92,9 @@ class InvalidUserName(TemplateError):
 class ModelInfo:
     """What produced a template's descriptors.
 
-    model_id: ``"faceapi_face_recognition@<sha256[:16]>"`` (+ ``"+dream_faceapi@<sha256[:16]>"``
-    when DREAM is on); two templates are comparable only with equal ids.
+    model_id: ``"<stem weights>@<sha256[:16]>"``, e.g. ``"faceres@…"`` or ``"faceapi_face_recognition@…"``
+    (+ ``"+dream_faceapi@<sha256[:16]>"`` when DREAM is on); two templates are comparable only with
+    equal ids, so a store enrolled with one stem refuses to match another.
     descriptor_sha256 / dream_sha256: full hashes from the weight sidecars (``""`` when DREAM is off).
     """
 
@@ -110,17 +114,18 @@ class ModelInfo:
         return cls(str(data["model_id"]), str(data["descriptor_sha256"]), str(data.get("dream_sha256", "")))
 
 
-def current_model_info(use_dream: bool = True) -> ModelInfo:
-    """The :class:`ModelInfo` of the bundled descriptor (and DREAM block): hashes from their sidecars."""
+def current_model_info(use_dream: bool = True, stem: str = "faceapi") -> ModelInfo:
+    """The :class:`ModelInfo` of a bundled stem (and its DREAM block): hashes from their sidecars."""
     # lazy: the weights reader imports torch, and the Unlock panel reads template data at start-up
     from core.zoo.weights import read_sidecar, resolve
 
-    desc = str(read_sidecar(resolve("faceapi_face_recognition")).get("sha256", ""))
-    model_id = f"faceapi_face_recognition@{desc[:16]}"
+    spec = stem_spec(stem)
+    desc = str(read_sidecar(resolve(spec.weights)).get("sha256", ""))
+    model_id = f"{spec.weights}@{desc[:16]}"
     dream = ""
-    if use_dream:
-        dream = str(read_sidecar(resolve("dream_faceapi")).get("sha256", ""))
-        model_id += f"+dream_faceapi@{dream[:16]}"
+    if use_dream and spec.has_dream:
+        dream = str(read_sidecar(resolve(spec.dream_weights)).get("sha256", ""))
+        model_id += f"+{spec.dream_weights}@{dream[:16]}"
     return ModelInfo(model_id, desc, dream)
 
 
@@ -152,7 +157,12 @@ class UserTemplate:
     mean: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        emb = np.asarray(self.embeddings, dtype=np.float32).reshape(-1, EMBEDDING_DIM)
+        emb = np.asarray(self.embeddings, dtype=np.float32)
+        if emb.size == 0:
+            raise ValueError("a template needs at least one finite embedding")
+        emb = emb.reshape(-1, emb.shape[-1])
+        if emb.shape[1] not in EMBEDDING_DIMS:
+            raise ValueError(f"embeddings of width {emb.shape[1]} (stems give {sorted(EMBEDDING_DIMS)})")
         if len(emb) == 0 or not np.isfinite(emb).all():
             raise ValueError("a template needs at least one finite embedding")
         norms = np.linalg.norm(emb, axis=1, keepdims=True)

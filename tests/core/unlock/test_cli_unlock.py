@@ -68,6 +68,13 @@ def test_verify_json_schema_and_decisions(capsys, videos, store):
     assert not any(f["accepted"] for f in other["frames"])
 
 
+def test_a_store_enrolled_with_another_stem_is_refused(caplog, videos, store):
+    args = ["unlock", "--video", str(videos["ann"]), "--verify", "--store", str(store), "--stem", "faceres"]
+    assert run_cli(args) == 2
+    assert "was enrolled with faceapi_face_recognition@" in caplog.text and "faceres@" in caplog.text
+    assert "enrol 'Ann' again" in caplog.text and "Traceback" not in caplog.text
+
+
 def test_list_rename_delete(capsys, videos, tmp_path):
     folder = tmp_path / "s"
     assert (
