@@ -99,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
         f"({result.bucket} pair, {args.stem} stem {'with' if result.mode == 'dream' else 'without'} DREAM, "
         f"{result.operating_point})\n"
         f"yaw {result.a.yaw.yaw:.1f}° / {result.b.yaw.yaw:.1f}°, gate {result.a.gate:.3f} / {result.b.gate:.3f}, "
-        f"cosine without DREAM {result.score_stem:.4f}, with {result.score_dream:.4f}\n"
+        + (
+            f"cosine without DREAM {result.score_stem:.4f}, with {result.score_dream:.4f}\n"
+            if stem_spec(args.stem).has_dream
+            else f"cosine {result.score_stem:.4f} (the {args.stem} stem has no DREAM block)\n"
+        )
     )
     return 0
