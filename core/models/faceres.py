@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.models.tf_ops import pad_same
+from core.models.tf_ops import pad_same, take_weight
 
 #: (output channels, depthwise stride) of MobileNet v1's 13 separable blocks.
 BLOCKS: tuple[tuple[int, int], ...] = (
@@ -44,15 +44,6 @@ BLOCKS: tuple[tuple[int, int], ...] = (
     (1024, 1),
 )
 STEM_CHANNELS = 32
-
-
-def _take(tensors: dict[str, torch.Tensor], name: str, shape: tuple[int, ...]) -> torch.Tensor:
-    if name not in tensors:
-        raise ValueError(f"weight {name!r} is missing (have {sorted(tensors)[:6]}...)")
-    t = tensors.pop(name).to(torch.float32)
-    if tuple(t.shape) != tuple(shape):
-        raise ValueError(f"weight {name!r} has shape {tuple(t.shape)}, expected {tuple(shape)}")
-    return t
 
 
 def _relu6(x: torch.Tensor) -> torch.Tensor:
@@ -78,13 +69,13 @@ class _Separable(nn.Module):
 
     def load(self, tensors: dict[str, torch.Tensor], index: int) -> None:
         cin, cout = self.dw.in_channels, self.pw.out_channels
-        dw = _take(tensors, f"dw{index}/kernel", (3, 3, cin, 1))
+        dw = take_weight(tensors, f"dw{index}/kernel", (3, 3, cin, 1))
         self.dw.weight.data.copy_(dw.permute(2, 3, 0, 1))
-        self.dw_scale.copy_(_take(tensors, f"dw{index}/scale", (cin,)))
-        self.dw_offset.copy_(_take(tensors, f"dw{index}/offset", (cin,)))
-        pw = _take(tensors, f"pw{index}/kernel", (1, 1, cin, cout))
+        self.dw_scale.copy_(take_weight(tensors, f"dw{index}/scale", (cin,)))
+        self.dw_offset.copy_(take_weight(tensors, f"dw{index}/offset", (cin,)))
+        pw = take_weight(tensors, f"pw{index}/kernel", (1, 1, cin, cout))
         self.pw.weight.data.copy_(pw.permute(3, 2, 0, 1))
-        self.pw.bias.data.copy_(_take(tensors, f"pw{index}/bias", (cout,)))
+        self.pw.bias.data.copy_(take_weight(tensors, f"pw{index}/bias", (cout,)))
 
 
 class FaceResNet(nn.Module):
@@ -121,13 +112,15 @@ class FaceResNet(nn.Module):
     def from_weights(cls, tensors: dict[str, torch.Tensor]) -> FaceResNet:
         """Build from ``load_weights("faceres")`` tensors (names written by the converter)."""
         net, left = cls(), dict(tensors)
-        net.conv1.weight.data.copy_(_take(left, "conv1/kernel", (3, 3, 3, STEM_CHANNELS)).permute(3, 2, 0, 1))
-        net.conv1.bias.data.copy_(_take(left, "conv1/bias", (STEM_CHANNELS,)))
+        net.conv1.weight.data.copy_(
+            take_weight(left, "conv1/kernel", (3, 3, 3, STEM_CHANNELS)).permute(3, 2, 0, 1)
+        )
+        net.conv1.bias.data.copy_(take_weight(left, "conv1/bias", (STEM_CHANNELS,)))
         for i, block in enumerate(net.blocks, 1):
             block.load(left, i)
         for fc, name in ((net.feats, "feats"), (net.gender, "gender"), (net.age, "age")):
-            fc.weight.data.copy_(_take(left, f"{name}/kernel", (fc.in_features, fc.out_features)).T)
-            fc.bias.data.copy_(_take(left, f"{name}/bias", (fc.out_features,)))
+            fc.weight.data.copy_(take_weight(left, f"{name}/kernel", (fc.in_features, fc.out_features)).T)
+            fc.bias.data.copy_(take_weight(left, f"{name}/bias", (fc.out_features,)))
         if left:
             raise ValueError(f"faceres: unused weights {sorted(left)}")
         return net.eval()
