@@ -1,9 +1,9 @@
 """Unlock templates as data: one enrolled user's descriptors, the model that made them, the errors.
 
 A *template* holds what verification compares against: the descriptors of the
-N enrolment frames (``(N, 128)`` float32 unit rows, after DREAM when it was
-used) and their normalised mean (``(128,)``), plus the model identity that
-produced them (:class:`ModelInfo`: the sha256 of the descriptor weights from
+N enrolment frames (``(N, d)`` float32 unit rows, d the stem's width: 128 for
+face-api, 1024 for faceres; after DREAM when it was used) and their
+normalised mean (``(d,)``), plus the model identity that produced them (:class:`ModelInfo`: the sha256 of the descriptor weights from
 their sidecar, and of the DREAM block when used), the creation time, and the
 DREAM flag. Face crops are kept only when the user opts in (``images``).
 
@@ -24,8 +24,7 @@ import numpy as np
 from core.errors import UserError
 from core.recognize.stems import STEMS, stem_spec
 
-EMBEDDING_DIM = 128  # face-api's; a template's own width is that of the stem it was enrolled with
-#: Embedding widths a template may have: one per stem.
+#: Embedding widths a template may have: that of the stem it was enrolled with.
 EMBEDDING_DIMS = frozenset(spec.dim for spec in STEMS.values())
 MAX_NAME = 64
 
@@ -134,9 +133,9 @@ class UserTemplate:
     """One enrolled user.
 
     name: display name (unique in a store, 1-64 printable characters).
-    embeddings: ``(N, 128)`` float32 unit rows, one per accepted enrolment frame
+    embeddings: ``(N, d)`` float32 unit rows, one per accepted enrolment frame
         (DREAM-mapped when ``dream``).
-    mean: ``(128,)`` float32, the normalised mean of ``embeddings`` (what is matched).
+    mean: ``(d,)`` float32, the normalised mean of ``embeddings`` (what is matched).
     model: the descriptor (+ DREAM) identity, see :class:`ModelInfo`.
     created: Unix time of enrolment.
     dream: whether DREAM (by yaw) was applied to the descriptors.
