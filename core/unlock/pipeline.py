@@ -6,7 +6,8 @@ It reuses the verification stem (:mod:`core.recognize`): CenterFace at a
 a 640×480 frame is detected at 256×192, where a face of ≥ 80 px is still
 ≥ 32 px, well inside CenterFace's range; with ``near`` = the previous face,
 only a region around it is detected, see :meth:`UnlockPipeline.analyze`), face-api's 68-point landmarks on the
-largest box, the fused PnP yaw, face-api's 128-d descriptor on its dlib crop,
+largest box, the fused PnP yaw, the stem's embedding (face-api's 128-d descriptor on its dlib
+crop by default, or faceres's 1024-d one on a 5-point aligned chip),
 and the DREAM block driven by the yaw. Frames whose main face fails the cheap
 gates (count, size) stop before the landmarks; frames failing the other gates
 stop before the descriptor unless ``embed_always``.
@@ -16,7 +17,7 @@ decoding), ``landmarks`` (68 points + yaw + quality gates), ``embed``
 (descriptor + DREAM); the session adds ``match`` and ``total``.
 
 Coordinates: original frame pixels, boxes ``(x1, y1, x2, y2)``. Descriptors are
-``(128,)`` float32 unit vectors (compared by dot product = cosine).
+``(d,)`` float32 unit vectors, d the stem's width (compared by dot product = cosine).
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class FrameAnalysis:
     record: landmarks (``(68, 2)``), detector points, raw descriptor of the main face, or ``None``
         when the frame stopped before the landmarks / descriptor.
     yaw: fused yaw estimate of the main face (``NO_ESTIMATE`` when not computed).
-    embedding: ``(128,)`` float32 unit descriptor (after DREAM when on), ``None`` when not computed.
+    embedding: ``(d,)`` float32 unit descriptor (after DREAM when on), ``None`` when not computed.
     timings_ms: ``detect``, ``landmarks``, ``embed`` (0 for a stage not run).
     """
 
