@@ -1,13 +1,16 @@
-"""CFP-FP and CFP-FF: face-api's descriptor alone vs with the shipped DREAM block, per fold and mean.
+"""CFP-FP and CFP-FF for every stem (face-api's with and without its DREAM block, faceres), per fold and mean.
 
-    .venv/bin/python bench/cfp.py [--root ../shared/data/cfp_dev] [--held-out 9] [--yaw] [--json OUT]
+    .venv/bin/python bench/cfp.py [--root ../shared/data/cfp_dev] [--stems faceres,faceapi] [--held-out 9]
+                                  [--cache DIR] [--yaw] [--json OUT]
 
-For each protocol and mode: accuracy (threshold chosen on the other folds),
-EER and AUC per fold, the mean ± std over all folds, and the mean over the
-held-out folds only. The shipped block was trained on folds 1–8 (its
-``train_folds`` meta), so only the held-out folds (default: every fold not
-in ``train_folds``) measure generalisation; rows of training folds are marked
-``train`` and are *in-sample* for DREAM. ``--yaw`` adds the yaw check
+For each protocol and stem: accuracy (threshold chosen on the other folds),
+EER and AUC per fold, the mean over the tuning folds and the mean over the
+held-out folds. The shipped DREAM block was trained, and faceres's alignment
+and input chosen, on folds 1–8 (the block's ``train_folds`` meta), so only the
+held-out folds (default: every fold not in ``train_folds``) measure
+generalisation (each row's held-out EER minus the first row's comes with a
+paired bootstrap 95 % interval over the held-out pairs); rows of tuning folds are marked ``tuning`` and are
+*in-sample* for DREAM and for the faceres settings. ``--yaw`` adds the yaw check
 (frontal < 20°, profile > 50°, frontal-vs-profile at a 35° cut) for the
 fused estimate and for each of its two parts.
 
@@ -31,8 +34,11 @@ sys.path.insert(0, str(ROOT))
 from core.cfp.evaluate import evaluate_protocol, fold_keys  # noqa: E402
 from core.cfp.features import load_features  # noqa: E402
 from core.cfp.protocol import CfpProtocol, is_profile_key, parse_folds  # noqa: E402
+from core.cfp.stem_features import with_stem  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
+from core.recognize.bootstrap import paired_bootstrap  # noqa: E402
 from core.recognize.dream import shared_mapper  # noqa: E402
+from core.recognize.stems import STEMS, stem_spec  # noqa: E402
 
 
 def yaw_check(table) -> dict:
@@ -62,6 +68,18 @@ def yaw_check(table) -> dict:
     return {"images": len(profile), "profiles": int(profile.sum()), "estimates": out}
 
 
+def _rows(cfp, table, mapper, stems: list[str], cache) -> list[tuple[str, object, object, bool]]:
+    """(label, feature table, mapper, DREAM on) of every stem, with DREAM where the stem has it."""
+    rows = []
+    for stem in stems:
+        spec = stem_spec(stem)
+        stem_table = with_stem(cfp.root, table, spec.name, cache)
+        rows.append((f"{spec.name}", stem_table, mapper if spec.has_dream else None, False))
+        if spec.has_dream:
+            rows.append((f"{spec.name} + DREAM", stem_table, mapper, True))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -70,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--held-out", default=None, help="held-out folds (default: those not in the block's train_folds)"
     )
+    parser.add_argument("--stems", default=",".join(STEMS), help="stems to measure (default: all)")
+    parser.add_argument("--cache", default=None, help="CFP feature cache folder")
     parser.add_argument("--yaw", action="store_true", help="also print the yaw check")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
@@ -81,55 +101,20 @@ def main(argv: list[str] | None = None) -> int:
     held = parse_folds(args.held_out) if args.held_out else [k for k in folds if k not in train_folds]
     t0 = time.perf_counter()
     keys = fold_keys(cfp, ("FP", "FF"), folds)
-    table = load_features(cfp.root, keys)
-    print(f"CFP root {cfp.root}: folds {folds}; DREAM trained on folds {train_folds}; held out: {held}")
+    table = load_features(cfp.root, keys, args.cache)
+    rows = _rows(cfp, table, mapper, [s for s in args.stems.split(",") if s], args.cache)
+    print(
+        f"CFP root {cfp.root}: folds {folds}; chosen on / DREAM trained on folds {train_folds}; held out: {held}"
+    )
     print(f"{len(keys)} images, features in {time.perf_counter() - t0:.1f} s (cached after the first run)\n")
     report: dict = {"root": str(cfp.root), "folds": folds, "held_out": held, "train_folds": train_folds}
     for protocol in ("FP", "FF"):
         results = {
-            mode: evaluate_protocol(cfp, table, protocol, folds, mapper, use_dream=mode == "dream")
-            for mode in ("stem", "dream")
+            label: evaluate_protocol(cfp, t, protocol, folds, m, use_dream=dream)
+            for label, t, m, dream in rows
         }
-        print(f"CFP-{protocol}   accuracy % / EER % / AUC      stem alone  |  stem + DREAM")
-        for i, k in enumerate(folds):
-            s, d = results["stem"].folds[i], results["dream"].folds[i]
-            tag = "HELD-OUT" if k in held else "train   "
-            print(
-                f"  fold {k} {tag}  {100 * s.accuracy:6.2f} / {100 * s.eer:5.2f} / {s.auc:.4f}"
-                f"  |  {100 * d.accuracy:6.2f} / {100 * d.eer:5.2f} / {d.auc:.4f}"
-            )
-        summary = {}
-        for mode, res in results.items():
-            sel = [f for f in res.folds if f.fold in held]
-            summary[mode] = {
-                "all": res.to_json(),
-                "eer_std": res.eer_std,
-                "held_out": {
-                    "folds": [f.fold for f in sel],
-                    "accuracy_mean": float(np.mean([f.accuracy for f in sel])) if sel else None,
-                    "eer_mean": float(np.mean([f.eer for f in sel])) if sel else None,
-                    "auc_mean": float(np.mean([f.auc for f in sel])) if sel else None,
-                },
-            }
-        for label, key in (("mean, all folds", "all"), ("mean, held-out", "held_out")):
-            cells = []
-            for mode in ("stem", "dream"):
-                m = summary[mode][key]
-                if m["accuracy_mean"] is None:
-                    cells.append("   —")
-                    continue
-                std = f" ± {100 * m['accuracy_std']:.2f}" if key == "all" else ""
-                cells.append(
-                    f"{100 * m['accuracy_mean']:6.2f}{std} / {100 * m['eer_mean']:5.2f} / {m['auc_mean']:.4f}"
-                )
-            print(f"  {label:16s} {cells[0]}  |  {cells[1]}")
-        h_s, h_d = summary["stem"]["held_out"], summary["dream"]["held_out"]
-        if h_s["eer_mean"] is not None:
-            print(
-                f"  held-out EER change with DREAM: {100 * (h_d['eer_mean'] - h_s['eer_mean']):+.2f} points; "
-                f"accuracy {100 * (h_d['accuracy_mean'] - h_s['accuracy_mean']):+.2f} points\n"
-            )
-        report[protocol] = summary
+        report[protocol] = _print_protocol(protocol, results, folds, held)
+        report[protocol]["eer_differences"] = _print_differences(results, held)
     if args.yaw:
         check = yaw_check(table)
         report["yaw"] = check
@@ -143,6 +128,68 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
     return 0
+
+
+def _print_differences(results: dict, held: list[int]) -> dict:
+    """EER of each row minus the first row's on the held-out pairs, with a paired bootstrap 95 % interval."""
+    labels = list(results)
+    first = results[labels[0]].pairs
+    keep = np.isin(first.fold, held)
+    out = {}
+    for label in labels[1:]:
+        other = results[label].pairs
+        ci = paired_bootstrap(first.scores[keep], other.scores[keep], first.labels[keep])
+        out[label] = {"difference": ci.difference, "low": ci.low, "high": ci.high}
+        print(f"  held-out EER, {label} − {labels[0]}: {100 * ci.difference:+.2f} points "
+              f"(paired bootstrap 95 % CI {100 * ci.low:+.2f} … {100 * ci.high:+.2f})")  # fmt: skip
+    print()
+    return out
+
+
+def _mean(sel: list, name: str) -> float | None:
+    return float(np.mean([getattr(f, name) for f in sel])) if sel else None
+
+
+def _print_protocol(protocol: str, results: dict, folds: list[int], held: list[int]) -> dict:
+    """One table per protocol: a row per fold (tuning or HELD-OUT), then the means; returns the JSON part."""
+    labels = list(results)
+    print(f"CFP-{protocol}   accuracy % / EER % / AUC   " + "  |  ".join(f"{lab:>24s}" for lab in labels))
+    for i, k in enumerate(folds):
+        tag = "HELD-OUT" if k in held else "tuning  "
+        cells = [results[lab].folds[i] for lab in labels]
+        print(
+            f"  fold {k} {tag}  "
+            + "  |  ".join(f"{100 * f.accuracy:6.2f} / {100 * f.eer:5.2f} / {f.auc:.4f}" for f in cells)
+        )
+    summary = {}
+    for label, res in results.items():
+        sel = [f for f in res.folds if f.fold in held]
+        tuning = [f for f in res.folds if f.fold not in held]
+        summary[label] = {
+            "all": res.to_json(),
+            "eer_std": res.eer_std,
+            "held_out": {
+                "folds": [f.fold for f in sel],
+                **{f"{n}_mean": _mean(sel, n) for n in ("accuracy", "eer", "auc")},
+            },
+            "tuning": {
+                "folds": [f.fold for f in tuning],
+                **{f"{n}_mean": _mean(tuning, n) for n in ("accuracy", "eer", "auc")},
+            },
+        }
+    for title, key in (("mean, tuning", "tuning"), ("mean, held-out", "held_out")):
+        cells = []
+        for label in labels:
+            m = summary[label][key]
+            if m["accuracy_mean"] is None:
+                cells.append(f"{'—':>24s}")
+                continue
+            cells.append(
+                f"{100 * m['accuracy_mean']:6.2f} / {100 * m['eer_mean']:5.2f} / {m['auc_mean']:.4f}"
+            )
+        print(f"  {title:16s} " + "  |  ".join(cells))
+    print()
+    return summary
 
 
 if __name__ == "__main__":

@@ -6,9 +6,11 @@ Protocol (core/unlock/calibrate.py): CFP dev *frontal* images (the ten per
 identity of image_list_F) whose fused yaw is below ``--max-yaw`` (the unlock
 verification gate); per identity a template = normalised mean of ``--enrol``
 random images, genuine = its remaining images, impostor = every template
-against every image of every other identity. Descriptors are the stem's
+against every image of every other identity. Descriptors are face-api's
 (face-api 1.7.15 through CenterFace at 320 px, the CFP feature cache of
-core/cfp/features.py) with and without the shipped DREAM block. Only derived
+core/cfp/features.py) with and without the shipped DREAM block (modes
+``stem`` and ``dream``), and faceres's on the same images (mode ``faceres``,
+5-point aligned on CenterFace's points, core/cfp/stem_features.py). Only derived
 numbers are written (thresholds, counts, measured FAR/TAR) with provenance:
 no image, descriptor or per-image value leaves ../shared.
 """
@@ -27,6 +29,7 @@ import numpy as np  # noqa: E402
 
 from core.cfp.features import load_features  # noqa: E402
 from core.cfp.protocol import CfpProtocol, identity_of  # noqa: E402
+from core.cfp.stem_features import with_stem  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
 from core.recognize.calibration import calibrate_many  # noqa: E402
 from core.recognize.dream import l2_normalize, shared_mapper  # noqa: E402
@@ -43,18 +46,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-yaw", type=float, default=35.0, help="keep frontal images below this |yaw|")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(CALIBRATION_FILE))
+    parser.add_argument("--cache", default=None, help="CFP feature cache folder (default: user data folder)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     cfp = CfpProtocol.open(args.cfp)
     keys = [k for k in cfp.frontal if (cfp.root / k).is_file()]
-    table = load_features(cfp.root, keys)
+    table = load_features(cfp.root, keys, args.cache)
     ids = np.array([identity_of(k) for k in table.keys])
     keep = table.detected & np.isfinite(table.yaw) & (np.abs(table.yaw) < args.max_yaw)
     raw = table.embeddings[keep]
     yaw = table.yaw[keep]
     ids = ids[keep]
     mapper = shared_mapper()
-    features = {"stem": l2_normalize(raw), "dream": mapper.map(raw, yaw)}
+    faceres = with_stem(cfp.root, table, "faceres", args.cache).embeddings[keep]
+    features = {"stem": l2_normalize(raw), "dream": mapper.map(raw, yaw), "faceres": l2_normalize(faceres)}
     points = {}
     counts = {}
     for mode, emb in features.items():
@@ -67,7 +72,13 @@ def main(argv: list[str] | None = None) -> int:
             )
     sidecars = {
         name: str(read_sidecar(resolve(name)).get("sha256", ""))
-        for name in ("centerface", "faceapi_face_landmark_68", "faceapi_face_recognition", "dream_faceapi")
+        for name in (
+            "centerface",
+            "faceapi_face_landmark_68",
+            "faceapi_face_recognition",
+            "dream_faceapi",
+            "faceres",
+        )
     }
     provenance = {
         "data": "CFP dev (../shared/data/cfp_dev), frontal images of identities 001-450 (image_list_F)",
@@ -77,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             "genuine = the identity's other images; impostor = every template vs every image of other identities"
         ),
         "pipeline": "CenterFace (max side 320) -> face-api 68 landmarks -> face-api descriptor (+ DREAM by fused yaw)",
+        "pipeline_faceres": "CenterFace (max side 320) 5 points -> ArcFace-template chip 224 px -> faceres (mode faceres)",
         **counts,
         "identities": int(len(np.unique(ids))),
         "weights_sha256": sidecars,

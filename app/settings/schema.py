@@ -17,6 +17,7 @@ from PySide6.QtCore import QByteArray
 from app.settings.shortcuts import SHORTCUT_BY_KEY
 from core.detect.registry import DEFAULT_DETECTOR
 from core.paths import user_data_dir
+from core.recognize.stems import DEFAULT_STEM
 from core.unlock.calibrate import DEFAULT_FAR
 
 T = TypeVar("T")
@@ -158,6 +159,9 @@ class Keys:
     VERIFICATION_IMAGE_A = Setting("verification/image_a", str, "", "pair: image A")
     VERIFICATION_IMAGE_B = Setting("verification/image_b", str, "", "pair: image B")
     VERIFICATION_CFP_ROOT = Setting("verification/cfp_root", str, "", "CFP dataset root")
+    VERIFICATION_STEM = Setting(
+        "verification/stem", str, DEFAULT_STEM, "recognition stem (embedding network)"
+    )
 
     # --- attributes ----------------------------------------------------------------------
     ATTRIBUTES_AUTO = Setting("attributes/auto", bool, True, "analyse faces on every image")

@@ -144,8 +144,9 @@ class CfpView(QSplitter):
         if run is None:
             return
         self.cfp_run = run
-        lines = [f"CFP-{run.protocol}, folds {', '.join(str(f.fold) for f in run.results['stem'].folds)}"]
-        for mode, label in (("stem", "without DREAM"), ("dream", "with DREAM")):
+        folds = ", ".join(str(f.fold) for f in run.results["stem"].folds)
+        lines = [f"CFP-{run.protocol}, {run.stem} stem, folds {folds}"]
+        for mode, label in _modes(run):
             ev = run.results[mode]
             lines.append(
                 f"{label}: accuracy {100 * ev.accuracy_mean:.2f} ± {100 * ev.accuracy_std:.2f} %, "
@@ -159,7 +160,7 @@ class CfpView(QSplitter):
     def _plot_roc(self, run: CfpRun) -> None:
         self.roc_plot.clear()
         self.roc_legend.clear()
-        for mode, label in (("stem", "without DREAM"), ("dream", "with DREAM")):
+        for mode, label in _modes(run):
             ev = run.results[mode]
             pen = pg.mkPen(color=MODE_COLORS[mode], width=2)
             self.roc_plot.plot(
@@ -171,7 +172,8 @@ class CfpView(QSplitter):
         self.gallery.clear()
         if self.cfp_run is None:
             return
-        key = (self.gallery_mode.currentData(), self.gallery_kind.currentData())
+        mode = self.gallery_mode.currentData() if "dream" in self.cfp_run.results else "stem"
+        key = (mode, self.gallery_kind.currentData())
         for pair in self.cfp_run.gallery.get(key, []):
             kind = "same person" if pair.label else "different people"
             item = QListWidgetItem(
@@ -187,3 +189,10 @@ class CfpView(QSplitter):
             return
         key_a, key_b = item.data(Qt.ItemDataRole.UserRole)
         self.pair_requested.emit(str(self.cfp_run.root / key_a), str(self.cfp_run.root / key_b))
+
+
+def _modes(run: CfpRun) -> list[tuple[str, str]]:
+    """The evaluated modes with their labels (a stem without a DREAM block has only ``stem``)."""
+    return [
+        (m, label) for m, label in (("stem", "without DREAM"), ("dream", "with DREAM")) if m in run.results
+    ]

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 from core.cfp.protocol import CfpProtocol, parse_folds
 from core.io.imageio import ImageLoadError, load_image
 from core.progress import Progress, relabelled
+from core.recognize.stems import DEFAULT_STEM, stem_spec
 
 if TYPE_CHECKING:  # the engine imports torch: the jobs import it, the window never waits for it
     from core.cfp.evaluate import CfpEvaluation
@@ -31,28 +33,41 @@ THUMB = 96
 
 
 class LazyVerifier:
-    """A :class:`~core.recognize.verify.Verifier` built on first use, normally inside a job.
+    """A :class:`~core.recognize.verify.Verifier` per stem, each built on first use, normally inside a job.
 
     Importing the verifier pulls in torch (1–2 s); the panel holds this proxy so
-    the window opens without it. ``far`` can be read and set before the
-    verifier exists; every other attribute builds it (thread-safe).
+    the window opens without it. ``far`` and ``stem`` can be read and set
+    before a verifier exists; every other attribute builds the one of the
+    current stem (thread-safe).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, stem: str = DEFAULT_STEM) -> None:
         self._lock = threading.Lock()
-        self._real: Verifier | None = None
+        self._verifiers: dict[str, Verifier] = {}
         self._far: Any = _UNSET
+        self.stem = stem_spec(stem).name
+
+    @property
+    def _real(self) -> Verifier | None:
+        return self._verifiers.get(self.stem)
+
+    @property
+    def has_dream(self) -> bool:
+        """Whether the current stem has a DREAM block (known without loading it)."""
+        return stem_spec(self.stem).has_dream
 
     def get(self) -> Verifier:
         with self._lock:
-            if self._real is None:
+            stem = self.stem
+            if stem not in self._verifiers:
                 # lazy: the engine (torch) loads in the first job, not at start-up
                 from core.recognize.verify import Verifier
 
-                self._real = Verifier()
-                if self._far is not _UNSET:
-                    self._real.far = self._far
-            return self._real
+                self._verifiers[stem] = Verifier(stem=stem)
+            real = self._verifiers[stem]
+            if self._far is not _UNSET:
+                real.far = self._far
+            return real
 
     @property
     def far(self):
@@ -83,20 +98,27 @@ class Comparison:
     labels: tuple[str, str]
 
 
-def _chip(image: np.ndarray, side: FaceSide) -> AlignedFace:
+def _chip(image: np.ndarray, side: FaceSide, stem: str) -> AlignedFace:
+    """What the stem sees: face-api's dlib square, or the 5-point aligned chip (landmarks drawn on both)."""
     # lazy: the engine (torch) loads in the first job, not at start-up
-    from core.recognize.align import faceapi_chip
+    from core.recognize.align import align_5pt, faceapi_chip
+    from core.recognize.faceres_embedder import alignment_points, faceres_template
 
-    return faceapi_chip(image, side.record.landmarks68)
+    record = side.record
+    if stem == "faceapi":
+        return faceapi_chip(image, record.landmarks68)
+    points = alignment_points(record.points5, record.landmarks68)
+    return align_5pt(image, points, size=224, template=faceres_template(), landmarks=record.landmarks68)
 
 
 def compare_sides(
     verifier: Verifier, images: tuple[np.ndarray, np.ndarray], sides: tuple[FaceSide, FaceSide], labels
 ) -> Comparison:
+    """Both decisions of a pair; a stem without a DREAM block decides "with DREAM" without it too."""
     return Comparison(
-        verifier.compare(sides[0], sides[1], use_dream=True),
+        verifier.compare(sides[0], sides[1], use_dream=verifier.has_dream),
         verifier.compare(sides[0], sides[1], use_dream=False),
-        (_chip(images[0], sides[0]), _chip(images[1], sides[1])),
+        (_chip(images[0], sides[0], verifier.stem), _chip(images[1], sides[1], verifier.stem)),
         tuple(labels),
     )
 
@@ -105,7 +127,7 @@ def rethreshold(verifier: Verifier, comparison: Comparison) -> Comparison:
     """The same faces decided at the verifier's current operating point (no model runs)."""
     a, b = comparison.with_dream.a, comparison.with_dream.b
     return Comparison(
-        verifier.compare(a, b, use_dream=True),
+        verifier.compare(a, b, use_dream=verifier.has_dream),
         verifier.compare(a, b, use_dream=False),
         comparison.chips,
         comparison.labels,
@@ -154,7 +176,8 @@ class GalleryPair:
 class CfpRun:
     root: Path
     protocol: str
-    results: dict[str, CfpEvaluation]  # "stem", "dream"
+    results: dict[str, CfpEvaluation]  # "stem", and "dream" where the stem has a DREAM block
+    stem: str = DEFAULT_STEM
     gallery: dict[tuple[str, str], list[GalleryPair]] = field(default_factory=dict)  # (mode, "fa"/"fr")
     notes: list[str] = field(default_factory=list)
 
@@ -179,6 +202,8 @@ def cfp_job(verifier: Verifier, root: Path, protocol: str, folds_text: str, toke
     # lazy: the engine (torch) loads in the first job, not at start-up
     from core.cfp.evaluate import evaluate_protocol, fold_keys
     from core.cfp.features import extract_features
+    from core.cfp.stem_features import stem_embeddings
+    from core.recognize.faceres_embedder import FaceResEmbedder
 
     yield Progress(message="reading the CFP protocol")
     cfp = CfpProtocol.open(root)
@@ -195,13 +220,20 @@ def cfp_job(verifier: Verifier, root: Path, protocol: str, folds_text: str, toke
         return None
     if len(table) < len(keys):
         raise ValueError(f"{len(keys) - len(table)} CFP images have no features")
+    if verifier.stem != "faceapi":
+        embeddings = yield from relabelled(
+            stem_embeddings(cfp.root, table, FaceResEmbedder()),
+            lambda p: f"{verifier.stem} {p.done}/{p.total}",
+        )
+        table = dataclasses.replace(table, embeddings=embeddings)
     yield Progress(message="evaluating with and without DREAM")
     mapper = verifier.mapper
+    modes = ("stem", "dream") if verifier.has_dream else ("stem",)
     results = {
         mode: evaluate_protocol(cfp, table, protocol, folds, mapper, use_dream=mode == "dream")
-        for mode in ("stem", "dream")
+        for mode in modes
     }
-    run = CfpRun(cfp.root, protocol, results)
+    run = CfpRun(cfp.root, protocol, results, stem=verifier.stem)
     thumbs: dict[str, np.ndarray] = {}
     for mode, ev in results.items():
         for kind in ("fa", "fr"):

@@ -1,7 +1,8 @@
 """Verification panel: compare two faces with and without DREAM; CFP evaluation, ROC and error gallery.
 
-Left: pick two images (main face of each) or two faces of the current image,
-then Compare: the aligned face-api chips with their landmarks, yaw and gate
+Left: pick two images (main face of each) or two faces of the current image
+and the stem (the embedding network, remembered in the settings), then
+Compare: the chips the stem sees with their landmarks, yaw and gate
 of each face, the cosine with and without DREAM, and the decision at the
 calibrated threshold of the pair's pose bucket (FF / FP) and operating point.
 Right (:class:`~app.verification.cfp_view.CfpView`): run a CFP evaluation
@@ -52,6 +53,7 @@ from app.verification.score_bar import BORDERLINE, ScoreBar
 from app.widgets import IMAGE_FILTER, path_row
 from app.worker import Job
 from core.recognize.evidence import WEAK_ERROR_RATE, percent
+from core.recognize.stems import DEFAULT_STEM, STEMS
 
 OPERATING_POINTS = [
     ("FAR 1e-1", 1e-1),
@@ -71,13 +73,19 @@ class VerificationPanel(Panel):
 
     def __init__(self, workbench: Workbench, parent=None) -> None:
         super().__init__(workbench, parent)
-        self.verifier = LazyVerifier()  # built in the first job: the window does not wait for torch
+        # built in the first job: the window does not wait for torch
+        self.verifier = LazyVerifier(self._saved_stem(workbench))
         self.comparison: Comparison | None = None
         self.faces: FacesOfImage | None = None
         self.compare_job: Job | None = None
         self.faces_job: Job | None = None
         self._build()
         workbench.image_changed.connect(self._on_image_changed)
+
+    @staticmethod
+    def _saved_stem(workbench: Workbench) -> str:
+        stem = workbench.settings.get(Keys.VERIFICATION_STEM)
+        return stem if stem in STEMS else DEFAULT_STEM
 
     # --- widgets ------------------------------------------------------------
     def _path_row(self, setting: Setting[str], folder: bool) -> tuple[QWidget, QLineEdit]:
@@ -116,6 +124,13 @@ class VerificationPanel(Panel):
         faces_row.addWidget(self.face_b, 1)
         faces_row.addWidget(self.find_faces)
         form.addRow(faces_row)
+        self.stem_box = QComboBox()
+        for spec in STEMS.values():
+            self.stem_box.addItem(spec.label, spec.name)
+        self.stem_box.setCurrentIndex(self.stem_box.findData(self.verifier.stem))
+        self.stem_box.setToolTip("the network that embeds each face; scores of two stems are not comparable")
+        self.stem_box.currentIndexChanged.connect(self._on_stem)
+        form.addRow("Stem", self.stem_box)
         options = QHBoxLayout()
         self.operating_point = QComboBox()
         for label, far in OPERATING_POINTS:
@@ -131,6 +146,7 @@ class VerificationPanel(Panel):
         options.addWidget(self.operating_point)
         options.addWidget(self.dream_box)
         form.addRow("Threshold", options)
+        self._show_dream_choice()
         self.compare_button = QPushButton("Compare")
         self.compare_button.clicked.connect(self.start_compare)
         form.addRow(self.compare_button)
@@ -223,6 +239,23 @@ class VerificationPanel(Panel):
             self.comparison = rethreshold(self.verifier, self.comparison)
             self._show_comparison()
 
+    def _on_stem(self) -> None:
+        """Another stem: remember it; the faces found and the comparison shown were of the old one."""
+        stem = self.stem_box.currentData()
+        self.workbench.settings.set(Keys.VERIFICATION_STEM, stem)
+        self.verifier.stem = stem
+        self._show_dream_choice()
+        self.comparison = None
+        self.faces = None
+        self.face_a.clear()
+        self.face_b.clear()
+        self.pair_status.setText(f"Stem: {self.stem_box.currentText()}. Compare again.")
+
+    def _show_dream_choice(self) -> None:
+        has_dream = self.verifier.has_dream
+        self.dream_box.setEnabled(has_dream)
+        self.dream_box.setToolTip("" if has_dream else "this stem has no DREAM block yet")
+
     def _on_image_changed(self, loaded: LoadedImage | None) -> None:
         self.faces = None
         self.face_a.clear()
@@ -308,7 +341,8 @@ class VerificationPanel(Panel):
                 f"{c.labels[col]}\nyaw {side.yaw.yaw:+.1f}° (conf {side.yaw.confidence:.2f}, {side.yaw.source})\n"
                 f"gate {side.gate:.3f}{detected}"
             )
-        shown = c.with_dream if self.dream_box.isChecked() else c.without_dream
+        dream = self.dream_box.isChecked() and self.dream_box.isEnabled()
+        shown = c.with_dream if dream else c.without_dream
         r, evidence = shown.result, shown.evidence
         self.decision.setText(evidence.headline())
         color = BORDERLINE if evidence.strength else ACCEPT if r.accepted else REJECT
@@ -316,9 +350,13 @@ class VerificationPanel(Panel):
         self.score_bar.set_decision(r.score, r.threshold, evidence.band)
         self.score_bar.setVisible(True)
         self.evidence.setText(evidence.summary())
+        cosines = (
+            f"cosine without DREAM {c.with_dream.score_stem:.4f}, with DREAM {c.with_dream.score_dream:.4f}"
+            if self.verifier.has_dream
+            else f"cosine {c.without_dream.score_stem:.4f} (this stem has no DREAM block)"
+        )
         self.scores.setText(
-            f"cosine without DREAM {c.with_dream.score_stem:.4f}, with DREAM {c.with_dream.score_dream:.4f}\n"
-            f"{shown.bucket} pair, {'with' if shown.mode == 'dream' else 'without'} DREAM: "
+            f"{cosines}\n{self.verifier.stem} stem, {shown.bucket} pair, {'with' if shown.mode == 'dream' else 'without'} DREAM: "
             f"{r.score:.4f} {'≥' if r.accepted else '<'} threshold {r.threshold:.4f} ({shown.operating_point})"
         )
 

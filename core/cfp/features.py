@@ -249,7 +249,8 @@ def extract_features(
     total, done = len(keys), len(keys) - len(todo)
     log.info("CFP features: %d cached, %d to extract into %s", done, len(todo), folder)
     yield Progress(done, total)
-    pipeline = pipeline or FacePipeline(max_side=CFP_MAX_SIDE)
+    # the cache holds face-api's descriptor; other stems embed from its points (core.cfp.stem_features)
+    pipeline = pipeline or FacePipeline(max_side=CFP_MAX_SIDE, stem="faceapi")
     pending_keys: list[str] = []
     pending: list[FaceRecord] = []
     sizes: list[tuple[int, int]] = []

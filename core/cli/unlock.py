@@ -1,7 +1,7 @@
 """``python main.py unlock``: enrol, verify, list, rename and delete face-unlock users from a video.
 
-    main.py unlock --video FILE --enroll NAME [--store DIR] [--frames 5] [--keep-images] [--overwrite]
-    main.py unlock --video FILE --verify [--far 1e-3] [--store DIR] [--json OUT|-]
+    main.py unlock --video FILE --enroll NAME [--stem S] [--store DIR] [--frames 5] [--keep-images] [--overwrite]
+    main.py unlock --video FILE --verify [--stem S] [--far 1e-3] [--store DIR] [--json OUT|-]
     main.py unlock --list [--store DIR] [--json OUT|-]
     main.py unlock --rename OLD NEW [--store DIR]
     main.py unlock --delete NAME [--store DIR]
@@ -28,6 +28,7 @@ import sys
 
 from core.cli.output import emit_json
 from core.cli.verify import parse_rate
+from core.recognize.stems import STEMS, UNLOCK_STEM, stem_spec
 from core.unlock.calibrate import load_calibration
 from core.unlock.decision import DecisionRule
 from core.unlock.templates import TemplateExists, TemplateStore
@@ -57,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep-images", action="store_true", help="store the enrolment face crops (opt-in)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing user at enrolment")
     parser.add_argument("--no-dream", action="store_true", help="descriptors without the DREAM block")
+    parser.add_argument(
+        "--stem",
+        choices=list(STEMS),
+        default=UNLOCK_STEM,
+        help=f"embedding network (default {UNLOCK_STEM}; a store only matches the stem it was enrolled with)",
+    )
     parser.add_argument("--k", type=int, default=None, help="accepts needed (default 3)")
     parser.add_argument("--n", type=int, default=None, help="out of the last n usable frames (default 5)")
     parser.add_argument("--window", type=float, default=None, help="within this many seconds (default 1.5)")
@@ -133,13 +140,21 @@ def _list(store, args, emit_json) -> int:
     return 0
 
 
-def _enrol(store, reader, args, emit_json) -> int:
+def _pipeline(args: argparse.Namespace):
+    """The unlock pipeline of ``--stem`` (DREAM unless ``--no-dream`` or the stem has none)."""
     # lazy: the engine (torch) loads when this command runs, not for every command's --help
     from core.unlock.pipeline import UnlockPipeline
+
+    dream = not args.no_dream and stem_spec(args.stem).has_dream
+    return UnlockPipeline(use_dream=dream, threads=args.threads, stem=args.stem).load()
+
+
+def _enrol(store, reader, args, emit_json) -> int:
+    # lazy: the engine (torch) loads when this command runs, not for every command's --help
     from core.unlock.runs import enrol_video
     from core.unlock.session import Enroller
 
-    pipeline = UnlockPipeline(use_dream=not args.no_dream, threads=args.threads).load()
+    pipeline = _pipeline(args)
     enroller = Enroller.calibrated(
         pipeline, load_calibration(), n_frames=args.frames, keep_images=args.keep_images
     )
@@ -157,11 +172,10 @@ def _enrol(store, reader, args, emit_json) -> int:
 
 def _verify(store, reader, args, emit_json) -> int:
     # lazy: the engine (torch) loads when this command runs, not for every command's --help
-    from core.unlock.pipeline import UnlockPipeline
     from core.unlock.runs import verify_video
     from core.unlock.session import UnlockSession
 
-    pipeline = UnlockPipeline(use_dream=not args.no_dream, threads=args.threads).load()
+    pipeline = _pipeline(args)
     session = UnlockSession.from_store(
         store, far=args.far, pipeline=pipeline, rule=_rule(args), tracking=not args.no_tracking
     )

@@ -1,4 +1,4 @@
-"""``python main.py verify-pairs --pairs CSV --root DIR [--dream on|off] [--far F|accuracy] [--json OUT|-]``.
+"""``python main.py verify-pairs --pairs CSV --root DIR [--stem S] [--dream on|off|auto] [--far F|accuracy] [--json OUT|-]``.
 
 The CSV has columns ``img_a,img_b[,label]`` (paths relative to ``--root``;
 a header row naming them is optional; label 1 = same person, 0 = not).
@@ -7,7 +7,7 @@ decision at the calibrated threshold of its pose bucket); with labels also
 EER, AUC and TAR at FAR 1e-1, 1e-2, 1e-3 (``null`` where there are too few
 impostor pairs to measure that FAR). JSON::
 
-    {"dream", "pairs": [{"img_a", "img_b", "score", "accepted", "bucket", "label"?}],
+    {"stem", "dream", "pairs": [{"img_a", "img_b", "score", "accepted", "bucket", "label"?}],
      "metrics": {"pairs", "genuine", "impostor", "eer", "auc", "tar_at_far": {"0.1", "0.01", "0.001"}}}
 
 Exit codes: 0 done, 2 bad CSV / unreadable image, 1 missing model weights.
@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from core.cli.output import emit_json
-from core.cli.verify import parse_far
+from core.cli.verify import add_stem_arguments, parse_far, use_dream
 from core.errors import FormatError
 from core.io.imageio import ImageLoadError, load_image
 from core.recognize.roc import auc, eer, tar_at_far
@@ -84,7 +84,7 @@ def pair_metrics(scores, labels) -> dict:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pairs", required=True, help="CSV with img_a,img_b[,label]")
     parser.add_argument("--root", required=True, help="folder the CSV paths are relative to")
-    parser.add_argument("--dream", choices=["on", "off"], default="on")
+    add_stem_arguments(parser)
     parser.add_argument("--far", type=parse_far, default=1e-2, help="decision FAR or 'accuracy'")
     parser.add_argument("--json", metavar="OUT", help="write JSON to OUT ('-' for stdout)")
 
@@ -99,8 +99,8 @@ def run(args: argparse.Namespace) -> int:
         log.error("%s", exc)
         return 2
     root = Path(args.root)
-    use_dream = args.dream == "on"
-    verifier = Verifier(far=args.far)
+    dream = use_dream(args)
+    verifier = Verifier(far=args.far, stem=args.stem)
     sides = {}
     names = sorted({name for a, b, _ in rows for name in (a, b)})
     for i, name in enumerate(names, 1):
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         if i % 50 == 0:
             log.info("embedded %d/%d images", i, len(names))
-    results = [verifier.compare(sides[a], sides[b], use_dream) for a, b, _ in rows]
+    results = [verifier.compare(sides[a], sides[b], dream) for a, b, _ in rows]
     pairs = []
     for (a, b, label), res in zip(rows, results, strict=True):
         item = {
@@ -124,7 +124,12 @@ def run(args: argparse.Namespace) -> int:
         if label is not None:
             item["label"] = label
         pairs.append(item)
-    payload: dict = {"dream": use_dream, "operating_point": results[0].operating_point, "pairs": pairs}
+    payload: dict = {
+        "stem": args.stem,
+        "dream": dream,
+        "operating_point": results[0].operating_point,
+        "pairs": pairs,
+    }
     if rows[0][2] is not None:
         payload["metrics"] = pair_metrics([r.result.score for r in results], [r[2] for r in rows])
     if emit_json(payload, args.json):

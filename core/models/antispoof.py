@@ -34,12 +34,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.models.tf_ops import take_weight
+
 
 def _conv(conv: nn.Conv2d, tensors: dict[str, torch.Tensor], name: str) -> None:
     """HWIO ``[kh, kw, cin, cout]`` kernel + bias -> the conv's OIHW weight."""
-    w = _take(tensors, f"{name}/kernel", (3, 3, conv.in_channels, conv.out_channels))
+    w = take_weight(tensors, f"{name}/kernel", (3, 3, conv.in_channels, conv.out_channels))
     conv.weight.data.copy_(w.permute(3, 2, 0, 1))
-    conv.bias.data.copy_(_take(tensors, f"{name}/bias", (conv.out_channels,)))
+    conv.bias.data.copy_(take_weight(tensors, f"{name}/bias", (conv.out_channels,)))
 
 
 def _dense(
@@ -50,21 +52,12 @@ def _dense(
     nhwc=(H, W, C): the input was a Keras (NHWC) flatten; reorder the rows so
     the layer takes PyTorch's (C, H, W) flatten of the same tensor.
     """
-    w = _take(tensors, f"{name}/kernel", (fc.in_features, fc.out_features))
+    w = take_weight(tensors, f"{name}/kernel", (fc.in_features, fc.out_features))
     if nhwc is not None:
         h, wd, c = nhwc
         w = w.reshape(h, wd, c, fc.out_features).permute(2, 0, 1, 3).reshape(fc.in_features, -1)
     fc.weight.data.copy_(w.T)
-    fc.bias.data.copy_(_take(tensors, f"{name}/bias", (fc.out_features,)))
-
-
-def _take(tensors: dict[str, torch.Tensor], name: str, shape: tuple[int, ...]) -> torch.Tensor:
-    if name not in tensors:
-        raise ValueError(f"weight {name!r} is missing (have {sorted(tensors)[:6]}...)")
-    t = tensors.pop(name).to(torch.float32)
-    if tuple(t.shape) != tuple(shape):
-        raise ValueError(f"weight {name!r} has shape {tuple(t.shape)}, expected {tuple(shape)}")
-    return t
+    fc.bias.data.copy_(take_weight(tensors, f"{name}/bias", (fc.out_features,)))
 
 
 def _finish(tensors: dict[str, torch.Tensor], model: str) -> None:
@@ -121,8 +114,8 @@ class _BatchNorm(nn.Module):
 
     def load(self, tensors: dict[str, torch.Tensor], name: str) -> None:
         n = self.scale.numel()
-        self.scale.copy_(_take(tensors, f"{name}/scale", (n,)))
-        self.offset.copy_(_take(tensors, f"{name}/offset", (n,)))
+        self.scale.copy_(take_weight(tensors, f"{name}/scale", (n,)))
+        self.offset.copy_(take_weight(tensors, f"{name}/offset", (n,)))
 
 
 class LivenessNet(nn.Module):

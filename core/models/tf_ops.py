@@ -1,9 +1,10 @@
 """TensorFlow semantics that ported TF/TF.js networks must reproduce exactly.
 
-Shared by every face-api port: the *legacy* bilinear resize
+Shared by every face-api and Human port: the *legacy* bilinear resize
 (``align_corners=False, half_pixel_centers=False``), square padding as
 face-api's ``NetInput.toBatchTensor`` does it, TF ``SAME`` padding (which pads
-bottom/right only on stride-2 layers) and JS ``Math.round``.
+bottom/right only on stride-2 layers), JS ``Math.round``, and taking a converted
+weight by name with its shape checked.
 
 Tensors are NCHW float32 here (PyTorch layout); images come in as HWC.
 """
@@ -90,3 +91,13 @@ def pad_same(x: torch.Tensor, kernel: int, stride: int, value: float = 0.0) -> t
     if top == bottom == left == right == 0:
         return x
     return F.pad(x, (left, right, top, bottom), value=value)
+
+
+def take_weight(tensors: dict[str, torch.Tensor], name: str, shape: tuple[int, ...]) -> torch.Tensor:
+    """Pop weight ``name`` as float32, checking its TF-layout ``shape``; a clear error when missing or misshapen."""
+    if name not in tensors:
+        raise ValueError(f"weight {name!r} is missing (have {sorted(tensors)[:6]}...)")
+    t = tensors.pop(name).to(torch.float32)
+    if tuple(t.shape) != tuple(shape):
+        raise ValueError(f"weight {name!r} has shape {tuple(t.shape)}, expected {tuple(shape)}")
+    return t

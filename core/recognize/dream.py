@@ -137,6 +137,8 @@ class DreamMapper:
     :class:`~core.zoo.weights.WeightsError` when the file is missing or corrupt.
     """
 
+    has_dream = True
+
     def __init__(
         self,
         weights: str | os.PathLike = WEIGHTS_NAME,

@@ -1,9 +1,12 @@
-"""Detect → 68 landmarks → face-api descriptor for every face of an image (the verification stem).
+"""Detect → 68 landmarks → the stem's embedding for every face of an image.
 
 :class:`FacePipeline` chains the bundled models the way verification needs
 them: a detector (CenterFace by default, whose 5 points are kept for the
-5-point fallbacks), face-api's 68-point landmark net on each box, and face-api's
-128-d dlib descriptor on its own eye/mouth crop (:mod:`core.recognize.crops`).
+5-point alignment and fallbacks), face-api's 68-point landmark net on each
+box, and the chosen stem (:mod:`core.recognize.stems`): face-api's 128-d dlib
+descriptor on its own eye/mouth crop (:mod:`core.recognize.crops`), or HSE
+FaceRec's 1024-d embedding on a 5-point aligned chip
+(:mod:`core.recognize.faceres_embedder`).
 Yaw and DREAM are applied later from what a :class:`FaceRecord` holds, so that
 cached records (:mod:`core.cfp.features`) and live images share that code.
 
@@ -21,6 +24,7 @@ import numpy as np
 
 from core.detect.protocol import Detector
 from core.detect.registry import DEFAULT_DETECTOR, FACE_PIPELINE_MIN_SCORE, as_detector
+from core.recognize.stems import DEFAULT_STEM, stem_spec
 from core.types import Detection
 
 
@@ -32,7 +36,7 @@ class FaceRecord:
     score: detector confidence (0 for the whole-image fallback).
     points5: ``(5, 2)`` float64 detector landmarks, NaN when the detector gives none.
     landmarks68: ``(68, 2)`` float64 face-api landmarks.
-    embedding: ``(128,)`` float32 face-api descriptor (not normalised; NaN if the crop was empty).
+    embedding: ``(dim,)`` float32 stem embedding (not normalised; NaN if the crop was empty).
     detected: False when no face was found and the whole image was used as the box.
     """
 
@@ -53,6 +57,13 @@ def _largest(faces: list[Detection]) -> list[Detection]:
     return sorted(faces, key=lambda f: -f.score * max(f.width, 0.0) * max(f.height, 0.0))
 
 
+def _detector_points(face: Detection) -> np.ndarray:
+    """The detector's ``(5, 2)`` points of a face, NaN when it gives none."""
+    if face.landmarks is not None and len(face.landmarks) == 5:
+        return np.asarray(face.landmarks, dtype=np.float64).reshape(5, 2)
+    return np.full((5, 2), np.nan)
+
+
 class FacePipeline:
     """Detector + landmarks + descriptor, models loaded on first use (thread-safe).
 
@@ -60,6 +71,7 @@ class FacePipeline:
     max_side: working resolution bound of a named detector that takes one (portrait-like
         images need little; 320 keeps CFP's loose crops fast on a CPU).
     min_score: detector threshold.
+    stem: which embedding the records hold (:data:`core.recognize.stems.STEMS`).
     """
 
     def __init__(
@@ -67,7 +79,9 @@ class FacePipeline:
         detector: Detector | str = DEFAULT_DETECTOR,
         max_side: int = PORTRAIT_MAX_SIDE,
         min_score: float = FACE_PIPELINE_MIN_SCORE,
+        stem: str = DEFAULT_STEM,
     ) -> None:
+        self.stem = stem_spec(stem).name
         self._detector_arg = detector
         self.max_side = max_side
         self.min_score = min_score
@@ -81,11 +95,12 @@ class FacePipeline:
             if self._detector is None:
                 # lazy: the networks (torch) load with the first face, not when the pipeline is built
                 from core.recognize.embedder import Embedder
+                from core.recognize.faceres_embedder import FaceResEmbedder
                 from core.recognize.landmarker import Landmarker
 
                 # the networks come from the network cache: shared with every other pipeline
                 self._landmarker = Landmarker()
-                self._embedder = Embedder()
+                self._embedder = FaceResEmbedder() if self.stem == "faceres" else Embedder()
                 self._detector = as_detector(self._detector_arg, self.max_side)
             return self._detector, self._landmarker, self._embedder
 
@@ -119,14 +134,10 @@ class FacePipeline:
             return []
         boxes = np.array([f.box for f in faces], dtype=np.float64)
         points68 = landmarker.landmarks(image, boxes)
-        embeddings = embedder.embed(image, points68)
+        points5 = [_detector_points(face) for face in faces]
+        embeddings = self._embed(embedder, image, points5, points68)
         out = []
-        for face, pts, emb in zip(faces, points68, embeddings, strict=True):
-            p5 = (
-                np.asarray(face.landmarks, dtype=np.float64).reshape(5, 2)
-                if face.landmarks is not None and len(face.landmarks) == 5
-                else np.full((5, 2), np.nan)
-            )
+        for face, p5, pts, emb in zip(faces, points5, points68, embeddings, strict=True):
             out.append(
                 FaceRecord(
                     tuple(float(v) for v in face.box),
@@ -138,6 +149,17 @@ class FacePipeline:
                 )
             )
         return out
+
+    def _embed(
+        self, embedder, image: np.ndarray, points5: list[np.ndarray], points68: np.ndarray
+    ) -> np.ndarray:
+        if self.stem == "faceapi":
+            return embedder.embed(image, points68)
+        # lazy: torch loads with the first face (see _models)
+        from core.recognize.faceres_embedder import alignment_points
+
+        align = np.stack([alignment_points(p5, p68) for p5, p68 in zip(points5, points68, strict=True)])
+        return embedder.embed(image, align)
 
     def main_face(self, image: np.ndarray) -> FaceRecord | None:
         """The largest confident face of a portrait-like image, or the whole image when none is found."""

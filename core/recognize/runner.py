@@ -104,16 +104,20 @@ class FaceModelRunner:
     def build(self, tensors: dict[str, torch.Tensor]) -> nn.Module:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def prepare(self, batch: torch.Tensor) -> torch.Tensor:
+        """The network's input from a ``(N, 3, S, S)`` RGB 0..255 batch (face-api's normalisation by default)."""
+        return normalize(batch)
+
     def forward_batch(self, batch: torch.Tensor) -> Outputs:
         """Run the network on a ``(N, 3, S, S)`` float32 0..255 batch; outputs on the CPU.
 
-        Normalisation happens here; chunks of :attr:`max_batch` are
+        Normalisation (:meth:`prepare`) happens here; chunks of :attr:`max_batch` are
         concatenated. ``N == 0`` is allowed only where the subclass handles it.
         """
         chunks: list[Outputs] = []
         with torch.inference_mode(), _full_fp32(self.device):
             for start in range(0, batch.shape[0], self.max_batch):
-                part = normalize(batch[start : start + self.max_batch].to(self.device))
+                part = self.prepare(batch[start : start + self.max_batch].to(self.device))
                 part = part.contiguous(memory_format=torch.channels_last)
                 out = self.model(part)
                 chunks.append(tuple(o.cpu() for o in out) if isinstance(out, tuple) else out.cpu())

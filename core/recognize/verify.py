@@ -15,24 +15,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.recognize.dream import (
-    DEFAULT_FAR,
-    DreamMapper,
-    bucket_of,
-    gate_value,
-    l2_normalize,
-    shared_mapper,
-)
+from core.recognize.dream import DEFAULT_FAR, DreamMapper, bucket_of, gate_value, l2_normalize
 from core.recognize.evidence import DecisionEvidence, decision_evidence
 from core.recognize.faces import FacePipeline, FaceRecord
 from core.recognize.pose import estimate_yaw
+from core.recognize.stem_calibration import NoDreamError, StemOnlyMapper, mapper_for_stem
+from core.recognize.stems import DEFAULT_STEM
 from core.recognize.yaw import YawEstimate
 from core.types import VerificationResult
 
 
 @dataclass(frozen=True)
 class FaceSide:
-    """One face ready for comparison: ``stem``/``dream`` are ``(128,)`` unit float32 vectors."""
+    """One face ready for comparison: ``stem``/``dream`` are ``(dim,)`` unit float32 vectors.
+
+    A stem without a DREAM block gives ``dream`` equal to ``stem``.
+    """
 
     record: FaceRecord
     yaw: YawEstimate
@@ -92,25 +90,36 @@ class Verifier:
     """Face pipeline + DREAM block + shipped thresholds.
 
     pipeline: the stem (detector, landmarks, descriptor); built lazily by default.
-    mapper: the DREAM block (default: the shipped file, loaded on first use).
+    mapper: the DREAM block or the stem's calibration (default: the shipped one of ``stem``,
+        loaded on first use).
     far: target FAR of the decision, or ``None`` for the CFP best-accuracy threshold.
+    stem: the embedding network (:data:`core.recognize.stems.STEMS`); ignored when ``pipeline`` is given.
     """
 
     def __init__(
         self,
         pipeline: FacePipeline | None = None,
-        mapper: DreamMapper | None = None,
+        mapper: DreamMapper | StemOnlyMapper | None = None,
         far: float | None = DEFAULT_FAR,
+        stem: str = DEFAULT_STEM,
     ) -> None:
-        self.pipeline = pipeline or FacePipeline()
+        self.pipeline = pipeline or FacePipeline(stem=stem)
         self._mapper = mapper
         self.far = far
 
     @property
-    def mapper(self) -> DreamMapper:
+    def stem(self) -> str:
+        return self.pipeline.stem
+
+    @property
+    def mapper(self) -> DreamMapper | StemOnlyMapper:
         if self._mapper is None:
-            self._mapper = shared_mapper()
+            self._mapper = mapper_for_stem(self.stem)
         return self._mapper
+
+    @property
+    def has_dream(self) -> bool:
+        return self.mapper.has_dream
 
     def describe(self, record: FaceRecord) -> FaceSide:
         yaw = estimate_yaw(record.landmarks68, record.points5)
@@ -135,6 +144,9 @@ class Verifier:
         return op.threshold, op.target_far, f"FAR {op.target_far:g} ({op.impostors} impostor pairs)"
 
     def compare(self, a: FaceSide, b: FaceSide, use_dream: bool = True) -> PairResult:
+        """Decide one pair; ``use_dream`` with a stem that has no DREAM block raises :class:`NoDreamError`."""
+        if use_dream and not self.has_dream:
+            raise NoDreamError(f"the {self.stem} stem has no DREAM block: verify without DREAM")
         bucket = bucket_of(a.yaw.yaw, b.yaw.yaw)
         s_stem, s_dream = cosine(a.stem, b.stem), cosine(a.dream, b.dream)
         mode = "dream" if use_dream else "stem"

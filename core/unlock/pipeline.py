@@ -6,7 +6,8 @@ It reuses the verification stem (:mod:`core.recognize`): CenterFace at a
 a 640×480 frame is detected at 256×192, where a face of ≥ 80 px is still
 ≥ 32 px, well inside CenterFace's range; with ``near`` = the previous face,
 only a region around it is detected, see :meth:`UnlockPipeline.analyze`), face-api's 68-point landmarks on the
-largest box, the fused PnP yaw, face-api's 128-d descriptor on its dlib crop,
+largest box, the fused PnP yaw, the stem's embedding (face-api's 128-d descriptor on its dlib
+crop by default, or faceres's 1024-d one on a 5-point aligned chip),
 and the DREAM block driven by the yaw. Frames whose main face fails the cheap
 gates (count, size) stop before the landmarks; frames failing the other gates
 stop before the descriptor unless ``embed_always``.
@@ -16,7 +17,7 @@ decoding), ``landmarks`` (68 points + yaw + quality gates), ``embed``
 (descriptor + DREAM); the session adds ``match`` and ``total``.
 
 Coordinates: original frame pixels, boxes ``(x1, y1, x2, y2)``. Descriptors are
-``(128,)`` float32 unit vectors (compared by dot product = cosine).
+``(d,)`` float32 unit vectors, d the stem's width (compared by dot product = cosine).
 """
 
 from __future__ import annotations
@@ -35,8 +36,11 @@ import torch
 from core.detect.protocol import Detector
 from core.detect.registry import DEFAULT_DETECTOR, as_detector, detector_spec
 from core.recognize.dream import DreamMapper, l2_normalize, shared_mapper
+from core.recognize.faceres_embedder import FaceResEmbedder, alignment_points
 from core.recognize.faces import FaceRecord
 from core.recognize.pose import estimate_yaw
+from core.recognize.stem_calibration import NoDreamError
+from core.recognize.stems import UNLOCK_STEM, stem_spec
 from core.recognize.yaw import NO_ESTIMATE, YawEstimate
 from core.types import Detection
 from core.unlock.quality import FrameQuality, QualityGates, assess, count_and_size
@@ -72,7 +76,7 @@ class FrameAnalysis:
     record: landmarks (``(68, 2)``), detector points, raw descriptor of the main face, or ``None``
         when the frame stopped before the landmarks / descriptor.
     yaw: fused yaw estimate of the main face (``NO_ESTIMATE`` when not computed).
-    embedding: ``(128,)`` float32 unit descriptor (after DREAM when on), ``None`` when not computed.
+    embedding: ``(d,)`` float32 unit descriptor (after DREAM when on), ``None`` when not computed.
     timings_ms: ``detect``, ``landmarks``, ``embed`` (0 for a stage not run).
     """
 
@@ -96,8 +100,11 @@ class UnlockPipeline:
     detector: a :class:`~core.detect.protocol.Detector` or a registry name.
     max_side: the detector's longer input side (a named detector that takes one; not an instance).
     min_score: detector threshold.
-    use_dream: map descriptors with the DREAM block by yaw (templates record it).
+    use_dream: map descriptors with the DREAM block by yaw (templates record it); a stem
+        without a DREAM block refuses it (:class:`~core.recognize.stem_calibration.NoDreamError`).
     mapper: a DREAM block to use instead of the shipped one.
+    stem: the embedding network (:data:`core.recognize.stems.STEMS`); unlock keeps face-api's by
+        default (:data:`UNLOCK_STEM`), whose thresholds the shipped calibration holds for both modes.
     threads: torch intra-op threads while a frame is analysed (set for the calling thread during the
         call and restored after); ``None`` leaves torch's setting alone.
     """
@@ -110,7 +117,11 @@ class UnlockPipeline:
         use_dream: bool = True,
         mapper: DreamMapper | None = None,
         threads: int | None = THREADS,
+        stem: str = UNLOCK_STEM,
     ) -> None:
+        self.stem = stem_spec(stem).name
+        if use_dream and not stem_spec(stem).has_dream:
+            raise NoDreamError(f"the {self.stem} stem has no DREAM block: unlock without DREAM")
         self._detector_arg = detector
         self.max_side = int(max_side)
         self.min_score = float(min_score)
@@ -155,7 +166,7 @@ class UnlockPipeline:
 
                 # the networks come from the network cache: shared with every other pipeline
                 self._landmarker = Landmarker()
-                self._embedder = Embedder()
+                self._embedder = FaceResEmbedder() if self.stem == "faceres" else Embedder()
                 arg = self._detector_arg
                 if isinstance(arg, str) and detector_spec(arg).user_max_side:  # same network, smaller input
                     self._roi_detector = as_detector(arg, ROI_SIDE)
@@ -172,12 +183,14 @@ class UnlockPipeline:
     def model_info(self) -> ModelInfo:
         """Identity of the descriptor (+ DREAM) this pipeline produces (stored in templates)."""
         if self._model_info is None:
-            self._model_info = current_model_info(self.use_dream)
+            self._model_info = current_model_info(self.use_dream, self.stem)
         return self._model_info
 
     @property
     def mode(self) -> str:
-        """``"dream"`` or ``"stem"``: which calibration applies."""
+        """Which calibration applies: ``"dream"`` or ``"stem"`` (face-api), else the stem's name."""
+        if self.stem != "faceapi":
+            return self.stem
         return "dream" if self.use_dream else "stem"
 
     def warmup(self, size: tuple[int, int] = (640, 480), runs: int = 2) -> None:
@@ -195,7 +208,7 @@ class UnlockPipeline:
             self._detector.detect(frame, min_score=self.min_score)  # type: ignore[union-attr]
             self.detect_near(frame, tuple(float(v) for v in box[0]))
             pts = landmarker.landmarks(frame, box)
-            embedder.embed(frame, pts)
+            self._embed(embedder, frame, np.full((5, 2), np.nan), pts[0])
             if self.use_dream:
                 self.mapper.map(np.zeros((1, 128), np.float32) + 0.1, np.array([10.0]))
 
@@ -287,14 +300,20 @@ class UnlockPipeline:
         times["landmarks"] = (t2 - t1) * 1e3
         if not quality.ok and not embed_always:
             return FrameAnalysis(size, faces, quality, None, yaw, None, times, tracked)
-        raw = embedder.embed(image, points68[None])[0].astype(np.float32)
+        raw = self._embed(embedder, image, p5, points68)
         embedding = self.describe(raw, yaw.yaw)
         times["embed"] = (time.perf_counter() - t2) * 1e3
         record = FaceRecord(tuple(float(v) for v in main.box), float(main.score), p5, points68, raw)
         return FrameAnalysis(size, faces, quality, record, yaw, embedding, times, tracked)
 
+    def _embed(self, embedder, image: np.ndarray, points5: np.ndarray, points68: np.ndarray) -> np.ndarray:
+        """The stem's raw ``(dim,)`` embedding of one face."""
+        if self.stem == "faceapi":
+            return embedder.embed(image, points68[None])[0].astype(np.float32)
+        return embedder.embed(image, alignment_points(points5, points68)[None])[0].astype(np.float32)
+
     def describe(self, raw: np.ndarray, yaw_deg: float) -> np.ndarray | None:
-        """Raw ``(128,)`` descriptor → unit ``(128,)`` (DREAM by yaw when on); ``None`` if not finite."""
+        """Raw ``(dim,)`` descriptor → unit ``(dim,)`` (DREAM by yaw when on); ``None`` if not finite."""
         raw = np.asarray(raw, dtype=np.float32).reshape(1, -1)
         if not np.isfinite(raw).all():
             return None

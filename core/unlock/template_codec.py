@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from core.unlock.template_data import EMBEDDING_DIM, ModelInfo, TemplateCorrupt, UserTemplate, check_name
+from core.unlock.template_data import EMBEDDING_DIMS, ModelInfo, TemplateCorrupt, UserTemplate, check_name
 
 
 def _b64_array(arr: np.ndarray, dtype: str) -> str:
@@ -32,7 +32,7 @@ def template_to_payload(template: UserTemplate, store_id: str) -> dict:
         "dream": bool(template.dream),
         "model": template.model.to_json(),
         "frames": template.frames,
-        "dim": EMBEDDING_DIM,
+        "dim": int(template.embeddings.shape[1]),
         "embeddings": _b64_array(template.embeddings, "float32"),
         "mean": _b64_array(template.mean, "float32"),
         "yaws": [None if not math.isfinite(float(y)) else round(float(y), 3) for y in template.yaws],
@@ -44,7 +44,7 @@ def template_from_payload(payload: dict, file_name: str) -> UserTemplate:
     """The template of a verified payload; :class:`TemplateCorrupt` when a field is missing or malformed."""
     try:
         n, dim = int(payload["frames"]), int(payload["dim"])
-        if dim != EMBEDDING_DIM or n < 1:
+        if dim not in EMBEDDING_DIMS or n < 1:
             raise ValueError(f"unexpected shape {n}x{dim}")
         yaws = np.array([math.nan if y is None else float(y) for y in payload.get("yaws", [])])
         return UserTemplate(

@@ -1,9 +1,9 @@
 """Unlock templates as data: one enrolled user's descriptors, the model that made them, the errors.
 
 A *template* holds what verification compares against: the descriptors of the
-N enrolment frames (``(N, 128)`` float32 unit rows, after DREAM when it was
-used) and their normalised mean (``(128,)``), plus the model identity that
-produced them (:class:`ModelInfo`: the sha256 of the descriptor weights from
+N enrolment frames (``(N, d)`` float32 unit rows, d the stem's width: 128 for
+face-api, 1024 for faceres; after DREAM when it was used) and their
+normalised mean (``(d,)``), plus the model identity that produced them (:class:`ModelInfo`: the sha256 of the descriptor weights from
 their sidecar, and of the DREAM block when used), the creation time, and the
 DREAM flag. Face crops are kept only when the user opts in (``images``).
 
@@ -22,8 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import UserError
+from core.recognize.stems import STEMS, stem_spec
 
-EMBEDDING_DIM = 128
+#: Embedding widths a template may have: that of the stem it was enrolled with.
+EMBEDDING_DIMS = frozenset(spec.dim for spec in STEMS.values())
 MAX_NAME = 64
 
 
@@ -89,8 +91,9 @@ class InvalidUserName(TemplateError):
 class ModelInfo:
     """What produced a template's descriptors.
 
-    model_id: ``"faceapi_face_recognition@<sha256[:16]>"`` (+ ``"+dream_faceapi@<sha256[:16]>"``
-    when DREAM is on); two templates are comparable only with equal ids.
+    model_id: ``"<stem weights>@<sha256[:16]>"``, e.g. ``"faceres@…"`` or ``"faceapi_face_recognition@…"``
+    (+ ``"+dream_faceapi@<sha256[:16]>"`` when DREAM is on); two templates are comparable only with
+    equal ids, so a store enrolled with one stem refuses to match another.
     descriptor_sha256 / dream_sha256: full hashes from the weight sidecars (``""`` when DREAM is off).
     """
 
@@ -110,17 +113,18 @@ class ModelInfo:
         return cls(str(data["model_id"]), str(data["descriptor_sha256"]), str(data.get("dream_sha256", "")))
 
 
-def current_model_info(use_dream: bool = True) -> ModelInfo:
-    """The :class:`ModelInfo` of the bundled descriptor (and DREAM block): hashes from their sidecars."""
+def current_model_info(use_dream: bool = True, stem: str = "faceapi") -> ModelInfo:
+    """The :class:`ModelInfo` of a bundled stem (and its DREAM block): hashes from their sidecars."""
     # lazy: the weights reader imports torch, and the Unlock panel reads template data at start-up
     from core.zoo.weights import read_sidecar, resolve
 
-    desc = str(read_sidecar(resolve("faceapi_face_recognition")).get("sha256", ""))
-    model_id = f"faceapi_face_recognition@{desc[:16]}"
+    spec = stem_spec(stem)
+    desc = str(read_sidecar(resolve(spec.weights)).get("sha256", ""))
+    model_id = f"{spec.weights}@{desc[:16]}"
     dream = ""
-    if use_dream:
-        dream = str(read_sidecar(resolve("dream_faceapi")).get("sha256", ""))
-        model_id += f"+dream_faceapi@{dream[:16]}"
+    if use_dream and spec.has_dream:
+        dream = str(read_sidecar(resolve(spec.dream_weights)).get("sha256", ""))
+        model_id += f"+{spec.dream_weights}@{dream[:16]}"
     return ModelInfo(model_id, desc, dream)
 
 
@@ -129,9 +133,9 @@ class UserTemplate:
     """One enrolled user.
 
     name: display name (unique in a store, 1-64 printable characters).
-    embeddings: ``(N, 128)`` float32 unit rows, one per accepted enrolment frame
+    embeddings: ``(N, d)`` float32 unit rows, one per accepted enrolment frame
         (DREAM-mapped when ``dream``).
-    mean: ``(128,)`` float32, the normalised mean of ``embeddings`` (what is matched).
+    mean: ``(d,)`` float32, the normalised mean of ``embeddings`` (what is matched).
     model: the descriptor (+ DREAM) identity, see :class:`ModelInfo`.
     created: Unix time of enrolment.
     dream: whether DREAM (by yaw) was applied to the descriptors.
@@ -152,7 +156,12 @@ class UserTemplate:
     mean: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        emb = np.asarray(self.embeddings, dtype=np.float32).reshape(-1, EMBEDDING_DIM)
+        emb = np.asarray(self.embeddings, dtype=np.float32)
+        if emb.size == 0:
+            raise ValueError("a template needs at least one finite embedding")
+        emb = emb.reshape(-1, emb.shape[-1])
+        if emb.shape[1] not in EMBEDDING_DIMS:
+            raise ValueError(f"embeddings of width {emb.shape[1]} (stems give {sorted(EMBEDDING_DIMS)})")
         if len(emb) == 0 or not np.isfinite(emb).all():
             raise ValueError("a template needs at least one finite embedding")
         norms = np.linalg.norm(emb, axis=1, keepdims=True)

@@ -54,7 +54,7 @@ from core.unlock.signed_files import (
 from core.unlock.store_index import check_live
 from core.unlock.template_codec import template_from_payload, template_to_payload
 from core.unlock.template_data import (
-    EMBEDDING_DIM,
+    EMBEDDING_DIMS,
     MAX_NAME,
     InvalidUserName,
     ModelInfo,
@@ -82,7 +82,7 @@ from core.unlock.template_data import (
 )
 
 __all__ = [
-    "EMBEDDING_DIM",
+    "EMBEDDING_DIMS",
     "MAX_NAME",
     "InvalidUserName",
     "LockoutRecord",

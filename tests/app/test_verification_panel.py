@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from app.main_window import MainWindow
+from app.settings import Keys
 from core.cfp.features import default_cache_dir
 from core.paths import SAMPLES_DIR
 from tests.core.dream.cfp_fixture import make_cfp
+
+
+def _faceapi(panel):
+    """These checks use face-api's stem, which has a DREAM block (the default stem has none yet)."""
+    panel.stem_box.setCurrentIndex(panel.stem_box.findData("faceapi"))
+    return panel
 
 
 def _open(qtbot, window, path):
@@ -15,7 +23,7 @@ def _open(qtbot, window, path):
 
 
 def test_two_faces_of_the_current_image_and_two_images(qtbot, window):
-    panel = window.panel("verification")
+    panel = _faceapi(window.panel("verification"))
     assert panel is not None and not panel.isVisible()  # starts hidden, in the View menu
     sample = SAMPLES_DIR / "faceapi_demo_1.jpg"
     _open(qtbot, window, sample)
@@ -81,7 +89,7 @@ def test_bad_image_reports_an_error(qtbot, window, tmp_path):
 
 
 def test_cfp_evaluation_roc_and_gallery(qtbot, window, tmp_path):
-    panel = window.panel("verification")
+    panel = _faceapi(window.panel("verification"))
     view = panel.cfp
     root = tmp_path / "cfp"
     make_cfp(root, folds=2, cache_dir=default_cache_dir())  # features pre-cached: no model runs
@@ -115,3 +123,28 @@ def test_cfp_evaluation_bad_root(qtbot, window, tmp_path):
         lambda: "failed" in view.cfp_summary.text() and view.cfp_button.isEnabled(), timeout=10000
     )
     window.error_dialog.hide()
+
+
+def test_stem_choice_is_remembered_and_decides_without_dream(qtbot, window, settings):
+    panel = window.panel("verification")
+    assert panel.stem_box.currentData() == "faceres"  # the default: best on CFP dev folds 1-8
+    _faceapi(panel)
+    assert settings.get(Keys.VERIFICATION_STEM) == "faceapi" and panel.dream_box.isEnabled()
+    panel.stem_box.setCurrentIndex(panel.stem_box.findData("faceres"))
+    assert settings.get(Keys.VERIFICATION_STEM) == "faceres" and not panel.dream_box.isEnabled()
+    sample = SAMPLES_DIR / "faceapi_demo_1.jpg"
+    panel.path_a.setText(str(sample))
+    panel.path_b.setText(str(sample))
+    panel.start_compare()
+    qtbot.waitUntil(lambda: panel.comparison is not None and panel.compare_button.isEnabled(), timeout=30000)
+    c = panel.comparison
+    assert c.with_dream.mode == "stem" and c.chips[0].chip.shape == (224, 224, 3)
+    assert c.with_dream.a.stem.shape == (1024,) and c.with_dream.score_stem > 0.999
+    assert panel.decision.text() == "SAME PERSON" and "no DREAM block" in panel.scores.text()
+    # a new window opens with the stem chosen last
+    settings.set(Keys.VERIFICATION_STEM, "faceapi")
+    again = MainWindow(settings)
+    qtbot.addWidget(again)
+    assert again.panel("verification").stem_box.currentData() == "faceapi"
+    assert again.panel("verification").verifier.stem == "faceapi"
+    again.close()

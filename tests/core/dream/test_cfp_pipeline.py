@@ -126,15 +126,18 @@ def test_cfp_eval_cli_json(synthetic, capsys):
 
     root, cache, _, _ = synthetic
     assert (
-        run_cli(["cfp-eval", "--root", str(root), "--protocol", "FP", "--cache", str(cache), "--json", "-"])
+        run_cli(["cfp-eval", "--root", str(root), "--protocol", "FP", "--cache", str(cache), "--json", "-"]
+                + ["--stem", "faceapi"])
         == 0
-    )
+    )  # fmt: skip
     payload = json.loads(capsys.readouterr().out)
     assert payload["protocol"] == "FP" and payload["dream"] is True and len(payload["folds"]) == 2
+    assert payload["stem"] == "faceapi"
     assert 0 <= payload["eer_mean"] <= 1 and 0 <= payload["auc_mean"] <= 1
     argv = ["cfp-eval", "--root", str(root), "--protocol", "FF", "--folds", "2", "--dream", "off"]
-    assert run_cli([*argv, "--cache", str(cache)]) == 0
-    assert "shipped" in capsys.readouterr().out
+    assert run_cli([*argv, "--cache", str(cache)]) == 0  # the default stem, faceres: its own thresholds
+    out = capsys.readouterr().out
+    assert "shipped" in out and "stem faceres" in out
     assert (
         run_cli(["cfp-eval", "--root", str(root), "--protocol", "FP", "--folds", "7", "--cache", str(cache)])
         == 2

@@ -68,6 +68,25 @@ def test_verify_json_schema_and_decisions(capsys, videos, store):
     assert not any(f["accepted"] for f in other["frames"])
 
 
+def test_a_store_enrolled_with_another_stem_is_refused(caplog, videos, store):
+    args = ["unlock", "--video", str(videos["ann"]), "--verify", "--store", str(store), "--stem", "faceres"]
+    assert run_cli(args) == 2
+    assert "was enrolled with faceapi_face_recognition@" in caplog.text and "faceres@" in caplog.text
+    assert "enrol 'Ann' again" in caplog.text and "Traceback" not in caplog.text
+
+
+def test_faceres_enrols_and_verifies_with_its_own_thresholds(capsys, caplog, videos, tmp_path):
+    folder = tmp_path / "faceres_store"
+    enrol = ["unlock", "--video", str(videos["enrol"]), "--enroll", "Ann", "--store", str(folder)]
+    assert run_cli([*enrol, "--stem", "faceres"]) == 0
+    doc = verify(capsys, videos["ann"], folder, "--stem", "faceres")
+    assert doc["decision"] == "unlocked" and doc["user"] == "Ann" and 0.5 < doc["threshold"] < 0.8
+    assert verify(capsys, videos["bea"], folder, "--stem", "faceres")["decision"] == "locked"
+    # the default stem (face-api) refuses the faceres template
+    assert run_cli(["unlock", "--video", str(videos["ann"]), "--verify", "--store", str(folder)]) == 2
+    assert "was enrolled with faceres@" in caplog.text
+
+
 def test_list_rename_delete(capsys, videos, tmp_path):
     folder = tmp_path / "s"
     assert (
