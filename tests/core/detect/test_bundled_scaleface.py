@@ -14,7 +14,9 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def test_the_bundled_model_records_how_it_was_trained():
     sidecar = read_sidecar(MODELS_DIR / "scaleface.pt")
-    assert sidecar["regenerate"].startswith("python main.py train scaleface --config configs/scaleface_cpu.toml")
+    assert sidecar["regenerate"].startswith(
+        "python main.py train scaleface --config configs/scaleface_cpu.toml"
+    )
     assert "train' part" in sidecar["training_data"] and sidecar["metrics"]
 
 
