@@ -39,6 +39,7 @@ from app.training.curves import ApPlot, CurveBook, eval_metrics, is_ap_metric, s
 from app.training.data_plan import DataPlanner
 from app.training.history import read_history, replayable
 from app.training.job import training_job
+from app.training.preset_row import preset_box, preset_overrides
 from app.widgets import path_row
 from app.worker import Job
 from core.train.records import describe_step, log_line, loss_groups
@@ -132,6 +133,9 @@ class TrainingPanel(Panel):
         self._persist_spin(self.eval_images_box, Keys.TRAINING_EVAL_IMAGES)
         self.eval_images_label = QLabel("Eval images")
         form.addRow(self.eval_images_label, self.eval_images_box)
+        self.preset_box = preset_box()
+        self.preset_label = QLabel("Model")
+        form.addRow(self.preset_label, self.preset_box)
         self.task_box.currentTextChanged.connect(self._show_split_rows)
         self._show_split_rows(self.task_box.currentText())
         self.overrides_edit = QLineEdit()
@@ -196,7 +200,10 @@ class TrainingPanel(Panel):
 
     # --- running ------------------------------------------------------------
     def overrides(self) -> list[str]:
-        out = self.overrides_edit.text().split()
+        out = []
+        if self.task_box.currentText() in SPLIT_TASKS:
+            out += preset_overrides(self.preset_box, self.config_edit.text())
+        out += self.overrides_edit.text().split()
         if self.steps_box.value():
             out.append(f"train.max_steps={self.steps_box.value()}")
         if self.batch_box.value():
@@ -212,7 +219,8 @@ class TrainingPanel(Panel):
         return out
 
     def _show_split_rows(self, task: str) -> None:
-        for widget in (self.split_label, self.split_row, self.eval_images_label, self.eval_images_box):
+        rows = (self.split_label, self.split_row, self.eval_images_label, self.eval_images_box)
+        for widget in (*rows, self.preset_label, self.preset_box):
             widget.setVisible(task in SPLIT_TASKS)
 
     def _plan_inputs(self) -> tuple[str, str, list[str]]:

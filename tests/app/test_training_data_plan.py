@@ -25,6 +25,7 @@ def _val_only(root):
 
 def _point_at(panel, data, split="auto"):
     panel.task_box.setCurrentText("scaleface")
+    panel.preset_box.setCurrentIndex(panel.preset_box.findData("paper"))  # the tiny backbone
     panel.overrides_edit.setText(TINY)
     panel.split_picker.box.setCurrentText(split)
     panel.data_edit.setText(str(data))

@@ -100,6 +100,7 @@ def test_a_run_with_an_eval_split_draws_ap_and_resume_redraws_history(qtbot, win
     panel.steps_box.setValue(2)
     panel.batch_box.setValue(1)
     panel.device_box.setCurrentText("cpu")
+    panel.preset_box.setCurrentIndex(panel.preset_box.findData("paper"))  # the tiny backbone
     panel.overrides_edit.setText(SMALL)
     panel.split_edit.setText(str(split_dir))
     panel.eval_every_box.setValue(1)

@@ -17,6 +17,7 @@ def _configure(panel, run_dir, steps):
     panel.steps_box.setValue(steps)
     panel.batch_box.setValue(1)
     panel.device_box.setCurrentText("cpu")
+    panel.preset_box.setCurrentIndex(panel.preset_box.findData("paper"))  # the tiny test backbone
     panel.overrides_edit.setText(SMALL)
 
 
@@ -77,3 +78,14 @@ def test_bad_option_reports_an_error(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: "failed" in panel.status.text(), timeout=30000)
     assert "no_such_option" in panel.status.text()
     window.error_dialog.hide()
+
+
+def test_the_cpu_preset_trains_the_bundled_models_setting(window):
+    panel = window.panel("training")
+    panel.task_box.setCurrentText("scaleface")
+    assert panel.preset_box.currentData() == "cpu" and panel.preset_box.isVisibleTo(panel)
+    panel.config_edit.setText("")
+    assert "task.model.freeze_trunk=true" in panel.overrides()
+    panel.config_edit.setText("my.toml")  # a config file is the starting point instead
+    assert not any(o.startswith("task.model.") for o in panel.overrides())
+    panel.config_edit.setText("")
