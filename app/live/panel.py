@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSlider,
+    QStyle,
     QVBoxLayout,
 )
 
@@ -53,6 +54,9 @@ LAYER_STYLE = LayerStyle("Live", Qt.PenStyle.SolidLine, tuple(BRANCH_COLORS.item
 class LivePanel(Panel):
     title = "Live"
     object_name = "live"
+    mode = "Live"
+    workspace_parts = ("canvas",)
+    mode_icon = QStyle.StandardPixmap.SP_MediaPlay
     start_visible = False
 
     def __init__(self, workbench: Workbench, parent=None) -> None:

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -68,6 +69,9 @@ WEAK_LIVENESS = (
 class UnlockPanel(Panel):
     title = "Unlock"
     object_name = "unlock"
+    mode = "Unlock"
+    workspace_parts = ()
+    mode_icon = QStyle.StandardPixmap.SP_DialogOkButton
     start_visible = False
 
     def __init__(self, workbench: Workbench, parent=None, store: TemplateStore | None = None) -> None:

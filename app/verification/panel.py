@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QRadioButton,
     QScrollArea,
     QSplitter,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -66,6 +67,9 @@ CHIP_SIZE = 150
 class VerificationPanel(Panel):
     title = "Verification"
     object_name = "verification"
+    mode = "Verify"
+    workspace_parts = ()  # its own pair, ROC and error views; the whole width keeps its Pair column readable
+    mode_icon = QStyle.StandardPixmap.SP_FileDialogListView
     area = Qt.DockWidgetArea.BottomDockWidgetArea
     start_visible = False
 
