@@ -15,8 +15,7 @@ class _FakeModel:
 
 
 def test_closing_the_attributes_panel_drops_its_embedding_and_models(qtbot, window, tmp_path):
-    dock = window.panel_docks["attributes"]
-    dock.show()
+    window.show_panel("attributes")
     panel = window.panel("attributes")
     data = _synthetic_embedding(tmp_path, n=500)
     panel.show_embedding(data)
@@ -25,11 +24,11 @@ def test_closing_the_attributes_panel_drops_its_embedding_and_models(qtbot, wind
     del data, model
     gc.collect()
     assert data_ref() is not None and model_ref() is not None  # held while the panel is open
-    dock.close()
+    window.close_panel("attributes")
     gc.collect()
     assert data_ref() is None and embeddings_ref() is None and model_ref() is None
     assert panel.embedding.data is None and len(panel.models._recognizers) == 0
-    dock.show()  # reopened: an empty panel that works again
+    window.show_panel("attributes")  # reopened: an empty panel that works again
     panel.show_embedding(_synthetic_embedding(tmp_path, n=50))
     assert panel.embedding.data is not None and len(panel.embedding.data.paths) == 50
 
@@ -45,7 +44,7 @@ def test_closing_the_detection_panel_drops_its_results_and_its_layer(qtbot, wind
     assert panel.shown is result and "Detection" in window.view.legend.titles()
     result_ref = weakref.ref(result)
     del result
-    window.panel_docks["detection"].close()
+    window.close_panel("detection")
     gc.collect()
     assert result_ref() is None and len(panel.results) == 0
     assert window.view.legend.titles() == [] and panel.face_list.count() == 0
