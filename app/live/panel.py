@@ -92,7 +92,7 @@ class LivePanel(Panel):
             action = QAction(SHORTCUT_BY_KEY[key].text, workbench.view)
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             action.triggered.connect(lambda _=False, f=slot: f())
-            workbench.view.addAction(action)  # the canvas is always shown: its shortcuts always work
+            workbench.view.addAction(action)  # works wherever the canvas shows: the video is drawn there
             self.shortcut_actions[key] = action
         self.apply_shortcuts()
         self._update_controls()
