@@ -359,6 +359,14 @@ class LivePanel(Panel):
         self.batch_dialog.raise_()
         return self.batch_dialog
 
+    def release(self) -> None:
+        """Close the camera or video (the canvas goes back to the photo) and drop the frames, the
+        boxes and the per-model detector steps; a batch run in its own dialog goes on."""
+        self.close_source()
+        self.controller.release()
+        self.overlay.clear()
+        self.shown = None
+
     def shutdown(self) -> None:
         for action in self.shortcut_actions.values():
             self.workbench.view.removeAction(action)

@@ -406,6 +406,10 @@ class UnlockPanel(Panel):
         p50, p95, frames = self.controller.latency_figures()
         self.hud.setText(latency_text(p50, p95, frames))
 
+    def release(self) -> None:
+        """Close the camera or video and drop the session and models (see the controller)."""
+        self.controller.release()
+
     def shutdown(self) -> None:
         self._hud_timer.stop()
         self.controller.shutdown()

@@ -333,6 +333,24 @@ class VerificationPanel(Panel):
         self.path_b.setText(path_b)
         self.start_compare()
 
+    def release(self) -> None:
+        """Drop the comparison, the faces found, the CFP run and the verifier (its networks stay in
+        the engine's shared cache); the pair's paths, threshold and CFP root are settings and stay."""
+        self.shutdown()
+        self.comparison = None
+        self.faces = None
+        self.face_a.clear()
+        self.face_b.clear()
+        for chip, text in zip(self.chip_labels, self.face_texts, strict=True):
+            chip.clear()
+            text.setText("—")
+        for label in (self.decision, self.evidence, self.scores):
+            label.setText("")
+        self.score_bar.setVisible(False)
+        self.pair_status.setText("Choose two images (or faces), then Compare.")
+        self.cfp.release()
+        self.verifier.reset()
+
     def shutdown(self) -> None:
         self.cfp.cancel_cfp()
         for job in (self.compare_job, self.faces_job):
