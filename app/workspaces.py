@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QScrollArea, QSplitter, QStackedWidget, QToolBar, QToolButton
 
 from app.panel_base import Panel, in_scroll_area
@@ -103,7 +103,10 @@ class Workspaces:
             action.setObjectName(f"action_mode_{panel.object_name}")
             action.setData(panel.object_name)
             action.setCheckable(True)
-            action.setToolTip(f"{panel.title} workspace (Ctrl+{number})")
+            # the tooltip names the key the user has mapped (the shortcuts dialog may change it)
+            action.changed.connect(
+                lambda a=action, title=panel.title: _name_shortcut(a, f"{title} workspace")
+            )
             action.triggered.connect(lambda _=False, name=panel.object_name: self.switch(name))
             window.addAction(action)  # its shortcut works whatever has the focus
             window.actions[f"mode_{number}"] = action  # remappable like every command (settings/shortcuts)
@@ -182,6 +185,13 @@ class Workspaces:
 
     def save(self) -> None:
         self.window.settings.set(Keys.WORKSPACE, self.current)
+
+
+def _name_shortcut(action: QAction, text: str) -> None:
+    keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+    tip = f"{text} ({keys})" if keys else text
+    if action.toolTip() != tip:  # setting it emits changed again: stop there
+        action.setToolTip(tip)
 
 
 def fill_layout_menu(window: MainWindow, menu: QMenu) -> None:

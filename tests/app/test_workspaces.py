@@ -49,6 +49,7 @@ def test_the_mode_bar_holds_one_large_button_per_task_on_the_left_edge(window):
     assert len({b.width() for b in buttons}) == 1  # one column of equal buttons
     assert _in_front(window, "detection")  # the first start opens Detect
     assert [a.isChecked() for a in bar.actions()].count(True) == 1
+    assert bar.actions()[0].toolTip() == "Detection workspace (Ctrl+1)"
 
 
 def test_ctrl_number_switches_to_each_workspace(qtbot, window):
