@@ -126,7 +126,11 @@ class Workspaces:
     def switch(self, name: str) -> None:
         """Show ``name``'s workspace: its panel, the parts it works on, its layer on top."""
         panel = self.panels[name]
-        if self.current and self.current != name:
+        if name == self.current:  # its button again: keep the splitters where the user put them
+            self.actions[name].setChecked(True)
+            self.window.panel_activity.opened(panel)
+            return
+        if self.current:
             self._sizes[self.current] = (self.splitter.sizes(), self.work_area.sizes())
         self.stack.setCurrentWidget(self.pages[name])
         self.window.file_view.setVisible("files" in panel.workspace_parts)

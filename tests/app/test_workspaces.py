@@ -146,3 +146,16 @@ def test_no_two_commands_share_a_default_key():
     keys = Counter(seq for spec in SHORTCUTS for seq in spec.default.split("; "))
     assert [key for key, n in keys.items() if n > 1] == []
     assert [s.default for s in SHORTCUTS if s.key.startswith("mode_")] == [f"Ctrl+{i}" for i in range(1, 9)]
+
+
+def test_splitters_keep_where_the_user_put_them_per_workspace(qtbot, window):
+    splitter = window.layout_manager.splitter
+    window.show_panel("detection")
+    window.layout_manager.set_file_list_width(150)
+    qtbot.waitUntil(lambda: splitter.sizes()[0] == 150)
+    window.layout_manager.actions["detection"].trigger()  # the checked button again changes nothing
+    assert splitter.sizes()[0] == 150
+    window.show_panel("annotation")
+    qtbot.waitUntil(lambda: splitter.sizes()[0] != 150)  # a workspace of its own
+    window.show_panel("detection")
+    qtbot.waitUntil(lambda: splitter.sizes()[0] == 150)
