@@ -1,4 +1,4 @@
-"""The main window: menus, file list, canvas, docks. Thin: it wires parts together."""
+"""The main window: menus, file list, canvas, and the panels in workspaces or docks. Thin: it wires parts together."""
 
 from __future__ import annotations
 
@@ -6,24 +6,26 @@ import logging
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QRectF, Qt, QTimer, QUrl
+from PySide6.QtCore import QRectF, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QListView, QMainWindow, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QListView, QMainWindow, QWidget
 
 from app.canvas.image_view import ImageView
 from app.context import Workbench
 from app.dialogs.about import about_box
 from app.dialogs.error_dialog import ErrorDialog, shown_details
 from app.dialogs.shortcuts import ShortcutsDialog
+from app.dock_layout import DockLayout
 from app.file_list import FileListModel, ViewWidthRows, list_folder
 from app.image_store import ImageStore, LoadedImage
 from app.job_pools import JobPools
 from app.panel_activity import PanelActivity
-from app.panel_base import Panel, in_scroll_area
+from app.panel_base import Panel
 from app.panels import PANELS
 from app.screen_fit import fit_to_screen
 from app.settings import SHORTCUTS, Keys, Settings
 from app.widgets import IMAGE_FILTER
+from app.workspaces import Workspaces, fill_layout_menu
 from core.io.files import expand_inputs
 from core.io.imageio import is_image_path
 from core.paths import SAMPLES_DIR, user_data_dir
@@ -48,7 +50,6 @@ class MainWindow(QMainWindow):
         self.runner = self.jobs.fast  # short jobs; panels reach both pools through the workbench
         self.jobs.error.connect(self.on_job_error)
         self.view = ImageView(self)
-        self.setCentralWidget(self.view)
         self.images = ImageStore(self.runner, parent=self)
         self.images.loaded.connect(self._on_image_loaded)
         self.workbench = Workbench(self.jobs, self.settings, self.view, self.images)
@@ -61,10 +62,12 @@ class MainWindow(QMainWindow):
         self.current_row = -1
         self._shown_at: float | None = None
         self.actions: dict[str, QAction] = {}
-        self._build_file_dock()
+        self._build_file_list()
         self._build_status_bar()
-        self.panels: list[Panel] = []
-        self._build_panels()
+        self.panel_activity = PanelActivity(self.view.layers, self)
+        self.panels: list[Panel] = [panel_class(self.workbench) for panel_class in PANELS]
+        docks = self.settings.get(Keys.WINDOW_LAYOUT) == DockLayout.kind
+        self.layout_manager = DockLayout(self) if docks else Workspaces(self)
         self._build_menus()
         self.apply_shortcuts()
         self.view.zoom_changed.connect(self._update_zoom_label)
@@ -77,7 +80,7 @@ class MainWindow(QMainWindow):
         fit_to_screen(self)  # the default size, or geometry saved on a larger screen
 
     # --- construction -------------------------------------------------------
-    def _build_file_dock(self) -> None:
+    def _build_file_list(self) -> None:
         self.file_view = QListView()
         self.file_view.setObjectName("file_list")
         self.file_view.setModel(self.file_model)
@@ -87,11 +90,6 @@ class MainWindow(QMainWindow):
         self.file_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.file_view.clicked.connect(lambda index: self.show_row(index.row()))
         self.file_view.activated.connect(lambda index: self.show_row(index.row()))
-        dock = QDockWidget("Files", self)
-        dock.setObjectName("dock_files")
-        dock.setWidget(self.file_view)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self.file_dock = dock
 
     def _build_status_bar(self) -> None:
         self.position_label = QLabel()
@@ -108,34 +106,6 @@ class MainWindow(QMainWindow):
         ):
             self.statusBar().addPermanentWidget(label)
         self.jobs.busy_changed.connect(lambda n: self.jobs_label.setText(f"{n} job(s) running" if n else ""))
-
-    def _build_panels(self) -> None:
-        self.panel_docks: dict[str, QDockWidget] = {}
-        self.panel_activity = PanelActivity(self.view.layers, self)
-        for panel_class in PANELS:
-            panel = panel_class(self.workbench)
-            dock = QDockWidget(panel.title, self)
-            dock.setObjectName(f"dock_{panel.object_name}")
-            dock.setWidget(in_scroll_area(panel))
-            dock.visibilityChanged.connect(self._fit_after_dock_change)
-            same_area = [
-                d for p, d in zip(self.panels, self.panel_docks.values(), strict=True) if p.area == panel.area
-            ]
-            self.addDockWidget(panel.area, dock)
-            if same_area:  # panels sharing a side become tabs rather than squeezing each other
-                self.tabifyDockWidget(same_area[0], dock)
-            dock.setVisible(panel.start_visible)
-            self.panel_activity.watch(panel, dock)
-            self.panels.append(panel)
-            self.panel_docks[panel.object_name] = dock
-        for panel in self.panels:  # the first panel of each side is the tab in front
-            if panel.start_visible:
-                self.panel_docks[panel.object_name].raise_()
-                break
-
-    def _fit_after_dock_change(self, visible: bool) -> None:
-        if visible:  # after the layout has taken the new dock in
-            QTimer.singleShot(0, self, lambda: fit_to_screen(self))
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
@@ -177,9 +147,9 @@ class MainWindow(QMainWindow):
         ):
             view_menu.addAction(self._action(key, slot))
         view_menu.addSeparator()
-        view_menu.addAction(self.file_dock.toggleViewAction())
-        for dock in self.panel_docks.values():
-            view_menu.addAction(dock.toggleViewAction())
+        self.layout_manager.fill_view_menu(view_menu)
+        view_menu.addSeparator()
+        fill_layout_menu(self, view_menu.addMenu("&Layout"))
         go_menu = bar.addMenu("&Go")
         go_menu.addAction(self._action("next_image", self.next_image))
         go_menu.addAction(self._action("previous_image", self.previous_image))
@@ -187,6 +157,20 @@ class MainWindow(QMainWindow):
         help_menu.addAction(self._action("shortcuts", self.show_shortcuts))
         help_menu.addAction(self._action("open_log_folder", self.open_log_folder, "Open log folder"))
         help_menu.addAction(self._action("about", self.show_about, "About FaceScope"))
+
+    # --- panels -------------------------------------------------------------
+    @property
+    def panel_docks(self) -> dict:
+        """The docks of the dock layout by panel name; none in workspaces."""
+        return getattr(self.layout_manager, "panel_docks", {})
+
+    def show_panel(self, name: str) -> None:
+        """Bring ``name``'s panel in front: its workspace, or its dock opened and raised."""
+        self.layout_manager.show_panel(name)
+
+    def close_panel(self, name: str) -> None:
+        """Close ``name``'s workspace or dock: the panel releases what it holds."""
+        self.layout_manager.close_panel(name)
 
     def apply_shortcuts(self) -> None:
         for spec in SHORTCUTS:
@@ -391,6 +375,7 @@ class MainWindow(QMainWindow):
         self.error_dialog.close()
         self.settings.set(Keys.WINDOW_GEOMETRY, self.saveGeometry())
         self.settings.set(Keys.WINDOW_STATE, self.saveState())
+        self.layout_manager.save()
         self.settings.sync()
         super().closeEvent(event)
 

@@ -1,9 +1,9 @@
-"""Base class of the dockable feature panels."""
+"""Base class of the feature panels (one workspace, or one dock, each)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QStyle, QWidget
 
 from app.canvas.layers import CanvasLayer, LayerStyle
 from app.context import Workbench
@@ -20,7 +20,11 @@ class Panel(QWidget):
 
     title = "Panel"
     object_name = "panel"
-    area = Qt.DockWidgetArea.RightDockWidgetArea
+    mode = "Panel"  # its workspace's name on the mode bar: the task, as a verb where one fits
+    # what its workspace shows beside it: the file list and/or the shared canvas; none: the whole window
+    workspace_parts: tuple[str, ...] = ("files", "canvas")
+    mode_icon = QStyle.StandardPixmap.SP_FileIcon  # its mode bar button's icon
+    area = Qt.DockWidgetArea.RightDockWidgetArea  # the dock layout's side
     # Shown on first start (later starts restore the user's layout); hidden ones are in the View menu.
     start_visible = True
 
@@ -34,7 +38,7 @@ class Panel(QWidget):
         return self.workbench.view.layers.layer(self.object_name, style)
 
     def release(self) -> None:
-        """Called when the panel's dock is closed: drop what it holds (results, embeddings,
+        """Called when the panel's dock or workspace is closed: drop what it holds (results, embeddings,
         models, data) and clear its layer, so a closed panel costs no memory. Opening it again
         starts afresh; nothing the user saved is touched."""
 

@@ -1,4 +1,4 @@
-"""Feature panels, one module each; the main window docks every class in PANELS."""
+"""Feature panels, one module each; the main window gives every class in PANELS a workspace (or a dock)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from app.training.panel import TrainingPanel
 from app.unlock.panel import UnlockPanel
 from app.verification.panel import VerificationPanel
 
+# in the mode bar's order (Ctrl+1 … Ctrl+8): the image tasks first, then those with views of their own
 PANELS: tuple[type[Panel], ...] = (
     DetectionPanel,
     AnnotationPanel,
     EvaluationPanel,
-    LivePanel,
-    TrainingPanel,
     VerificationPanel,
     AttributesPanel,
+    LivePanel,
     UnlockPanel,
+    TrainingPanel,
 )

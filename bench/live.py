@@ -97,7 +97,7 @@ def run_gui(video: Path, model: str, threads: int, device: str) -> dict:
         window = MainWindow(settings)
         window.show()
         panel = window.panel("live")
-        window.panel_docks["live"].show()
+        window.show_panel("live")
         panel.model_box.setCurrentText(model)
         panel.track_box.setChecked(True)
         detector = panel.controller.detectors.get(model)

@@ -107,7 +107,7 @@ class Session:
 
     def close_panel(self, name: str) -> None:
         started = time.monotonic()
-        self.window.panel_docks[name].close()
+        self.window.close_panel(name)
         self.app.processEvents()
         self.report(f"  closed {name}", started)
 
@@ -133,7 +133,7 @@ def run_session(session: Session, args, tmp: Path) -> None:
     celeba = Path(args.celeba)
     if (celeba / "list_attr_celeba.txt").is_file():
         started = time.monotonic()
-        window.panel_docks["attributes"].show()
+        window.show_panel("attributes")
         attributes = window.panel("attributes")
         attributes.root_edit.setText(str(celeba))
         attributes.range_edit.setText(f"1-{args.celeba_limit}")
@@ -146,7 +146,7 @@ def run_session(session: Session, args, tmp: Path) -> None:
 
     wider = Path(args.wider)
     started = time.monotonic()
-    window.panel_docks["evaluation"].show()
+    window.show_panel("evaluation")
     evaluation = window.panel("evaluation")
     evaluation.gt_edit.setText(str(wider / "wider_face_val_bbx_gt.txt"))
     evaluation.source_box.setCurrentText(SOURCE_DETECTOR)
@@ -158,7 +158,7 @@ def run_session(session: Session, args, tmp: Path) -> None:
     session.close_panel("evaluation")
 
     started = time.monotonic()
-    window.panel_docks["training"].show()
+    window.show_panel("training")
     training = window.panel("training")
     training.task_box.setCurrentText("scaleface")
     training.data_edit.setText(str(wider))

@@ -6,8 +6,9 @@ with a screen configuration file), so it needs no X server:
     .venv/bin/python tools/screenshots.py [--size 1366x768] [--out docs/screenshots]
 
 It opens the bundled samples with the default detector, waits for the first
-detection, then raises each panel in turn and saves ``<panel>.png`` (plus
-``main.png`` with the default layout). Settings and user data go to a
+detection, then brings each panel in front (its workspace, or its dock raised
+with ``--layout docks``) and saves ``<panel>.png`` (plus ``main.png`` as the
+window opens). Settings and user data go to a
 temporary folder, so the user's own are never touched.
 """
 
@@ -35,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="1366x768", help="screen size WIDTHxHEIGHT (default 1366x768)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"), help="folder for the PNGs")
+    parser.add_argument(
+        "--layout", choices=("workspaces", "docks"), default="workspaces", help="window layout"
+    )
     parser.add_argument("--settle-s", type=float, default=8.0, help="seconds to wait for the first detection")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
@@ -44,14 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["FACESCOPE_DATA_DIR"] = str(work / "data")
     sys.path.insert(0, str(ROOT))
 
-    from PySide6.QtWidgets import QApplication, QDockWidget
+    from PySide6.QtWidgets import QApplication
 
     from app.main_window import MainWindow
-    from app.settings import Settings
+    from app.settings import Keys, Settings
     from core.paths import SAMPLES_DIR
 
     app = QApplication(sys.argv[:1])
-    window = MainWindow(Settings())
+    settings = Settings()
+    settings.set(Keys.WINDOW_LAYOUT, args.layout)
+    window = MainWindow(settings)
     window.show()
     window.open_paths([SAMPLES_DIR])
 
@@ -66,13 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     settle(args.settle_s)
     window.grab().save(str(out / "main.png"))
     for panel in window.panels:
-        dock = panel.parentWidget()
-        while dock is not None and not isinstance(dock, QDockWidget):
-            dock = dock.parentWidget()  # a panel sits in a scroll area inside its dock
-        if dock is None:
-            continue
-        dock.show()
-        dock.raise_()
+        window.show_panel(panel.object_name)
         settle(1.5)
         window.grab().save(str(out / f"{panel.object_name}.png"))
         print(f"{out / panel.object_name}.png  window {window.width()}x{window.height()}")

@@ -72,7 +72,7 @@ class AnnotationActions(QObject):
         else:
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.triggered.connect(lambda _=False: slot())
-        self.canvas_widget.addAction(action)  # the view is always shown, so its shortcuts always work
+        self.canvas_widget.addAction(action)  # works wherever the canvas shows: the boxes are edited there
         self.actions[key] = action
         action.setShortcuts(self.settings.shortcut_sequences(key))
         return action

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -54,6 +55,9 @@ def _button(text: str, slot, name: str) -> QPushButton:
 class AnnotationPanel(Panel):
     title = "Annotation"
     object_name = "annotation"
+    mode = "Annotate"
+    workspace_parts = ("files", "canvas")
+    mode_icon = QStyle.StandardPixmap.SP_FileDialogDetailedView
 
     def __init__(self, workbench: Workbench, parent=None) -> None:
         super().__init__(workbench, parent)

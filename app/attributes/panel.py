@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QStyle,
     QTabWidget,
     QVBoxLayout,
 )
@@ -60,6 +61,9 @@ MARGIN_UNITS = {
 class AttributesPanel(Panel):
     title = "Attributes"
     object_name = "attributes"
+    mode = "Attributes"
+    workspace_parts = ("files", "canvas")
+    mode_icon = QStyle.StandardPixmap.SP_FileDialogInfoView
     area = Qt.DockWidgetArea.BottomDockWidgetArea
     start_visible = False
 

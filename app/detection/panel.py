@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMenu,
     QPushButton,
+    QStyle,
     QVBoxLayout,
 )
 
@@ -55,6 +56,9 @@ LAYER_STYLE = LayerStyle("Detection", Qt.PenStyle.SolidLine, tuple(BRANCH_COLORS
 class DetectionPanel(Panel):
     title = "Detection"
     object_name = "detection"
+    mode = "Detect"
+    workspace_parts = ("files", "canvas")
+    mode_icon = QStyle.StandardPixmap.SP_FileDialogContentsView
 
     def __init__(self, workbench: Workbench, parent=None) -> None:
         super().__init__(workbench, parent)

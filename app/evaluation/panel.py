@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSplitter,
+    QStyle,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -67,6 +68,9 @@ BREAKDOWN_TIPS = (
 class EvaluationPanel(Panel):
     title = "Evaluation"
     object_name = "evaluation"
+    mode = "Evaluate"
+    workspace_parts = ("files", "canvas")
+    mode_icon = QStyle.StandardPixmap.SP_DialogApplyButton
     area = Qt.DockWidgetArea.BottomDockWidgetArea
     start_visible = False
 

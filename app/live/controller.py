@@ -51,6 +51,13 @@ class LiveController(FrameLoop):
     def detecting(self, on: bool) -> None:
         self.processing = on
 
+    def release(self) -> None:
+        """The session closed and the per-model detector steps (trackers, rates) dropped; the
+        networks themselves stay in the shared detector cache."""
+        self.stop_recording()
+        super().release()
+        self._live.clear()
+
     # --- session --------------------------------------------------------------------
     def session_started(self) -> None:
         for live in self._live.values():

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSlider,
+    QStyle,
     QVBoxLayout,
 )
 
@@ -53,6 +54,9 @@ LAYER_STYLE = LayerStyle("Live", Qt.PenStyle.SolidLine, tuple(BRANCH_COLORS.item
 class LivePanel(Panel):
     title = "Live"
     object_name = "live"
+    mode = "Live"
+    workspace_parts = ("canvas",)
+    mode_icon = QStyle.StandardPixmap.SP_MediaPlay
     start_visible = False
 
     def __init__(self, workbench: Workbench, parent=None) -> None:
@@ -88,7 +92,7 @@ class LivePanel(Panel):
             action = QAction(SHORTCUT_BY_KEY[key].text, workbench.view)
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             action.triggered.connect(lambda _=False, f=slot: f())
-            workbench.view.addAction(action)  # the canvas is always shown: its shortcuts always work
+            workbench.view.addAction(action)  # works wherever the canvas shows: the video is drawn there
             self.shortcut_actions[key] = action
         self.apply_shortcuts()
         self._update_controls()
@@ -354,6 +358,14 @@ class LivePanel(Panel):
         self.batch_dialog.show()
         self.batch_dialog.raise_()
         return self.batch_dialog
+
+    def release(self) -> None:
+        """Close the camera or video (the canvas goes back to the photo) and drop the frames, the
+        boxes and the per-model detector steps; a batch run in its own dialog goes on."""
+        self.close_source()
+        self.controller.release()
+        self.overlay.clear()
+        self.shown = None
 
     def shutdown(self) -> None:
         for action in self.shortcut_actions.values():

@@ -100,6 +100,10 @@ class Keys:
     )
     WINDOW_STATE = Setting("window/state", QByteArray, None, "docks and toolbars (saveState)", QByteArray)
     RECENT_PATHS = Setting("window/recent_paths", list, None, "File ▸ Recent, newest first", list)
+    WINDOW_LAYOUT = Setting(
+        "window/layout", str, "workspaces", "View ▸ Layout: 'workspaces' (a mode bar) or 'docks'; at start"
+    )
+    WORKSPACE = Setting("window/workspace", str, "detection", "the workspace shown last (a panel's name)")
 
     # --- detection -----------------------------------------------------------------------
     DETECTION_AUTO = Setting("detection/auto", bool, True, "detect on every image shown")

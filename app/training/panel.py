@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -53,6 +54,9 @@ PALETTE = [(230, 90, 70), (70, 160, 230), (100, 200, 90), (220, 170, 40), (170, 
 class TrainingPanel(Panel):
     title = "Training"
     object_name = "training"
+    mode = "Train"
+    workspace_parts = ()
+    mode_icon = QStyle.StandardPixmap.SP_BrowserReload
     area = Qt.DockWidgetArea.BottomDockWidgetArea
     start_visible = False
 

@@ -380,6 +380,12 @@ class UnlockController(FrameLoop):
             self._latency = RollingLatency(LATENCY_WINDOW)
         return self._latency
 
+    def release(self) -> None:
+        """Stop, close the source, drop the session, face pipelines and liveness nets (templates stay)."""
+        self.shutdown()
+        self.last_frame = self.last_result = self.session = self._latency = self._checker = None
+        self._pipelines = {}  # a new dict: a job still building a pipeline fills the old one
+
     def shutdown(self) -> None:
         self.stop()
         super().shutdown()

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -68,6 +69,9 @@ WEAK_LIVENESS = (
 class UnlockPanel(Panel):
     title = "Unlock"
     object_name = "unlock"
+    mode = "Unlock"
+    workspace_parts = ()
+    mode_icon = QStyle.StandardPixmap.SP_DialogOkButton
     start_visible = False
 
     def __init__(self, workbench: Workbench, parent=None, store: TemplateStore | None = None) -> None:
@@ -401,6 +405,10 @@ class UnlockPanel(Panel):
     def _update_hud(self) -> None:
         p50, p95, frames = self.controller.latency_figures()
         self.hud.setText(latency_text(p50, p95, frames))
+
+    def release(self) -> None:
+        """Close the camera or video and drop the session and models (see the controller)."""
+        self.controller.release()
 
     def shutdown(self) -> None:
         self._hud_timer.stop()

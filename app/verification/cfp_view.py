@@ -140,6 +140,15 @@ class CfpView(QSplitter):
     def cancel_cfp(self) -> None:
         self.cfp_controls.cancel()
 
+    def release(self) -> None:
+        """Cancel a run and drop the last one: its results, ROC and gallery thumbnails."""
+        self.cancel_cfp()
+        self.cfp_run = None
+        self.roc_plot.clear()
+        self.roc_legend.clear()
+        self.gallery.clear()
+        self.cfp_summary.setText("")
+
     def _on_cfp_result(self, run: CfpRun | None) -> None:
         if run is None:
             return

@@ -69,6 +69,13 @@ class LazyVerifier:
                 real.far = self._far
             return real
 
+    def reset(self) -> None:
+        """Forget the built verifier (the next use builds it again); the chosen ``far`` stays."""
+        with self._lock:
+            if self._real is not None:
+                self._far = self._real.far
+            self._real = None
+
     @property
     def far(self):
         return self._far if self._real is None else self._real.far

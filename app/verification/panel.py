@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QRadioButton,
     QScrollArea,
     QSplitter,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -68,6 +69,9 @@ CHIP_SIZE = 150
 class VerificationPanel(Panel):
     title = "Verification"
     object_name = "verification"
+    mode = "Verify"
+    workspace_parts = ()  # its own pair, ROC and error views; the whole width keeps its Pair column readable
+    mode_icon = QStyle.StandardPixmap.SP_FileDialogListView
     area = Qt.DockWidgetArea.BottomDockWidgetArea
     start_visible = False
 
@@ -366,6 +370,24 @@ class VerificationPanel(Panel):
         self.path_a.setText(path_a)
         self.path_b.setText(path_b)
         self.start_compare()
+
+    def release(self) -> None:
+        """Drop the comparison, the faces found, the CFP run and the verifier (its networks stay in
+        the engine's shared cache); the pair's paths, threshold and CFP root are settings and stay."""
+        self.shutdown()
+        self.comparison = None
+        self.faces = None
+        self.face_a.clear()
+        self.face_b.clear()
+        for chip, text in zip(self.chip_labels, self.face_texts, strict=True):
+            chip.clear()
+            text.setText("—")
+        for label in (self.decision, self.evidence, self.scores):
+            label.setText("")
+        self.score_bar.setVisible(False)
+        self.pair_status.setText("Choose two images (or faces), then Compare.")
+        self.cfp.release()
+        self.verifier.reset()
 
     def shutdown(self) -> None:
         self.cfp.cancel_cfp()

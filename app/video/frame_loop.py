@@ -168,6 +168,11 @@ class FrameLoop(QObject):
         self._stop_event = None
         self.closed.emit()
 
+    def release(self) -> None:
+        """Close the session and drop the last frame and result: a released panel holds no frames."""
+        self.close()
+        self.last_frame = self.last_result = None
+
     def shutdown(self) -> None:
         self.close()
 

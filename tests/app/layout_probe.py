@@ -1,4 +1,4 @@
-"""Shows every dock of a main window on this process's screen and prints the layout faults found, as JSON.
+"""Shows every workspace, then every dock, of a main window on this process's screen; prints the faults, as JSON.
 
 Run in a subprocess (``python -m tests.app.layout_probe``) with ``QT_QPA_PLATFORM=offscreen:configfile=…``:
 the offscreen screen's size is fixed when the QApplication starts, so each size needs its own process.
@@ -63,7 +63,8 @@ def widget_faults(root: QWidget) -> list[str]:
 
 
 def probe() -> dict:
-    """Every dock shown, each raised in turn; the faults of each, and the window against the screen."""
+    """Each workspace in turn, then every dock shown and each raised in turn; the faults of each, and
+    the window against the screen. ``checked`` names what was looked at, so a probe that saw nothing fails."""
     # lazy: the window module imports the whole app, after the environment below is set
     from app.main_window import MainWindow
     from app.settings import Keys, Settings
@@ -71,23 +72,28 @@ def probe() -> dict:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     settings = Settings(Path(os.environ["FACESCOPE_SETTINGS"]))
     settings.set(Keys.DETECTION_AUTO, False)
-    window = MainWindow(settings)
-    window.show()
-    for dock in window.panel_docks.values():
-        dock.show()
     faults: list[str] = []
-    available = window.screen().availableGeometry()
-    for name, dock in window.panel_docks.items():
-        dock.raise_()
-        for _ in range(5):
-            app.processEvents()
-        frame = window.frameGeometry()
-        if not available.contains(frame):
-            faults.append(f"with {name} in front the window {frame} leaves the screen {available}")
-        faults.extend(f"{name}: {fault}" for fault in widget_faults(dock))
-    result = {"available": _rect(available), "window": _rect(window.frameGeometry()), "faults": faults}
-    window.close()
-    return result
+    checked: list[str] = []
+    for layout in ("workspaces", "docks"):
+        settings.set(Keys.WINDOW_LAYOUT, layout)
+        window = MainWindow(settings)
+        window.show()
+        for dock in window.panel_docks.values():
+            dock.show()
+        available = window.screen().availableGeometry()
+        for panel in window.panels:
+            name = panel.object_name
+            window.show_panel(name)
+            for _ in range(5):
+                app.processEvents()
+            frame = window.frameGeometry()
+            if not available.contains(frame):
+                faults.append(f"{layout}, {name} in front: the window {frame} leaves the screen {available}")
+            shown = window.panel_docks[name] if layout == "docks" else window
+            faults.extend(f"{layout}, {name}: {fault}" for fault in widget_faults(shown))
+            checked.append(f"{layout}/{name}")
+        window.close()
+    return {"available": _rect(available), "checked": checked, "faults": faults}
 
 
 def _rect(rect: QRect) -> list[int]:

@@ -103,7 +103,7 @@ def test_attribute_shortcuts_and_bulk_edit(qtbot, window, tmp_path):
     assert panel.attributes.checked_code("blur") == 1
     qtbot.keyClick(window.view, Qt.Key.Key_V)  # toggle invalid
     assert [r[7] for r in rows(panel)] == [1, 1, 1]
-    qtbot.keyClick(window.view, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)  # blur heavy
+    qtbot.keyClick(window.view, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)  # blur heavy
     assert [r[4] for r in rows(panel)] == [2, 2, 2]
     panel.attributes.buttons["occlusion"][2].click()  # bulk edit from the editor widget
     assert [r[8] for r in rows(panel)] == [2, 2, 2]

@@ -40,7 +40,7 @@ def _review_box(window) -> None:
 
 def test_the_active_panels_layer_is_on_top_and_the_others_dimmed(qtbot, window):
     layers = window.view.layers
-    window.panel_docks["evaluation"].show()
+    window.show_panel("evaluation")
     qtbot.waitUntil(lambda: layers.active == "evaluation")
     assert layers.names()[-1] == "evaluation"
     assert layers.get("detection").root.opacity() == pytest.approx(DIMMED_OPACITY)
@@ -53,7 +53,7 @@ def test_the_active_panels_layer_is_on_top_and_the_others_dimmed(qtbot, window):
     assert layers.names()[-1] == "detection"
     assert layers.get("evaluation").dimmed and not layers.get("detection").dimmed
     # bringing a tab to the front activates it too
-    window.panel_docks["annotation"].raise_()
+    window.show_panel("annotation")
     qtbot.waitUntil(lambda: layers.names()[-1] == "annotation")
 
 
@@ -63,7 +63,7 @@ def test_legend_lists_the_visible_layers_active_first(qtbot, window):
     assert legend.titles() == [] and not legend.isVisible()  # nothing drawn, no legend
     _show_detections(window)
     assert legend.titles() == ["Detection"]
-    window.panel_docks["evaluation"].show()
+    window.show_panel("evaluation")
     _review_box(window)
     qtbot.waitUntil(lambda: window.view.layers.active == "evaluation")
     assert legend.titles() == ["Evaluation", "Detection"]
@@ -75,7 +75,7 @@ def test_legend_lists_the_visible_layers_active_first(qtbot, window):
         box.setChecked(False)
     assert legend.titles() == ["Evaluation"]
     # a closed panel's layer is hidden, and leaves the legend
-    window.panel_docks["evaluation"].close()
+    window.close_panel("evaluation")
     assert legend.titles() == []
 
 

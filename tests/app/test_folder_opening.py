@@ -54,7 +54,7 @@ def test_wider_images_folder_opens_through_its_event_sub_folders(qtbot, window, 
 def test_long_sub_folder_rows_fit_the_list_width(qtbot, window, tmp_path):
     images = tmp_path / "images"
     _jpeg(images / "12--Group" / ("12_Group_Large_Group_" + "x" * 80 + ".jpg"))
-    window.resizeDocks([window.file_dock], [200], Qt.Orientation.Horizontal)
+    window.layout_manager.set_file_list_width(200)
     window.open_folder(images)
     qtbot.waitUntil(lambda: 0 < window.file_view.viewport().width() < 300)
     # with uniform item sizes the first row's width is every row's: it must not ask for more than the

@@ -39,7 +39,7 @@ def like_the_app():
 
 def _panel(window):
     panel = window.panel("live")
-    window.panel_docks["live"].show()
+    window.show_panel("live")
     return panel
 
 

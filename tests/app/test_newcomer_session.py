@@ -93,7 +93,7 @@ def _annotation(qtbot, window: MainWindow, tmp_path) -> None:
 
 def _evaluation(qtbot, window: MainWindow, tmp_path) -> None:
     """Evaluate; an error picked in the list is highlighted over the dimmed other layers."""
-    window.panel_docks["evaluation"].show()
+    window.show_panel("evaluation")
     panel = window.panel("evaluation")
     label_file, pred, images = _split(tmp_path / "eval", drop_prediction=("0--Parade/0_Parade_a.jpg", 1))
     before = _sha(label_file)
@@ -110,13 +110,13 @@ def _evaluation(qtbot, window: MainWindow, tmp_path) -> None:
     assert window.view.legend.titles()[0] == "Evaluation"
     assert _sha(label_file) == before
     # a closed panel lets go of its run and leaves the canvas
-    window.panel_docks["evaluation"].close()
+    window.close_panel("evaluation")
     assert panel.run is None and "Evaluation" not in window.view.legend.titles()
 
 
 def _training_and_about(qtbot, window: MainWindow, tmp_path) -> None:
     """A val-only WIDER folder gives a plan, not a traceback; About names the version."""
-    window.panel_docks["training"].show()
+    window.show_panel("training")
     panel = window.panel("training")
     _point_at(panel, _val_only(tmp_path / "wider"))
     qtbot.waitUntil(lambda: panel.data_plan.text().startswith("WIDER val split: 1 images"), timeout=10000)

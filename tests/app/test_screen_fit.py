@@ -1,4 +1,4 @@
-"""The window fits the screen and every dock's widgets fit their dock, at common laptop and desktop sizes."""
+"""The window fits the screen and every workspace's (and dock's) widgets fit, at common laptop and desktop sizes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pytest
 from PySide6.QtCore import QRect
 
 from app.main_window import MainWindow
+from app.panels import PANELS
 from app.screen_fit import fitted_rect
+from app.settings import Keys
 from tests.app.layout_probe import widget_faults
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,13 +57,26 @@ def test_an_oversized_window_is_fitted_when_shown(qtbot, settings):
     big.close()
 
 
-def test_showing_every_dock_keeps_the_window_on_screen(window, qtbot):
+def test_every_workspace_keeps_the_window_on_screen(window, qtbot):
+    for panel in window.panels:
+        window.show_panel(panel.object_name)
+        qtbot.waitUntil(panel.isVisible)
+        qtbot.waitUntil(lambda: _inside_screen(window))  # the fit runs queued after the switch
+        assert widget_faults(window) == []
+
+
+def test_showing_every_dock_keeps_the_window_on_screen(qtbot, settings):
+    settings.set(Keys.WINDOW_LAYOUT, "docks")
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    window.show()
     for dock in window.panel_docks.values():
         dock.show()
         dock.raise_()
         qtbot.waitUntil(lambda d=dock: d.isVisible())
         qtbot.waitUntil(lambda: _inside_screen(window))  # the fit runs queued after the dock change
         assert widget_faults(dock) == []
+    window.close()
 
 
 def test_saved_geometry_from_a_larger_screen_is_fitted(qtbot, settings):
@@ -103,13 +118,13 @@ def test_every_panel_fits_the_window_at(size, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["available"] == [0, 0, width, height]
+    names = [p.object_name for p in PANELS]
+    assert report["checked"] == [f"{layout}/{name}" for layout in ("workspaces", "docks") for name in names]
     assert report["faults"] == []
 
 
 def test_breakdown_headers_show_their_whole_words(window, qtbot):
-    dock = window.panel_docks["evaluation"]
-    dock.show()
-    dock.raise_()
+    window.show_panel("evaluation")
     table = window.panel("evaluation").table
     qtbot.waitUntil(table.isVisible)
     header = table.horizontalHeader()
