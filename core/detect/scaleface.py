@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 NAME = "scaleface"
 BUNDLED = "scaleface"  # resources/models/scaleface.pt
+# what a bundled model's meta says when its trunk is the bundled CenterFace's (not stored)
+CENTERFACE_TRUNK = "centerface-mobilenetv2-frozen"
 
 
 @dataclass
@@ -96,12 +98,12 @@ def build_scaleface(cfg: ScaleFaceConfig) -> ScaleFace:
 
 def build_bundled(tensors: dict[str, torch.Tensor], meta: dict) -> ScaleFace:
     """The bundled model from its weights container: config in ``meta``, branch tensors;
-    a trunk recorded as ``"centerface"`` is copied from the bundled CenterFace."""
+    a trunk recorded as :data:`CENTERFACE_TRUNK` is copied from the bundled CenterFace."""
     try:
         cfg_dict = json.loads(meta["config"])
     except (KeyError, TypeError, ValueError):
         raise ValueError("no ScaleFace configuration in the file's meta") from None
-    from_trunk = meta.get("trunk") == "centerface"
+    from_trunk = meta.get("trunk") == CENTERFACE_TRUNK
     if from_trunk:
         expected = meta.get("trunk_sha256")
         actual = read_sidecar(resolve("centerface")).get("sha256")

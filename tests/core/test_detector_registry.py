@@ -31,7 +31,7 @@ DETECTOR_NAMES = frozenset(DETECTORS)
 # and the ScaleFace backbone called "tiny".
 OTHER_MEANINGS = {
     "core/detect/training/eval_hook.py": "entry.group",
-    "core/models/scaleface/model.py": "cfg.backbone",
+    "core/models/scaleface/backbone.py": "cfg.backbone",
 }
 
 

@@ -2,7 +2,7 @@
 
 Reads ``RUN_DIR/last.pt`` and ``RUN_DIR/metrics.jsonl``. A run on CenterFace's
 frozen trunk (``init_from_centerface`` + ``freeze_trunk``) ships its branches
-only, with the trunk recorded as ``"centerface"`` and the sha256 of the bundled
+only, with the trunk recorded as ``CENTERFACE_TRUNK`` and the sha256 of the bundled
 CenterFace it was trained on (:func:`core.detect.scaleface.build_bundled` copies
 the trunk back in); any other run ships every tensor. The meta holds the model
 configuration, steps, training wall time and the last evaluation; the sidecar
@@ -16,7 +16,7 @@ import json
 import logging
 from pathlib import Path
 
-from core.detect.scaleface import BUNDLED, NAME
+from core.detect.scaleface import BUNDLED, CENTERFACE_TRUNK, NAME
 from core.paths import MODELS_DIR
 from core.train.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
 from core.zoo.weights import read_sidecar, resolve, save_weights
@@ -66,7 +66,7 @@ def export_scaleface(
     summary = run_summary(run_dir)
     meta = {
         "config": json.dumps(model_cfg, sort_keys=True),
-        "trunk": "centerface" if on_centerface else "own",
+        "trunk": CENTERFACE_TRUNK if on_centerface else "own",
         "trunk_sha256": read_sidecar(resolve("centerface")).get("sha256", "") if on_centerface else "",
         "steps": int(ckpt["step"]),
         "train_config": json.dumps(ckpt["config"]["train"], sort_keys=True),
