@@ -34,7 +34,7 @@ import torch
 from core.detect.centerface import load_model as load_centerface
 from core.detect.postprocess import build_result
 from core.detect.registry import SCALEFACE_MAX_SIDE, SCALEFACE_MIN_SCORE
-from core.models.scaleface.backbone import init_from_centerface, init_neck_from_centerface
+from core.models.scaleface.backbone import fold_batchnorm, init_from_centerface, init_neck_from_centerface
 from core.models.scaleface.config import ScaleFaceConfig
 from core.models.scaleface.model import ScaleFace
 from core.train.checkpoint import CheckpointError, load_checkpoint, mismatch_line
@@ -74,7 +74,8 @@ def prepare_image(
     sh, sw = image.shape[:2]
     m = ScaleFace.SIZE_MULTIPLE
     ph, pw = math.ceil(sh / m) * m, math.ceil(sw / m) * m
-    tensor = torch.zeros((1, 3, ph, pw), dtype=torch.float32)
+    # channels-last: the layout the trunk's convolutions run fastest in on a CPU (oneDNN)
+    tensor = torch.zeros((1, 3, ph, pw), dtype=torch.float32).contiguous(memory_format=torch.channels_last)
     # np.require copies only a read-only or strided view (torch warns on read-only arrays)
     pixels = torch.from_numpy(np.require(image, requirements=["C", "W"]))
     tensor[0, :, :sh, :sw] = pixels.permute(2, 0, 1).float() / 255.0
@@ -121,6 +122,8 @@ def build_bundled(tensors: dict[str, torch.Tensor], meta: dict) -> ScaleFace:
     missing = [k for k in missing if not k.startswith(trunk)] if trunk else missing
     if missing or unexpected:
         raise ValueError(f"tensors do not fit: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    if model.cfg.freeze_trunk:  # inference only from here on: the trunk's BatchNorms fold away
+        fold_batchnorm(model.eval().backbone)
     return model
 
 

@@ -94,9 +94,10 @@ class BranchRPN(RegionProposalNetwork):
     (boxes whose overlapping anchors must not become negatives).
     """
 
-    def __init__(self, *args, ignore_iou: float = 0.3, **kwargs) -> None:
+    def __init__(self, *args, ignore_iou: float = 0.3, min_score_test: float = 0.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.ignore_iou = ignore_iou
+        self.min_score_test = min_score_test
 
     def assign_targets_to_anchors(
         self, anchors: list[Tensor], targets: list[dict[str, Tensor]]
@@ -118,6 +119,7 @@ class BranchRPN(RegionProposalNetwork):
         ``(R,)``, the losses (train mode: ``rpn_cls``, ``rpn_box``) and the raw
         objectness logits ``(N, A, Hf, Wf)`` (the branch's response map).
         """
+        self.score_thresh = 0.0 if self.training else self.min_score_test  # read by filter_proposals
         objectness, deltas = self.head([feature])
         anchors = self.anchor_generator(images, [feature])
         num_images = len(anchors)

@@ -78,6 +78,7 @@ class ScaleBranch(nn.Module):
             {"training": cfg.rpn_post_nms_train, "testing": cfg.rpn_post_nms_test},
             cfg.rpn_nms_iou,
             ignore_iou=cfg.ignore_iou,
+            min_score_test=cfg.rpn_min_score_test,
         )
         self.roi_align = RoIAlign(pool, spatial_scale=1.0 / spec.stride, sampling_ratio=2, aligned=True)
         self.box_head = nn.Sequential(
