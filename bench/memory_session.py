@@ -16,29 +16,27 @@ and is skipped with a line saying so when it is absent; evaluation and training 
 ``--wider`` (default ../shared/data/wider_val_416_dev). Features are extracted afresh
 into a temporary cache (the costly path a first-time user takes).
 
-Measured once (``--celeba-limit 1000``, OMP_NUM_THREADS=1, CPU, load 4-10 from other work;
-CelebA 89x109 dev images 1-1000, WIDER val 416 dev, 100 images)::
+Measured (``--celeba-limit 1000``, OMP_NUM_THREADS=1, CPU, load ≈ 1; CelebA 89x109 dev
+images 1-1000, WIDER val 416 dev, 100 images), with the Training panel's default
+ScaleFace model (the CPU preset: CenterFace's frozen trunk, 512 px crops)::
 
     stage                                  peak RSS   RSS after   time
     start                                    162 MB     162 MB
-    open samples                             191 MB     184 MB     0.2 s
-    detect (CenterFace)                     1128 MB     922 MB     9.9 s
-    attribute embedding (1000 faces)        1432 MB    1018 MB   137 s
-      closed Attributes                                1002 MB
-    evaluate (WIDER val 416 dev, CenterFace) 1432 MB    1008 MB   138 s
-      closed Evaluation                                1007 MB
-    train ScaleFace 10 steps                6345 MB    1032 MB   686 s
-      closed Training, closed Detection                1032 MB
+    open samples                             188 MB     184 MB     0.1 s
+    detect (CenterFace)                     1125 MB     935 MB     5.1 s
+    attribute embedding (1000 faces)        1395 MB    1032 MB    26 s
+      closed Attributes                                1016 MB
+    evaluate (WIDER val 416 dev, CenterFace) 1395 MB    1007 MB     5.1 s
+      closed Evaluation                                1006 MB
+    train ScaleFace 10 steps                1667 MB    1054 MB    11.5 s
+      closed Training, closed Detection                1054 MB
 
-The < 3 GB target is NOT met: the session peaks at 6.3 GB, all of it inside
-the 10 training steps (ScaleFace's default task: ResNet-50, 640 px crops,
-batch 4, on the CPU; the RSS swings between 5.2 and 6.2 GB with each step).
-That is the step's own activation memory, given back when the job ends
-(1.03 GB after it), not something a panel holds. Every stage before it stays
-under 1.5 GB. What the closed panels released here is small (16 MB for the
-embedding of 1000 faces; it grows with the number of faces); the ~1 GB left
-is torch itself and the networks in the engine's shared caches (the detector
-cache and ``core.zoo``), which no single panel owns.
+The session peaks at 1.67 GB: the < 3 GB target is met. Before the CPU preset the
+same session peaked at 6.3 GB, all of it inside 10 steps of the paper's ResNet-50
+at 640 px crops on the CPU (686 s); that setting is still one choice away (the
+panel's *Model*), for GPUs. What closed panels release is small here (16 MB for the
+embedding of 1000 faces); the ~1 GB left is torch itself and the networks in the
+engine's shared caches (the detector cache and ``core.zoo``), which no panel owns.
 """
 
 from __future__ import annotations
