@@ -143,7 +143,7 @@ def test_missing_camera_and_corrupt_video_are_messages_not_crashes(qtbot, window
     qtbot.waitUntil(lambda: "truncated or corrupt" in panel.message.text(), timeout=10000)
     # a detector that cannot be built stops detection once (no error at the frame rate); video goes on
     assert select_detector(panel.model_box, "scaleface")
-    window.settings.set(Keys.DETECTION_CHECKPOINT("scaleface"), "")
+    window.settings.set(Keys.DETECTION_CHECKPOINT("scaleface"), str(tmp_path / "missing.pt"))
     panel.controller.seek(0)
     panel.detect_box.setChecked(True)
     panel.controller.play()
