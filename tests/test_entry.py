@@ -132,11 +132,11 @@ def test_every_command_parses_its_arguments_before_torch_loads():
 
 
 def test_options_are_never_matched_by_prefix(capsys):
-    """``detect --mode`` must not be read as ``--model``: an unknown option is an error."""
+    """A prefix of an option is an error, not that option: ``--mod`` is neither ``--mode`` nor ``--model``."""
     from core.cli import build_parser
 
     with pytest.raises(SystemExit) as exc:
-        build_parser().parse_args(["detect", "x.jpg", "--mode", "accurate"])
-    assert exc.value.code == 2 and "--mode" in capsys.readouterr().err
-    args = build_parser().parse_args(["detect", "x.jpg", "--model", "ssd"])
-    assert args.model == "ssd"
+        build_parser().parse_args(["detect", "x.jpg", "--mod", "ssd"])
+    assert exc.value.code == 2 and "--mod" in capsys.readouterr().err
+    args = build_parser().parse_args(["detect", "x.jpg", "--mode", "accurate", "--model", "ssd"])
+    assert (args.mode, args.model) == ("accurate", "ssd")

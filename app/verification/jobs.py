@@ -70,11 +70,11 @@ class LazyVerifier:
             return real
 
     def reset(self) -> None:
-        """Forget the built verifier (the next use builds it again); the chosen ``far`` stays."""
+        """Forget the built verifiers (the next use builds one again); the chosen ``far`` stays."""
         with self._lock:
             if self._real is not None:
                 self._far = self._real.far
-            self._real = None
+            self._verifiers.clear()
 
     @property
     def far(self):

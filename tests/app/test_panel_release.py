@@ -65,7 +65,7 @@ def test_closing_the_verification_panel_drops_its_comparison_cfp_run_and_verifie
     held = {"comparison": _Held(), "faces": _Held(), "cfp run": _Held(), "verifier": _Held()}
     panel.comparison, panel.faces, panel.cfp.cfp_run = held["comparison"], held["faces"], held["cfp run"]
     held["verifier"].far = 1e-3  # the operating point the user chose
-    panel.verifier._real = held["verifier"]
+    panel.verifier._verifiers[panel.verifier.stem] = held["verifier"]
     panel.decision.setText("SAME")
     refs = {name: weakref.ref(obj) for name, obj in held.items()}
     del held
