@@ -117,7 +117,11 @@ def test_export_ships_the_branches_and_loads_back_on_centerfaces_trunk(tmp_path)
     )
     meta = export_scaleface(run, tmp_path / "sf.pt")
     tensors, _ = load_weights(tmp_path / "sf.pt")
-    assert meta["trunk"] == "centerface-mobilenetv2-frozen" and meta["steps"] == 7 and len(meta["trunk_sha256"]) == 64
+    assert (
+        meta["trunk"] == "centerface-mobilenetv2-frozen"
+        and meta["steps"] == 7
+        and len(meta["trunk_sha256"]) == 64
+    )
     assert tensors and not any(k.startswith(("backbone.", "neck.")) for k in tensors)
     loaded = load_network(tmp_path / "sf.pt", build_bundled, "cpu", with_meta=True)
     image = torch.rand(1, 3, 96, 128)
