@@ -65,6 +65,7 @@ from core.detect.on_split import EVAL_MIN_SCORE, SplitDetections, detect_split  
 from core.paths import SHARED_DIR  # noqa: E402
 from core.progress import drain  # noqa: E402
 from core.wider.dataset import WiderDataset  # noqa: E402
+from core.wider.dev_split import in_part  # noqa: E402
 from core.wider.evaluation import evaluate  # noqa: E402
 from core.wider.groundtruth import WiderGroundTruth, from_labels  # noqa: E402
 from core.wider.labels import LabelArrays, read_label_arrays  # noqa: E402
@@ -123,9 +124,14 @@ def keep_lists(set_dir: Path, names) -> dict[str, dict[str, list[int]]]:
     return {n: keep[n] for n in names}
 
 
-def dev_set(set_dir: Path, limit: int | None = None) -> tuple[WiderGroundTruth, WiderDataset]:
-    """Ground truth (official keep lists, this set's images only) and image index of a dev subset."""
+def dev_set(
+    set_dir: Path, limit: int | None = None, part: str = "all"
+) -> tuple[WiderGroundTruth, WiderDataset]:
+    """Ground truth (official keep lists, this set's images only) and image index of a dev subset;
+    ``part`` keeps one part of the fixed split of :mod:`core.wider.dev_split`."""
     labels = read_label_arrays(set_dir / LABELS)
+    if part != "all":
+        labels = take_images(labels, [i for i, name in enumerate(labels.names) if in_part(name, part)])
     if limit is not None and limit < labels.num_images:
         labels = take_images(labels, range(limit))
     gt = from_labels(labels, keep_lists(set_dir, labels.names), source=str(set_dir / LABELS))

@@ -46,12 +46,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import LoadWatch  # noqa: E402
-from bench.wider_ap import DATA, detector_factories, dev_set, take_images  # noqa: E402
+from bench.wider_ap import DATA, detector_factories, dev_set  # noqa: E402
 from core.detect.on_split import EVAL_MIN_SCORE  # noqa: E402
 from core.io.imageio import load_image  # noqa: E402
 from core.scale_ranges import SCALE_RANGES  # noqa: E402
 from core.wider.attributes import ATTRIBUTE_NAMES  # noqa: E402
-from core.wider.dev_split import in_part  # noqa: E402
 from core.wider.evaluation import evaluate  # noqa: E402
 from core.wider.predictions import image_key  # noqa: E402
 
@@ -65,25 +64,11 @@ GE10 = "valid>=10px"
 
 def load_set(name: str):
     folder, part = SETS[name]
-    gt, dataset = dev_set(DATA / folder)
-    if part != "all":
-        ids = [i for i, n in enumerate(dataset.labels.names) if in_part(n, part)]
-        gt, dataset = dev_set_subset(DATA / folder, ids)
+    gt, dataset = dev_set(DATA / folder, part=part)
     valid = gt.attributes[:, ATTRIBUTE_NAMES.index("invalid")] == 0
     height = gt.boxes[:, 3]
     ge10 = dataclasses.replace(gt, keep={**gt.keep, GE10: valid & (height >= 10)})
     return ge10, dataset
-
-
-def dev_set_subset(folder: Path, ids):
-    from bench.wider_ap import LABELS, keep_lists
-    from core.wider.dataset import WiderDataset
-    from core.wider.groundtruth import from_labels
-    from core.wider.labels import read_label_arrays
-
-    labels = take_images(read_label_arrays(folder / LABELS), ids)
-    gt = from_labels(labels, keep_lists(folder, labels.names), source=str(folder / LABELS))
-    return gt, WiderDataset(labels, folder / "images")
 
 
 def run(detector, dataset, min_score: float):

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from core.detect.postprocess import build_result
+from core.detect.tracking import iou_matrix
 from core.models.box_ops import nms
 from core.types import DetectionResult
 
@@ -59,17 +60,6 @@ def choose_scales(width: int, height: int, max_working_side: int = MAX_WORKING_S
     return tuple(scales)
 
 
-def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    x1 = np.maximum(box[0], boxes[:, 0])
-    y1 = np.maximum(box[1], boxes[:, 1])
-    x2 = np.minimum(box[2], boxes[:, 2])
-    y2 = np.minimum(box[3], boxes[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return inter / np.maximum(area + areas - inter, 1e-9)
-
-
 def box_vote(
     boxes: np.ndarray, scores: np.ndarray, landmarks: np.ndarray | None, vote_iou: float = VOTE_IOU
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
@@ -81,7 +71,7 @@ def box_vote(
     keep = nms(boxes, scores, vote_iou)
     out_boxes, out_lms = [], []
     for k in keep:
-        members = _iou(boxes[k], boxes) >= vote_iou
+        members = iou_matrix(boxes[k : k + 1], boxes)[0] >= vote_iou
         weights = scores[members][:, None]
         out_boxes.append((boxes[members] * weights).sum(0) / weights.sum())
         if landmarks is not None:
