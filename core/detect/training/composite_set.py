@@ -20,6 +20,7 @@ from core.detect.training.feature_pool import PooledScenes, PoolInfo, build_pool
 from core.detect.training.photo_index import centerface_teacher
 from core.detect.training.scenes import build_scene_mix, cache_root
 from core.errors import UserError
+from core.models.centerface import NECK_CHANNELS
 from core.models.scaleface.model import ScaleFace
 from core.progress import Progress
 from core.train.config import to_plain
@@ -40,8 +41,8 @@ def _log_progress(progress: Progress) -> None:
         log.info("%s: %d/%d", progress.message, progress.done, progress.total)
 
 
-def pool_fingerprint(data_cfg, model: ScaleFace) -> str:
-    model_part = {k: getattr(model.cfg, k) for k in _MODEL_KEYS}
+def pool_fingerprint(data_cfg, model: ScaleFace, **model_overrides) -> str:
+    model_part = {k: model_overrides.get(k, getattr(model.cfg, k)) for k in _MODEL_KEYS}
     data_part = {k: v for k, v in to_plain(data_cfg).items() if k not in ("cache_features", "cache_dir")}
     text = json.dumps({"v": POOL_VERSION, "model": model_part, "data": data_part}, sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
@@ -81,6 +82,9 @@ def composite_training_set(data_cfg, data_dir: Path | None, model: ScaleFace, se
         level_shapes(channels, data_cfg.crop_size, strides),
     )
     folder = cache / f"pool-{info.fingerprint}"
+    twin = _fused_twin(data_cfg, model, cache, info)
+    if twin is not None:
+        return twin, True
     was_training = model.training
     model.eval()
     try:
@@ -88,3 +92,24 @@ def composite_training_set(data_cfg, data_dir: Path | None, model: ScaleFace, se
     finally:
         model.train(was_training)
     return PooledScenes(folder, info), True
+
+
+def _fused_twin(data_cfg, model: ScaleFace, cache: Path, info: PoolInfo) -> PooledScenes | None:
+    """A finished pool of the same scenes with the small branch fused, for a fusion-free model.
+
+    Its stride-8 map starts with the trunk's own channels, which are all such a model
+    reads (:meth:`ScaleFace.from_pool`), so the trunk need not run over the scenes again."""
+    if model.cfg.fusion != "none" or not model.cfg.init_from_centerface:
+        return None
+    fingerprint = pool_fingerprint(data_cfg, model, fusion="small")
+    shapes = list(info.shapes)
+    shapes[0] = (shapes[0][0] + NECK_CHANNELS, *shapes[0][1:])
+    fused = PoolInfo(fingerprint, info.count, info.size, tuple(shapes))
+    try:
+        pooled = PooledScenes(cache / f"pool-{fingerprint}", fused)
+    except (OSError, ValueError):
+        return None
+    if len(pooled) < info.count:
+        return None
+    log.info("fusion-free model: reading the trunk channels of fused pool %s", fingerprint)
+    return pooled

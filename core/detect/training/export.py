@@ -28,6 +28,7 @@ REGENERATE = (
     "--out runs/scaleface_cpu && python tools/export_scaleface.py runs/scaleface_cpu && python tools/make_notice.py"
 )
 TRUNK_PREFIXES = ("backbone.", "neck.")
+TUNED_STAGE_PREFIX = "backbone.stages.2."
 
 
 def run_summary(run_dir: Path) -> dict:
@@ -58,10 +59,12 @@ def export_scaleface(
         raise CheckpointError(f"{run_dir}: no ScaleFace configuration in the checkpoint ({exc})") from None
     on_centerface = bool(model_cfg.get("init_from_centerface")) and bool(model_cfg.get("freeze_trunk"))
     state = ckpt["model"]
+    # a tuned last stage is the model's own: it ships, and overrides CenterFace's at load
+    kept_trunk = (TUNED_STAGE_PREFIX,) if model_cfg.get("tune_last_stage") else ()
     tensors = {
         k: v.detach().float().contiguous()
         for k, v in state.items()
-        if not (on_centerface and k.startswith(TRUNK_PREFIXES))
+        if not (on_centerface and k.startswith(TRUNK_PREFIXES) and not k.startswith(kept_trunk))
     }
     summary = run_summary(run_dir)
     meta = {

@@ -220,7 +220,9 @@ class ScaleFaceTask:
         if "features" in batch:
             feats = [f.to(device, non_blocking=True) for f in batch["features"]]
             net = getattr(model, "module", model)  # the branches alone: DDP wraps the whole forward only
-            return net.forward_features(feats, batch["input_size"], batch["image_sizes"], targets)
+            return net.forward_features(
+                net.from_pool(feats), batch["input_size"], batch["image_sizes"], targets
+            )
         images = batch["images"].to(device, non_blocking=True).float().div_(255.0)
         return model(images, batch["image_sizes"], targets)
 

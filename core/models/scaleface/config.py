@@ -63,6 +63,10 @@ class ScaleFaceConfig:
         ``"raw255"`` (RGB 0..255 as it is, what CenterFace's trunk was trained on).
     freeze_trunk: the trunk (and the fusion neck) run without gradients, in eval mode;
         only the branches learn (their input features can then be cached).
+    tune_last_stage: with ``freeze_trunk``, the trunk's last stage (stride 32) learns
+        too; BatchNorm statistics stay fixed, the neck's weights stay frozen but pass
+        gradients to it. Cached features still serve: the stage reruns on the
+        cached stride-16 map.
     fusion: which branches also read CenterFace's neck (stride-32 features upsampled
         and added to the lateral ones, 24 channels, concatenated to the trunk's):
         ``"none"``, ``"small"`` or ``"small_medium"``; needs ``init_from_centerface``
@@ -84,6 +88,7 @@ class ScaleFaceConfig:
     init_from_centerface: bool = False
     input_norm: str = "imagenet"
     freeze_trunk: bool = False
+    tune_last_stage: bool = False
     fusion: str = "none"
     norm: str = "auto"
     branch_channels: int = 0
@@ -127,4 +132,8 @@ class ScaleFaceConfig:
             raise ValueError(f"fusion must be one of {', '.join(FUSIONS)}, not {self.fusion!r}")
         if self.fusion != "none" and (self.backbone != "mobilenet_v2" or self.width_mult != 1.0):
             raise ValueError("fusion reads CenterFace's neck: it needs backbone mobilenet_v2, width_mult 1.0")
+        if self.tune_last_stage and not self.freeze_trunk:
+            raise ValueError(
+                "tune_last_stage tunes one stage of a frozen trunk: it needs freeze_trunk = true"
+            )
         check_ranges("ScaleFace model", vars(self), CONFIG_RANGES)

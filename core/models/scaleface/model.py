@@ -134,6 +134,8 @@ class ScaleFace(nn.Module):
             for module in (self.backbone, self.neck):
                 if module is not None:
                     module.requires_grad_(False)
+            if cfg.tune_last_stage:
+                self.backbone.stages[-1].requires_grad_(True)
 
     def train(self, mode: bool = True) -> ScaleFace:
         super().train(mode)
@@ -151,18 +153,40 @@ class ScaleFace(nn.Module):
         """Each branch's input map: ``[(N, C_b, H/s_b, W/s_b)]`` for strides 8, 16, 32.
 
         With ``fusion`` the small (and medium) map is the trunk's concatenated with the
-        neck's. Under ``freeze_trunk`` no graph is built."""
+        neck's. Under ``freeze_trunk`` no graph is built, except through a tuned last stage."""
         n, _, h, w = images.shape
         if h % self.SIZE_MULTIPLE or w % self.SIZE_MULTIPLE:
             raise ValueError(f"input {h}x{w} is not a multiple of {self.SIZE_MULTIPLE} (pad it)")
+        tune = self.cfg.tune_last_stage
+        stages = self.backbone.stages[:-1] if tune else self.backbone.stages
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.cfg.freeze_trunk):
-            feats = self.backbone((images - self.mean) / self.std)
-            if self.neck is not None:
-                neck = self.neck(feats)
-                feats = [
-                    torch.cat([f, neck[i]], 1) if i < self.fused_branches else f for i, f in enumerate(feats)
-                ]
-        return feats
+            x, taps = (images - self.mean) / self.std, []
+            for stage in stages:
+                x = stage(x)
+                taps.append(x)
+            if not tune:
+                return self._fuse(taps)
+        return self._fuse([*taps, self.backbone.stages[-1](taps[-1])])
+
+    def _fuse(self, taps: list[Tensor]) -> list[Tensor]:
+        """The trunk's three maps → the branches' inputs (the neck's maps concatenated)."""
+        if self.neck is None:
+            return taps
+        neck = self.neck(taps)
+        return [torch.cat([f, neck[i]], 1) if i < self.fused_branches else f for i, f in enumerate(taps)]
+
+    def from_pool(self, levels: list[Tensor]) -> list[Tensor]:
+        """Branch inputs from a feature pool's maps (what :meth:`features` computed once).
+
+        A pool may hold more channels than this model reads: a fusion-free model reads
+        a fused pool's trunk channels, which come first. A tuned last stage reruns on
+        the pooled stride-16 map, and the neck after it."""
+        trunk = [level[:, :c] for level, c in zip(levels, self.backbone.out_channels, strict=True)]
+        if self.cfg.tune_last_stage:
+            return self._fuse([trunk[0], trunk[1], self.backbone.stages[-1](trunk[1])])
+        if self.neck is None:
+            return trunk
+        return [level if i < self.fused_branches else trunk[i] for i, level in enumerate(levels)]
 
     def forward(
         self,
