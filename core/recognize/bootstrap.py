@@ -10,28 +10,15 @@ every replicate keeps the protocol's balance. Percentile interval.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
+from core.bootstrap import BootstrapInterval, percentile_interval
 from core.recognize.roc import eer
 
+__all__ = ["BootstrapInterval", "paired_bootstrap"]
+
 Metric = Callable[[np.ndarray, np.ndarray], float]
-
-
-@dataclass(frozen=True)
-class BootstrapInterval:
-    """``difference`` = metric(b) − metric(a) on the pairs as given; ``low``/``high`` its interval."""
-
-    difference: float
-    low: float
-    high: float
-    level: float
-    replicates: int
-
-    def __str__(self) -> str:
-        pct = round(100 * self.level)
-        return f"{self.difference:+.4f} [{pct} % CI {self.low:+.4f}, {self.high:+.4f}]"
 
 
 def paired_bootstrap(
@@ -57,6 +44,4 @@ def paired_bootstrap(
     for r in range(replicates):
         idx = np.concatenate([rng.choice(genuine, len(genuine)), rng.choice(impostor, len(impostor))])
         diffs[r] = metric(b[idx], lab[idx]) - metric(a[idx], lab[idx])
-    tail = (1.0 - level) / 2.0
-    low, high = np.quantile(diffs, [tail, 1.0 - tail])
-    return BootstrapInterval(metric(b, lab) - metric(a, lab), float(low), float(high), level, replicates)
+    return percentile_interval(metric(b, lab) - metric(a, lab), diffs, level)
