@@ -1,12 +1,13 @@
-"""CFP-FP and CFP-FF for every stem (face-api's with and without its DREAM block, faceres), per fold and mean.
+"""CFP-FP and CFP-FF for every stem, with and without its own DREAM block, per fold and mean.
 
     .venv/bin/python bench/cfp.py [--root ../shared/data/cfp_dev] [--stems faceres,faceapi] [--held-out 9]
                                   [--cache DIR] [--yaw] [--json OUT]
 
 For each protocol and stem: accuracy (threshold chosen on the other folds),
 EER and AUC per fold, the mean over the tuning folds and the mean over the
-held-out folds. The shipped DREAM block was trained, and faceres's alignment
-and input chosen, on folds 1–8 (the block's ``train_folds`` meta), so only the
+held-out folds. face-api's DREAM block was trained, faceres's block trained on
+folds 1–7 and chosen on fold 8, and faceres's alignment and input chosen, on
+folds 1–8 (face-api's block's ``train_folds`` meta), so only the
 held-out folds (default: every fold not in ``train_folds``) measure
 generalisation (each row's held-out EER minus the first row's comes with a
 paired bootstrap 95 % interval over the held-out pairs); rows of tuning folds are marked ``tuning`` and are
@@ -38,6 +39,7 @@ from core.cfp.stem_features import with_stem  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
 from core.recognize.bootstrap import paired_bootstrap  # noqa: E402
 from core.recognize.dream import shared_mapper  # noqa: E402
+from core.recognize.stem_calibration import mapper_for_stem  # noqa: E402
 from core.recognize.stems import STEMS, stem_spec  # noqa: E402
 
 
@@ -68,13 +70,14 @@ def yaw_check(table) -> dict:
     return {"images": len(profile), "profiles": int(profile.sum()), "estimates": out}
 
 
-def _rows(cfp, table, mapper, stems: list[str], cache) -> list[tuple[str, object, object, bool]]:
-    """(label, feature table, mapper, DREAM on) of every stem, with DREAM where the stem has it."""
+def _rows(cfp, table, stems: list[str], cache) -> list[tuple[str, object, object, bool]]:
+    """(label, feature table, mapper, DREAM on) of every stem, with its own DREAM block where it has one."""
     rows = []
     for stem in stems:
         spec = stem_spec(stem)
         stem_table = with_stem(cfp.root, table, spec.name, cache)
-        rows.append((f"{spec.name}", stem_table, mapper if spec.has_dream else None, False))
+        mapper = mapper_for_stem(spec.name) if spec.has_dream else None
+        rows.append((f"{spec.name}", stem_table, mapper, False))
         if spec.has_dream:
             rows.append((f"{spec.name} + DREAM", stem_table, mapper, True))
     return rows
@@ -102,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     keys = fold_keys(cfp, ("FP", "FF"), folds)
     table = load_features(cfp.root, keys, args.cache)
-    rows = _rows(cfp, table, mapper, [s for s in args.stems.split(",") if s], args.cache)
+    rows = _rows(cfp, table, [s for s in args.stems.split(",") if s], args.cache)
     print(
         f"CFP root {cfp.root}: folds {folds}; chosen on / DREAM trained on folds {train_folds}; held out: {held}"
     )

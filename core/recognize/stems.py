@@ -34,7 +34,7 @@ class StemSpec:
 STEMS: dict[str, StemSpec] = {
     spec.name: spec
     for spec in (
-        StemSpec("faceres", "HSE FaceRec MobileNet (1024-d)", "faceres", 1024),
+        StemSpec("faceres", "HSE FaceRec MobileNet (1024-d)", "faceres", 1024, "dream_faceres"),
         StemSpec("faceapi", "face-api dlib ResNet (128-d)", "faceapi_face_recognition", 128, "dream_faceapi"),
     )
 }
