@@ -9,7 +9,7 @@ held-out folds. face-api's DREAM block was trained, faceres's block trained on
 folds 1–7 and chosen on fold 8, and faceres's alignment and input chosen, on
 folds 1–8 (face-api's block's ``train_folds`` meta), so only the
 held-out folds (default: every fold not in ``train_folds``) measure
-generalisation (each row's held-out EER minus the first row's comes with a
+generalisation (the held-out EER difference of every two rows comes with a
 paired bootstrap 95 % interval over the held-out pairs); rows of tuning folds are marked ``tuning`` and are
 *in-sample* for DREAM and for the faceres settings. ``--yaw`` adds the yaw check
 (frontal < 20°, profile > 50°, frontal-vs-profile at a 35° cut) for the
@@ -134,17 +134,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_differences(results: dict, held: list[int]) -> dict:
-    """EER of each row minus the first row's on the held-out pairs, with a paired bootstrap 95 % interval."""
+    """Held-out EER of every row minus every earlier row's, with a paired bootstrap 95 % interval."""
     labels = list(results)
-    first = results[labels[0]].pairs
-    keep = np.isin(first.fold, held)
+    keep = np.isin(results[labels[0]].pairs.fold, held)
     out = {}
-    for label in labels[1:]:
-        other = results[label].pairs
-        ci = paired_bootstrap(first.scores[keep], other.scores[keep], first.labels[keep])
-        out[label] = {"difference": ci.difference, "low": ci.low, "high": ci.high}
-        print(f"  held-out EER, {label} − {labels[0]}: {100 * ci.difference:+.2f} points "
-              f"(paired bootstrap 95 % CI {100 * ci.low:+.2f} … {100 * ci.high:+.2f})")  # fmt: skip
+    for i, base in enumerate(labels):
+        first = results[base].pairs
+        for label in labels[i + 1 :]:
+            other = results[label].pairs
+            ci = paired_bootstrap(first.scores[keep], other.scores[keep], first.labels[keep])
+            out[f"{label} − {base}"] = {"difference": ci.difference, "low": ci.low, "high": ci.high}
+            print(f"  held-out EER, {label} − {base}: {100 * ci.difference:+.2f} points "
+                  f"(paired bootstrap 95 % CI {100 * ci.low:+.2f} … {100 * ci.high:+.2f})")  # fmt: skip
     print()
     return out
 
