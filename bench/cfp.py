@@ -1,14 +1,15 @@
-"""CFP-FP and CFP-FF for every stem (face-api's with and without its DREAM block, faceres), per fold and mean.
+"""CFP-FP and CFP-FF for every stem, with and without its own DREAM block, per fold and mean.
 
     .venv/bin/python bench/cfp.py [--root ../shared/data/cfp_dev] [--stems faceres,faceapi] [--held-out 9]
                                   [--cache DIR] [--yaw] [--json OUT]
 
 For each protocol and stem: accuracy (threshold chosen on the other folds),
 EER and AUC per fold, the mean over the tuning folds and the mean over the
-held-out folds. The shipped DREAM block was trained, and faceres's alignment
-and input chosen, on folds 1–8 (the block's ``train_folds`` meta), so only the
+held-out folds. face-api's DREAM block was trained, faceres's block trained on
+folds 1–7 and chosen on fold 8, and faceres's alignment and input chosen, on
+folds 1–8 (face-api's block's ``train_folds`` meta), so only the
 held-out folds (default: every fold not in ``train_folds``) measure
-generalisation (each row's held-out EER minus the first row's comes with a
+generalisation (the held-out EER difference of every two rows comes with a
 paired bootstrap 95 % interval over the held-out pairs); rows of tuning folds are marked ``tuning`` and are
 *in-sample* for DREAM and for the faceres settings. ``--yaw`` adds the yaw check
 (frontal < 20°, profile > 50°, frontal-vs-profile at a 35° cut) for the
@@ -38,6 +39,7 @@ from core.cfp.stem_features import with_stem  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
 from core.recognize.bootstrap import paired_bootstrap  # noqa: E402
 from core.recognize.dream import shared_mapper  # noqa: E402
+from core.recognize.stem_calibration import mapper_for_stem  # noqa: E402
 from core.recognize.stems import STEMS, stem_spec  # noqa: E402
 
 
@@ -68,13 +70,14 @@ def yaw_check(table) -> dict:
     return {"images": len(profile), "profiles": int(profile.sum()), "estimates": out}
 
 
-def _rows(cfp, table, mapper, stems: list[str], cache) -> list[tuple[str, object, object, bool]]:
-    """(label, feature table, mapper, DREAM on) of every stem, with DREAM where the stem has it."""
+def _rows(cfp, table, stems: list[str], cache) -> list[tuple[str, object, object, bool]]:
+    """(label, feature table, mapper, DREAM on) of every stem, with its own DREAM block where it has one."""
     rows = []
     for stem in stems:
         spec = stem_spec(stem)
         stem_table = with_stem(cfp.root, table, spec.name, cache)
-        rows.append((f"{spec.name}", stem_table, mapper if spec.has_dream else None, False))
+        mapper = mapper_for_stem(spec.name) if spec.has_dream else None
+        rows.append((f"{spec.name}", stem_table, mapper, False))
         if spec.has_dream:
             rows.append((f"{spec.name} + DREAM", stem_table, mapper, True))
     return rows
@@ -102,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     keys = fold_keys(cfp, ("FP", "FF"), folds)
     table = load_features(cfp.root, keys, args.cache)
-    rows = _rows(cfp, table, mapper, [s for s in args.stems.split(",") if s], args.cache)
+    rows = _rows(cfp, table, [s for s in args.stems.split(",") if s], args.cache)
     print(
         f"CFP root {cfp.root}: folds {folds}; chosen on / DREAM trained on folds {train_folds}; held out: {held}"
     )
@@ -131,17 +134,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_differences(results: dict, held: list[int]) -> dict:
-    """EER of each row minus the first row's on the held-out pairs, with a paired bootstrap 95 % interval."""
+    """Held-out EER of every row minus every earlier row's, with a paired bootstrap 95 % interval."""
     labels = list(results)
-    first = results[labels[0]].pairs
-    keep = np.isin(first.fold, held)
+    keep = np.isin(results[labels[0]].pairs.fold, held)
     out = {}
-    for label in labels[1:]:
-        other = results[label].pairs
-        ci = paired_bootstrap(first.scores[keep], other.scores[keep], first.labels[keep])
-        out[label] = {"difference": ci.difference, "low": ci.low, "high": ci.high}
-        print(f"  held-out EER, {label} − {labels[0]}: {100 * ci.difference:+.2f} points "
-              f"(paired bootstrap 95 % CI {100 * ci.low:+.2f} … {100 * ci.high:+.2f})")  # fmt: skip
+    for i, base in enumerate(labels):
+        first = results[base].pairs
+        for label in labels[i + 1 :]:
+            other = results[label].pairs
+            ci = paired_bootstrap(first.scores[keep], other.scores[keep], first.labels[keep])
+            out[f"{label} − {base}"] = {"difference": ci.difference, "low": ci.low, "high": ci.high}
+            print(f"  held-out EER, {label} − {base}: {100 * ci.difference:+.2f} points "
+                  f"(paired bootstrap 95 % CI {100 * ci.low:+.2f} … {100 * ci.high:+.2f})")  # fmt: skip
     print()
     return out
 

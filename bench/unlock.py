@@ -1,7 +1,11 @@
 """Face unlock: per-stage latency at 640×480, time to decision, and TAR / false accepts on identities_dev.
 
-    .venv/bin/python bench/unlock.py [--threads 1 2] [--sides 256 320 416] [--frames 60] [--trials 5]
-        [--far 1e-2 1e-3 1e-4] [--no-identities] [--device cpu|cuda] [--json OUT]
+    .venv/bin/python bench/unlock.py [--stems faceapi faceres] [--threads 1 2] [--sides 256 320 416]
+        [--frames 60] [--trials 5] [--far 1e-2 1e-3 1e-4] [--no-identities] [--device cpu|cuda] [--json OUT]
+
+Every measurement runs once per ``--stems`` entry (each with its own DREAM
+block), the stems alternating inside each configuration so they share the
+machine's load.
 
 **Latency.** A synthetic 640×480 webcam clip of a bundled sample face
 (tests/core/unlock/unlock_videos.py: small moves and scale changes) is
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import os
 import sys
 import time
@@ -41,6 +46,7 @@ import numpy as np  # noqa: E402
 from bench.machine import LoadWatch  # noqa: E402
 from core.io.imageio import load_image  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
+from core.recognize.stems import STEMS, UNLOCK_STEM  # noqa: E402
 from core.unlock.calibrate import load_calibration  # noqa: E402
 from core.unlock.decision import DecisionRule, UnlockState  # noqa: E402
 from core.unlock.pipeline import UnlockPipeline  # noqa: E402
@@ -80,6 +86,7 @@ def live_decision_ms(per_frame_ms: list[float], fps: float = LIVE_FPS) -> float:
 
 
 def bench_latency(
+    stem: str,
     threads: int,
     side: int,
     tracking: bool,
@@ -90,7 +97,7 @@ def bench_latency(
     cal,
     k: int = 3,
 ) -> dict:
-    pipeline = UnlockPipeline(max_side=side, threads=threads).load()
+    pipeline = UnlockPipeline(max_side=side, threads=threads, stem=stem).load()
     pipeline.warmup(SIZE)
     template, _ = enrol_frames(pipeline, sample_frames("ann", 15, seed=1), "ann")
     assert template is not None, "the sample face failed enrolment"
@@ -112,6 +119,7 @@ def bench_latency(
                 lives.append(live_decision_ms(per_frame))
                 break
     return {
+        "stem": stem,
         "threads": threads,
         "working_side": side,
         "tracking": tracking,
@@ -177,8 +185,10 @@ def identity_sets() -> tuple[dict[str, list[Path]], dict[str, list[Path]], list[
     return train, probes, notes
 
 
-def bench_identities(threads: int, side: int, fars: list[float], cal, clip_frames: int = 10) -> dict:
-    pipeline = UnlockPipeline(max_side=side, threads=threads).load()
+def bench_identities(
+    stem: str, threads: int, side: int, fars: list[float], cal, clip_frames: int = 10
+) -> dict:
+    pipeline = UnlockPipeline(max_side=side, threads=threads, stem=stem).load()
     train, probes, notes = identity_sets()
     from core.detect.registry import create_detector
 
@@ -285,6 +295,7 @@ def bench_identities(threads: int, side: int, fars: list[float], cal, clip_frame
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stems", nargs="+", choices=list(STEMS), default=[UNLOCK_STEM])
     parser.add_argument("--threads", nargs="+", type=int, default=[2])
     parser.add_argument("--sides", nargs="+", type=int, default=[256])
     parser.add_argument("--tracking", nargs="+", choices=["on", "off"], default=["on", "off"])
@@ -305,14 +316,15 @@ def main() -> int:
     cal = load_calibration()
     rows: list[dict] = []
     if not args.no_latency:
-        head = f"{'threads':>7} {'side':>4} {'track':>5} {'k':>2} | "
+        head = f"{'stem':>7} {'threads':>7} {'side':>4} {'track':>5} {'k':>2} | "
         print(head + " | ".join(f"{s:>13}" for s in STAGES) + " | decision  live@30fps")
         print(" " * len(head) + " | ".join(f"{'p50/p95 ms':>13}" for _ in STAGES) + " |   ms        ms")
         for threads in args.threads:
             for side in args.sides:
                 for tracking in args.tracking:
-                    for k in args.k:
+                    for k, stem in itertools.product(args.k, args.stems):
                         row = bench_latency(
+                            stem,
                             threads,
                             side,
                             tracking == "on",
@@ -327,7 +339,7 @@ def main() -> int:
                         rows.append(row)
                         cells = " | ".join(f"{row['p50'][s]:6.1f}/{row['p95'][s]:6.1f}" for s in STAGES)
                         print(
-                            f"{threads:>7} {side:>4} {tracking:>5} {k:>2} | {cells} | {row['decision_ms']!s:>7}  "
+                            f"{stem:>7} {threads:>7} {side:>4} {tracking:>5} {k:>2} | {cells} | {row['decision_ms']!s:>7}  "
                             f"{row['decision_live30_ms']!s:>7}  (unlocked {row['unlocked_trials']}, "
                             f"{row['accepted']}/{row['frames']} frames accepted)",
                             flush=True,
@@ -335,11 +347,12 @@ def main() -> int:
     if not args.no_identities:
         if not IDENTITIES.is_dir():
             print(f"identities_dev: skipped ({IDENTITIES} is absent)")
-        else:
-            res = bench_identities(args.threads[-1], args.sides[0], args.far, cal)
+        for stem in args.stems if IDENTITIES.is_dir() else []:
+            res = bench_identities(stem, args.threads[-1], args.sides[0], args.far, cal)
             res["kind"] = "identities_dev"
+            res["stem"] = stem
             rows.append(res)
-            print(f"\nidentities_dev: templates {', '.join(res['templates'])}")
+            print(f"\nidentities_dev, stem {stem} (+ DREAM): templates {', '.join(res['templates'])}")
             for line in res["enrolment"] + res["notes"]:
                 print(f"  {line}")
             for line in res["unscored_probes"]:

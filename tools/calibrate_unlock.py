@@ -9,8 +9,9 @@ random images, genuine = its remaining images, impostor = every template
 against every image of every other identity. Descriptors are face-api's
 (face-api 1.7.15 through CenterFace at 320 px, the CFP feature cache of
 core/cfp/features.py) with and without the shipped DREAM block (modes
-``stem`` and ``dream``), and faceres's on the same images (mode ``faceres``,
-5-point aligned on CenterFace's points, core/cfp/stem_features.py). Only derived
+``stem`` and ``dream``), and faceres's on the same images, 5-point aligned on
+CenterFace's points (core/cfp/stem_features.py), without and with its own DREAM
+block (modes ``faceres`` and ``faceres_dream``). Only derived
 numbers are written (thresholds, counts, measured FAR/TAR) with provenance:
 no image, descriptor or per-image value leaves ../shared.
 """
@@ -33,6 +34,7 @@ from core.cfp.stem_features import with_stem  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
 from core.recognize.calibration import calibrate_many  # noqa: E402
 from core.recognize.dream import l2_normalize, shared_mapper  # noqa: E402
+from core.recognize.stems import stem_spec  # noqa: E402
 from core.unlock.calibrate import CALIBRATION_FILE, FARS, UnlockCalibration, template_protocol_scores  # noqa: E402
 from core.zoo.weights import read_sidecar, resolve  # noqa: E402
 
@@ -59,7 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     ids = ids[keep]
     mapper = shared_mapper()
     faceres = with_stem(cfp.root, table, "faceres", args.cache).embeddings[keep]
-    features = {"stem": l2_normalize(raw), "dream": mapper.map(raw, yaw), "faceres": l2_normalize(faceres)}
+    features = {
+        "stem": l2_normalize(raw),
+        "dream": mapper.map(raw, yaw),
+        "faceres": l2_normalize(faceres),
+        "faceres_dream": shared_mapper(stem_spec("faceres").dream_weights).map(faceres, yaw),
+    }
     points = {}
     counts = {}
     for mode, emb in features.items():
@@ -78,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             "faceapi_face_recognition",
             "dream_faceapi",
             "faceres",
+            "dream_faceres",
         )
     }
     provenance = {
@@ -88,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             "genuine = the identity's other images; impostor = every template vs every image of other identities"
         ),
         "pipeline": "CenterFace (max side 320) -> face-api 68 landmarks -> face-api descriptor (+ DREAM by fused yaw)",
-        "pipeline_faceres": "CenterFace (max side 320) 5 points -> ArcFace-template chip 224 px -> faceres (mode faceres)",
+        "pipeline_faceres": "CenterFace (max side 320) 5 points -> ArcFace-template chip 224 px -> faceres "
+        "(mode faceres; + its DREAM block by fused yaw: mode faceres_dream)",
         **counts,
         "identities": int(len(np.unique(ids))),
         "weights_sha256": sidecars,

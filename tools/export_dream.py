@@ -1,11 +1,14 @@
-"""Ship a finished ``dream`` training run as resources/models/dream_faceapi.pt (+ sidecar).
+"""Ship a DREAM block (+ sidecar) into resources/models.
 
-    python tools/export_dream.py RUN_DIR --data CFP_ROOT [--out PATH]
+    python tools/export_dream.py RUN_DIR [--data CFP_ROOT] [--out PATH]          # face-api: a `train dream` run
+    OMP_NUM_THREADS=1 python tools/export_dream.py --stem faceres [--root CFP_ROOT] [--cache DIR] [--out PATH]
     python tools/make_notice.py
 
-Calibrates thresholds on the run's training folds (stem alone and stem +
-DREAM, FF and FP buckets) and writes the weights container; see
-core/cfp/export.py.
+face-api's block comes from a training run (core/cfp/export.py:export_dream).
+faceres's block is trained here in the paper's raw form on CFP dev folds
+1-7, chosen on fold 8 and calibrated on folds 1-8 (export_stem_dream); fold 9
+is never read. Both calibrate thresholds for the stem alone and the stem +
+DREAM, FF and FP buckets.
 """
 
 from __future__ import annotations
@@ -18,27 +21,57 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.cfp.export import export_dream  # noqa: E402
+import torch  # noqa: E402
+
+from core.cfp.dream_stem import VAL_FOLD  # noqa: E402
+from core.cfp.evaluate import fold_keys  # noqa: E402
+from core.cfp.export import export_dream, export_stem_dream  # noqa: E402
+from core.cfp.features import load_features  # noqa: E402
+from core.cfp.protocol import CfpProtocol  # noqa: E402
+from core.cfp.stem_features import with_stem  # noqa: E402
+from core.paths import SHARED_DIR  # noqa: E402
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("run_dir", help="the --out folder of `main.py train dream`")
-    parser.add_argument("--data", default=None, help="CFP root (when the run used --data)")
-    parser.add_argument("--out", default=None, help="output .pt (default resources/models/dream_faceapi.pt)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    meta = export_dream(args.run_dir, args.data, args.out)
-    calibration = json.loads(meta["calibration"])
-    for mode, buckets in calibration.items():
+def _print_calibration(meta: dict) -> None:
+    for mode, buckets in json.loads(meta["calibration"]).items():
         for bucket, cal in buckets.items():
             points = ", ".join(
                 f"FAR {op['target_far']:g}: t={op['threshold']:.4f} TAR={op['tar']:.3f} ({op['impostors']} impostors)"
                 for op in cal["operating_points"]
             )
             print(f"{mode:5s} {bucket}: accuracy threshold {cal['accuracy_threshold']:.4f}; {points}")
+
+
+def _export_stem(args: argparse.Namespace) -> dict:
+    torch.set_num_threads(1)
+    cfp = CfpProtocol.open(args.root)
+    table = load_features(cfp.root, fold_keys(cfp, ("FP", "FF"), list(range(1, VAL_FOLD + 1))), args.cache)
+    table = with_stem(cfp.root, table, args.stem, args.cache)
+    meta, chosen = export_stem_dream(cfp, table, args.stem, out_path=args.out)
+    for lr, steps, eer in chosen.candidates:
+        print(f"lr {lr:g}, {steps:3d} steps: fold {VAL_FOLD} FP EER {100 * eer:.2f} %")
+    print(f"chosen: {meta['chosen']}; {meta['training_pairs']} training pairs")
+    return meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("run_dir", nargs="?", help="the --out folder of `main.py train dream` (face-api)")
+    parser.add_argument("--data", default=None, help="CFP root (when the run used --data)")
+    parser.add_argument(
+        "--stem", default=None, help="train and ship the block of this 5-point stem (faceres)"
+    )
+    parser.add_argument("--root", default=str(SHARED_DIR / "data" / "cfp_dev"), help="CFP root (--stem)")
+    parser.add_argument("--cache", default=None, help="CFP feature cache folder (--stem)")
+    parser.add_argument("--out", default=None, help="output .pt (default resources/models/dream_<stem>.pt)")
+    args = parser.parse_args(argv)
+    if (args.run_dir is None) == (args.stem is None):
+        parser.error("give either RUN_DIR (face-api) or --stem NAME")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    meta = _export_stem(args) if args.stem else export_dream(args.run_dir, args.data, args.out)
+    _print_calibration(meta)
     return 0
 
 

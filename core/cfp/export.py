@@ -1,11 +1,14 @@
-"""Turn a ``dream`` training run into the shipped block ``resources/models/dream_faceapi.pt``.
+"""Ship DREAM blocks: face-api's from a ``dream`` training run, a 5-point stem's (faceres) trained here.
 
-Reads ``RUN_DIR/last.pt`` (the training engine's checkpoint: block weights
+:func:`export_dream` turns a training run into ``resources/models/dream_faceapi.pt``:
+it reads ``RUN_DIR/last.pt`` (the training engine's checkpoint: block weights
 and the run's task options), rebuilds the DREAM-space centre from the same
 cached features and options, calibrates thresholds on the *training* folds
 for the stem alone and the stem + DREAM (:mod:`core.cfp.calibrate`), and
 writes the weights container with its sidecar (provenance, licence note,
-regenerate command). Run ``python tools/make_notice.py`` afterwards.
+regenerate command). :func:`export_stem_dream` trains, chooses and calibrates a
+faceres block on clean folds (:mod:`core.cfp.dream_stem`) and writes
+``resources/models/dream_faceres.pt``. Run ``python tools/make_notice.py`` afterwards.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ import numpy as np
 import torch
 
 from core.cfp.calibrate import DEFAULT_FARS, calibrate_buckets
+from core.cfp.dream_stem import TEST_FOLD, TRAIN_FOLDS, VAL_FOLD, ChosenBlock, train_and_choose
 from core.cfp.dream_task import DreamConfig, load_cfp_table
 from core.cfp.evaluate import table_features
-from core.cfp.protocol import parse_folds
-from core.cfp.stitching import build_stitching, dream_center, identities_of_folds
+from core.cfp.features import FeatureTable
+from core.cfp.protocol import CfpProtocol, parse_folds
+from core.cfp.stitching import build_stitching, dream_center, identities_of_folds, table_identities
 from core.models.dream import DreamBlock
 from core.paths import MODELS_DIR
 from core.recognize.dream import WEIGHTS_NAME, DreamMapper, calibration_to_json
+from core.recognize.stems import stem_spec
 from core.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from core.train.config import from_dict
 from core.zoo.weights import save_weights
@@ -90,3 +96,70 @@ def export_dream(
     save_weights(path, tensors=tensors, meta=meta, sidecar=sidecar)
     log.info("exported %s (%d training pairs, step %d)", path, len(stitched), ckpt["step"])
     return meta
+
+
+def export_stem_dream(
+    cfp: CfpProtocol,
+    table: FeatureTable,
+    stem: str,
+    form: str = "raw",
+    out_path: str | Path | None = None,
+    fars: tuple[float, ...] = DEFAULT_FARS,
+) -> tuple[dict, ChosenBlock]:
+    """Train, choose and ship the DREAM block of a 5-point aligned ``stem`` (``resources/models/dream_<stem>.pt``).
+
+    ``table``: CFP features of folds 1–8 with ``stem``'s embeddings; the block trains on folds
+    1–7, is chosen on fold 8 (:func:`core.cfp.dream_stem.train_and_choose`), and the thresholds
+    of both modes are calibrated on folds 1–8. Fold 9 is never read. Returns ``(meta, chosen)``.
+    """
+    spec = stem_spec(stem)
+    if identities_of_folds([TEST_FOLD]) & set(table_identities(table).tolist()):
+        raise ValueError(f"the table holds fold {TEST_FOLD} (the test fold): load folds 1-{VAL_FOLD} only")
+    chosen = train_and_choose(cfp, table, form)
+    calib_folds = list(range(1, VAL_FOLD + 1))
+    calib_ids = identities_of_folds(calib_folds)
+    calibration = {
+        "stem": calibrate_buckets(cfp, table, table_features(table, None), calib_ids, calib_folds, fars),
+        "dream": calibrate_buckets(
+            cfp, table, table_features(table, chosen.mapper()), calib_ids, calib_folds, fars
+        ),
+    }
+    dim = int(table.embeddings.shape[1])
+    meta = {
+        "dim": dim,
+        "form": form,
+        "method": "DREAM (Cao et al., CVPR 2018): f' = f + sigmoid(10(|yaw|/45-1)) * ReLU(FC(ReLU(FC(f))))",
+        "feature_space": "raw: f = unit stem embedding, f' renormalised"
+        if form == "raw"
+        else "centred: f_c = (f - center)/|f - center|; mapped f_c renormalised; f' = center + |f - center| f_c'",
+        "stem": spec.weights,
+        "train_folds": TRAIN_FOLDS,
+        "val_folds": str(VAL_FOLD),
+        "calibration_folds": f"1-{VAL_FOLD}",
+        "chosen": f"lr {chosen.lr:g}, {chosen.steps} full-batch Adam steps (fold {VAL_FOLD} FP EER "
+        f"{100 * chosen.val_eer:.2f} %)",
+        "training_pairs": chosen.training_pairs,
+        "calibration": json.dumps(calibration_to_json(calibration), sort_keys=True),
+    }
+    tensors = {k: v.detach().cpu().float() for k, v in chosen.block.state_dict().items()}
+    if form == "centred":
+        tensors["center"] = torch.from_numpy(np.asarray(chosen.center, dtype=np.float32))
+    sidecar = {
+        "description": f"DREAM block (two {dim}x{dim} FC layers, yaw gate, {form} form) stitched onto "
+        f"{spec.label}, and calibrated FF/FP thresholds (meta)",
+        "source_package": "trained by FaceScope (core/cfp/dream_stem.py, core/cfp/export.py)",
+        "authors": "FaceScope; method by Kaidi Cao, Yu Rong, Cheng Li, Xiaoou Tang, Chen Change Loy (DREAM, CVPR 2018)",
+        "training_data": f"CFP dev folds {TRAIN_FOLDS} (chosen on fold {VAL_FOLD}; identities of "
+        f"../shared/data/cfp_dev; Sengupta et al., WACV 2016), embeddings of {spec.weights}.pt",
+        "licence": "research use only: trained on CFP, whose images are distributed for research "
+        f"under their own terms; the stem it extends ({spec.weights}) is MIT",
+        "regenerate": f"OMP_NUM_THREADS=1 python tools/export_dream.py --stem {spec.name} && python tools/make_notice.py",
+    }
+    path = (
+        Path(out_path)
+        if out_path is not None
+        else MODELS_DIR / f"{spec.dream_weights or 'dream_' + spec.name}.pt"
+    )
+    save_weights(path, tensors=tensors, meta=meta, sidecar=sidecar)
+    log.info("exported %s (%d training pairs, %s)", path, chosen.training_pairs, meta["chosen"])
+    return meta, chosen

@@ -8,7 +8,8 @@ heads on top for age and gender. The frozen graph, op for op
 
     input (N, 224, 224, 3)
     conv 3x3/2 SAME 3->32 (batch norm folded into kernel + bias) -> relu6
-    13 x [depthwise 3x3/s SAME -> x * scale + offset (batch norm) -> relu6
+    13 x [depthwise 3x3/s SAME -> x * scale + offset (batch norm; folded into the depthwise
+          kernel and a bias on load) -> relu6
           -> conv 1x1 (batch norm folded) + bias -> relu6]            # (N, 1024, 7, 7)
     global mean over H, W                   -> the 1024-d identity embedding
     dense 1024->256 + relu -> dense 256->1 -> sigmoid   (gender)
@@ -56,23 +57,22 @@ class _Separable(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int) -> None:
         super().__init__()
         self.stride = stride
-        self.dw = nn.Conv2d(cin, cin, 3, stride, padding=1 if stride == 1 else 0, groups=cin, bias=False)
-        self.register_buffer("dw_scale", torch.ones(cin))
-        self.register_buffer("dw_offset", torch.zeros(cin))
+        # the graph's batch norm after the depthwise conv is folded into its kernel and bias on load
+        self.dw = nn.Conv2d(cin, cin, 3, stride, padding=1 if stride == 1 else 0, groups=cin, bias=True)
         self.pw = nn.Conv2d(cin, cout, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stride != 1:
             x = pad_same(x, 3, self.stride)
-        x = self.dw(x) * self.dw_scale.view(1, -1, 1, 1) + self.dw_offset.view(1, -1, 1, 1)
-        return _relu6(self.pw(_relu6(x)))
+        return _relu6(self.pw(_relu6(self.dw(x))))
 
     def load(self, tensors: dict[str, torch.Tensor], index: int) -> None:
         cin, cout = self.dw.in_channels, self.pw.out_channels
-        dw = take_weight(tensors, f"dw{index}/kernel", (3, 3, cin, 1))
-        self.dw.weight.data.copy_(dw.permute(2, 3, 0, 1))
-        self.dw_scale.copy_(take_weight(tensors, f"dw{index}/scale", (cin,)))
-        self.dw_offset.copy_(take_weight(tensors, f"dw{index}/offset", (cin,)))
+        dw = take_weight(tensors, f"dw{index}/kernel", (3, 3, cin, 1)).permute(2, 3, 0, 1)
+        scale = take_weight(tensors, f"dw{index}/scale", (cin,))
+        # conv(x, k) * s + o == conv(x, k * s) + o per channel: one op instead of three
+        self.dw.weight.data.copy_(dw * scale.view(-1, 1, 1, 1))
+        self.dw.bias.data.copy_(take_weight(tensors, f"dw{index}/offset", (cin,)))
         pw = take_weight(tensors, f"pw{index}/kernel", (1, 1, cin, cout))
         self.pw.weight.data.copy_(pw.permute(3, 2, 0, 1))
         self.pw.bias.data.copy_(take_weight(tensors, f"pw{index}/bias", (cout,)))

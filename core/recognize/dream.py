@@ -1,9 +1,13 @@
-"""DREAM on face-api descriptors at run time: load the shipped block, map features, read its thresholds.
+"""DREAM at run time: load a shipped block, map features, read its thresholds.
 
-Feature spaces. Verification compares L2-normalised face-api descriptors by
-cosine ("stem alone"). face-api descriptors share a large common component
-(impostor cosines ≈ 0.85), so the block works in a *centred* space, the
-"DREAM space" (training and inference alike)::
+Feature forms. Verification compares L2-normalised stem embeddings by cosine
+("stem alone"). A block works in one of two forms, named in its file's meta:
+
+* ``raw`` (the paper's; faceres): ``f' = normalise(f̂ + Y(yaw) · R(f̂))`` with
+  ``f̂`` the unit embedding;
+* ``centred`` (face-api's). face-api descriptors share a large common
+  component (impostor cosines ≈ 0.85), so the block works in a centred space,
+  the "DREAM space" (training and inference alike)::
 
     f_c  = (f − μ) / ‖f − μ‖                  # μ: mean frontal descriptor of the training folds
     f_c' = normalise(f_c + Y(yaw) · R(f_c))    # the block (core.models.dream)
@@ -15,8 +19,9 @@ differ only by the block. (In the raw normalised space the block's
 non-negative residual hardly moves the features and its ReLUs die at useful
 learning rates; measured in docs/adr/0010-dream.md.)
 
-The shipped file ``resources/models/dream_faceapi.pt`` (a
-:mod:`core.zoo.weights` container) holds the two layers and, in its
+A shipped file (``resources/models/dream_<stem>.pt``, a
+:mod:`core.zoo.weights` container) holds the two layers (and the centre of the
+centred form) and, in its
 ``meta["calibration"]`` JSON, the calibrated thresholds per pose bucket (FF,
 FP) for the stem alone and the stem + DREAM (:mod:`core.cfp.export`).
 """
@@ -36,6 +41,8 @@ from core.recognize.calibration import OperatingPoint
 from core.zoo.weights import WeightsError, load_weights, resolve
 
 WEIGHTS_NAME = "dream_faceapi"
+#: Feature forms of a block (see the module docstring); files without a ``form`` meta are centred.
+FORMS = ("raw", "centred")
 #: Pose buckets of a pair: both faces below the profile cut, or at least one above it.
 PROFILE_CUT_DEG = 35.0
 BUCKETS = ("FF", "FP")
@@ -132,9 +139,9 @@ def calibration_from_json(data: dict) -> Calibration:
 class DreamMapper:
     """The trained block on the CPU; ``map(features, yaw)`` in numpy.
 
-    weights: a bundled name or ``.pt`` path (default the shipped block), or an
-    in-memory :class:`DreamBlock` via ``block``. Raises
-    :class:`~core.zoo.weights.WeightsError` when the file is missing or corrupt.
+    weights: a bundled name or ``.pt`` path (default face-api's block), or an
+    in-memory :class:`DreamBlock` via ``block`` (with its ``center`` and ``form``).
+    Raises :class:`~core.zoo.weights.WeightsError` when the file is missing or corrupt.
     """
 
     has_dream = True
@@ -144,25 +151,34 @@ class DreamMapper:
         weights: str | os.PathLike = WEIGHTS_NAME,
         block: DreamBlock | None = None,
         center: np.ndarray | torch.Tensor | None = None,
+        form: str = "centred",
     ) -> None:
         self.meta: dict = {}
         if block is not None:
-            if center is None:
-                raise ValueError("an in-memory block needs its DREAM-space centre")
+            if center is None and form == "centred":
+                raise ValueError("an in-memory centred block needs its DREAM-space centre")
         else:
             tensors, self.meta = load_weights(weights)
+            form = str(self.meta.get("form", "centred"))
             dim = int(self.meta.get("dim", tensors["fc1.weight"].shape[1]))
             block = DreamBlock(dim)
             center = tensors.pop("center", None)
-            if center is None:
+            if center is None and form == "centred":
                 raise WeightsError(resolve(weights), "no 'center' tensor (the DREAM-space mean)")
             missing, unexpected = block.load_state_dict(tensors, strict=False)
             if missing or unexpected:
                 raise WeightsError(
                     resolve(weights), f"not a DREAM block (missing {missing}, unexpected {unexpected})"
                 )
+        if form not in FORMS:
+            raise ValueError(f"DREAM form must be one of {FORMS}, got {form!r}")
         self.block = block.eval()
-        self.center = np.asarray(center, dtype=np.float32).reshape(self.block.dim)
+        self.form = form
+        self.center = (
+            np.zeros(self.block.dim, np.float32)
+            if form == "raw"
+            else np.asarray(center, dtype=np.float32).reshape(self.block.dim)
+        )
         raw = self.meta.get("calibration")
         self.calibration: Calibration = calibration_from_json(json.loads(raw)) if raw else {}
 
@@ -176,11 +192,15 @@ class DreamMapper:
         yaw_in = np.asarray(yaw_deg, dtype=np.float32).reshape(-1)
         if len(raw) == 0:
             return raw.copy()
-        fc, norm = to_dream_space(raw, self.center)
-        yaw = np.nan_to_num(yaw_in, nan=0.0)
-        with torch.inference_mode():
-            mapped = self.block(torch.from_numpy(np.ascontiguousarray(fc)), torch.from_numpy(yaw)).numpy()
-        out = l2_normalize(from_dream_space(mapped, norm, self.center))
+        yaw = torch.from_numpy(np.nan_to_num(yaw_in, nan=0.0))
+        if self.form == "raw":
+            with torch.inference_mode():
+                out = l2_normalize(self.block(torch.from_numpy(l2_normalize(raw)), yaw).numpy())
+        else:
+            fc, norm = to_dream_space(raw, self.center)
+            with torch.inference_mode():
+                mapped = self.block(torch.from_numpy(np.ascontiguousarray(fc)), yaw).numpy()
+            out = l2_normalize(from_dream_space(mapped, norm, self.center))
         unknown = np.isnan(yaw_in)
         out[unknown] = l2_normalize(raw[unknown])
         return out

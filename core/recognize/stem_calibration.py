@@ -1,13 +1,15 @@
 """Thresholds of a stem that has no DREAM block, and the mapper each stem verifies with.
 
 Verification reads two things from its *mapper*: ``map(features, yaw)`` (unit
-descriptors, DREAM-mapped or not) and ``thresholds(mode, bucket)``. face-api's
-stem has its DREAM file, whose meta holds both modes' calibration. A stem
-without DREAM (``faceres``) has a calibration file instead,
+descriptors, DREAM-mapped or not) and ``thresholds(mode, bucket)``. A stem
+with a DREAM file (face-api, faceres) reads both modes' calibration from its
+meta. A stem without one has a calibration file instead,
 ``resources/models/<weights>_calibration.json`` (written by
 ``tools/calibrate_stem.py`` from CFP dev folds 1–8), and a
-:class:`StemOnlyMapper` that only normalises. The file names the sha256 of
-the weights it was measured on; another weights file is refused.
+:class:`StemOnlyMapper` that only normalises; faceres keeps its file from
+before its block shipped (the same stem-mode numbers as the block's). The
+file names the sha256 of the weights it was measured on; another weights
+file is refused.
 """
 
 from __future__ import annotations

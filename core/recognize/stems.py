@@ -18,7 +18,7 @@ from core.errors import UserError
 @dataclass(frozen=True)
 class StemSpec:
     """One stem: its name (CLI ``--stem``, settings), menu label, weights file, embedding size and
-    its DREAM block's weights (``""``: none shipped; verification then runs without DREAM)."""
+    its own DREAM block's weights (``""``: none shipped; verification then runs without DREAM)."""
 
     name: str
     label: str
@@ -34,14 +34,14 @@ class StemSpec:
 STEMS: dict[str, StemSpec] = {
     spec.name: spec
     for spec in (
-        StemSpec("faceres", "HSE FaceRec MobileNet (1024-d)", "faceres", 1024),
+        StemSpec("faceres", "HSE FaceRec MobileNet (1024-d)", "faceres", 1024, "dream_faceres"),
         StemSpec("faceapi", "face-api dlib ResNet (128-d)", "faceapi_face_recognition", 128, "dream_faceapi"),
     )
 }
-#: Best CFP-FP EER on the tuning folds 1–8 (ADR 0025).
+#: Best CFP-FP EER on the tuning folds 1–8 (ADR 0025), with its own DREAM block (ADR 0029).
 DEFAULT_STEM = "faceres"
-#: Unlock's default: face-api's descriptor, ~11 ms a face against ~20-40 ms for faceres, with unlock
-#: thresholds calibrated for it with and without DREAM (ADR 0025).
+#: Unlock's default: face-api's descriptor costs 0.6× faceres's per frame and is the more accurate on
+#: frontal faces (CFP frontal templates); faceres did not meet the per-frame budget where measured (ADR 0029).
 UNLOCK_STEM = "faceapi"
 
 

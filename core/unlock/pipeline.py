@@ -176,7 +176,7 @@ class UnlockPipeline:
     @property
     def mapper(self) -> DreamMapper:
         if self._mapper is None:
-            self._mapper = shared_mapper()
+            self._mapper = shared_mapper(stem_spec(self.stem).dream_weights)
         return self._mapper
 
     @property
@@ -188,9 +188,10 @@ class UnlockPipeline:
 
     @property
     def mode(self) -> str:
-        """Which calibration applies: ``"dream"`` or ``"stem"`` (face-api), else the stem's name."""
+        """Which calibration applies: ``"dream"`` or ``"stem"`` (face-api), else the stem's name
+        (``"faceres"``), with ``"_dream"`` when DREAM is on (``"faceres_dream"``)."""
         if self.stem != "faceapi":
-            return self.stem
+            return f"{self.stem}_dream" if self.use_dream else self.stem
         return "dream" if self.use_dream else "stem"
 
     def warmup(self, size: tuple[int, int] = (640, 480), runs: int = 2) -> None:
@@ -210,7 +211,7 @@ class UnlockPipeline:
             pts = landmarker.landmarks(frame, box)
             self._embed(embedder, frame, np.full((5, 2), np.nan), pts[0])
             if self.use_dream:
-                self.mapper.map(np.zeros((1, 128), np.float32) + 0.1, np.array([10.0]))
+                self.mapper.map(np.full((1, stem_spec(self.stem).dim), 0.1, np.float32), np.array([10.0]))
 
     # --- per frame -------------------------------------------------------------------
     def detect_near(self, image: np.ndarray, box: tuple[float, float, float, float]) -> list[Detection]:

@@ -10,7 +10,7 @@ from tests.core.dream.cfp_fixture import make_cfp
 
 
 def _faceapi(panel):
-    """These checks use face-api's stem, which has a DREAM block (the default stem has none yet)."""
+    """These checks use face-api's stem (its 128-d descriptor and dlib chip)."""
     panel.stem_box.setCurrentIndex(panel.stem_box.findData("faceapi"))
     return panel
 
@@ -125,22 +125,23 @@ def test_cfp_evaluation_bad_root(qtbot, window, tmp_path):
     window.error_dialog.hide()
 
 
-def test_stem_choice_is_remembered_and_decides_without_dream(qtbot, window, settings):
+def test_stem_choice_is_remembered_and_faceres_decides_with_its_dream_block(qtbot, window, settings):
     panel = window.panel("verification")
     assert panel.stem_box.currentData() == "faceres"  # the default: best on CFP dev folds 1-8
     _faceapi(panel)
     assert settings.get(Keys.VERIFICATION_STEM) == "faceapi" and panel.dream_box.isEnabled()
     panel.stem_box.setCurrentIndex(panel.stem_box.findData("faceres"))
-    assert settings.get(Keys.VERIFICATION_STEM) == "faceres" and not panel.dream_box.isEnabled()
+    assert settings.get(Keys.VERIFICATION_STEM) == "faceres" and panel.dream_box.isEnabled()
     sample = SAMPLES_DIR / "faceapi_demo_1.jpg"
     panel.path_a.setText(str(sample))
     panel.path_b.setText(str(sample))
     panel.start_compare()
     qtbot.waitUntil(lambda: panel.comparison is not None and panel.compare_button.isEnabled(), timeout=30000)
     c = panel.comparison
-    assert c.with_dream.mode == "stem" and c.chips[0].chip.shape == (224, 224, 3)
-    assert c.with_dream.a.stem.shape == (1024,) and c.with_dream.score_stem > 0.999
-    assert panel.decision.text() == "SAME PERSON" and "no DREAM block" in panel.scores.text()
+    assert c.with_dream.mode == "dream" and c.chips[0].chip.shape == (224, 224, 3)
+    assert c.with_dream.a.dream.shape == (1024,) and c.with_dream.score_dream > 0.999
+    assert panel.decision.text() == "SAME PERSON" and "cosine without DREAM" in panel.scores.text()
+    assert "faceres stem" in panel.scores.text() and "with DREAM" in panel.scores.text()
     # a new window opens with the stem chosen last
     settings.set(Keys.VERIFICATION_STEM, "faceapi")
     again = MainWindow(settings)

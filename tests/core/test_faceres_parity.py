@@ -79,3 +79,16 @@ def test_embedder_runs_the_default_input(embedder: FaceResEmbedder, chips: np.nd
 def test_float16_weights_are_stored_exactly() -> None:
     blob = torch.load(REPO_ROOT / "resources" / "models" / "faceres.pt", weights_only=True)
     assert {t.dtype for t in blob["tensors"].values()} == {torch.float16}
+
+
+def test_depthwise_batch_norm_is_folded_into_the_kernel(embedder: FaceResEmbedder) -> None:
+    # the graph's multiply-add after each depthwise conv lives in the conv's kernel and bias: one op, not three
+    from core.zoo.weights import load_weights
+
+    tensors, _ = load_weights("faceres")
+    block = embedder.model.blocks[0]
+    kernel = tensors["dw1/kernel"].float().permute(2, 3, 0, 1)
+    scale = tensors["dw1/scale"].float().view(-1, 1, 1, 1)
+    torch.testing.assert_close(block.dw.weight.detach(), kernel * scale)
+    torch.testing.assert_close(block.dw.bias.detach(), tensors["dw1/offset"].float())
+    assert not any("scale" in name or "offset" in name for name, _ in embedder.model.named_buffers())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -80,6 +81,7 @@ def test_a_store_enrolled_with_one_stem_refuses_another(tmp_path) -> None:
     faceapi, faceres = current_model_info(True, "faceapi"), current_model_info(False, "faceres")
     assert faceapi.model_id.startswith("faceapi_face_recognition@") and "+dream_faceapi@" in faceapi.model_id
     assert faceres.model_id.startswith("faceres@") and "dream" not in faceres.model_id
+    assert "+dream_faceres@" in current_model_info(True, "faceres").model_id
     store = TemplateStore(tmp_path)
     rng = np.random.default_rng(1)
     store.save(UserTemplate(name="Ann", embeddings=rng.normal(size=(3, 128)), model=faceapi, dream=True))
@@ -90,9 +92,12 @@ def test_a_store_enrolled_with_one_stem_refuses_another(tmp_path) -> None:
     assert [t.name for t in store.load_all(faceapi)[0]] == ["Ann"]
 
 
-def test_verifier_refuses_dream_on_a_stem_without_it() -> None:
+def test_verifier_refuses_dream_on_a_stem_without_it(monkeypatch) -> None:
     from core.recognize.verify import Verifier
 
+    assert Verifier(stem="faceres").has_dream  # faceres ships its DREAM block
+    # a stem without a block (faceres as it was before its block shipped) is verified without DREAM
+    monkeypatch.setitem(STEMS, "faceres", dataclasses.replace(STEMS["faceres"], dream_weights=""))
     verifier = Verifier(stem="faceres")
     assert not verifier.has_dream
     with pytest.raises(NoDreamError):
@@ -106,6 +111,7 @@ def test_verify_command_takes_the_stem(capsys, caplog) -> None:
     sample = str(SAMPLES_DIR / "faceapi_demo_2.jpg")
     assert run_cli(["verify", sample, sample, "--stem", "faceres", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["accepted"] and doc["score"] > 0.999 and doc["dream"] is False
-    assert run_cli(["verify", sample, sample, "--stem", "faceres", "--dream", "on"]) == 2
-    assert "faceres stem has no DREAM block" in caplog.text and "Traceback" not in caplog.text
+    assert doc["accepted"] and doc["score"] > 0.999 and doc["dream"] is True  # auto: faceres has DREAM
+    assert run_cli(["verify", sample, sample, "--stem", "faceres", "--dream", "off", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["dream"] is False
+    assert "Traceback" not in caplog.text

@@ -95,9 +95,12 @@ def test_pose_buckets():
 
 def test_shipped_block_loads_with_calibration():
     from core.recognize.dream import shared_mapper
+    from core.zoo.weights import load_weights
 
     mapper = shared_mapper()
-    assert mapper.block.dim == 128 and mapper.center.shape == (128,)
+    assert mapper.block.dim == 128 and mapper.center.shape == (128,) and mapper.form == "centred"
+    tensors, _ = load_weights("dream_faceapi")
+    assert torch.equal(mapper.block.fc1.weight, tensors["fc1.weight"])
     for mode in ("stem", "dream"):
         for bucket in ("FF", "FP"):
             cal = mapper.thresholds(mode, bucket)
@@ -107,3 +110,48 @@ def test_shipped_block_loads_with_calibration():
     # with the gate at 0 the shipped block leaves descriptors as they are
     raw = mapper.center[None] + np.linspace(-0.1, 0.1, 128, dtype=np.float32)[None]
     np.testing.assert_allclose(mapper.map(raw, np.array([np.nan])), l2_normalize(raw), atol=1e-6)
+
+
+def test_raw_form_is_f_plus_gate_times_residual_on_a_hand_made_vector():
+    # R(f) = ReLU(W2 ReLU(W1 f + b1) + b2) with hand-picked 2x2 weights; f is already a unit vector
+    block = DreamBlock(2)
+    with torch.no_grad():
+        block.fc1.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, -1.0]]))
+        block.fc1.bias.copy_(torch.tensor([0.0, 1.0]))
+        block.fc2.weight.copy_(torch.tensor([[0.0, 2.0], [1.0, 1.0]]))
+        block.fc2.bias.copy_(torch.tensor([0.5, -0.2]))
+    f = np.array([0.6, 0.8])
+    hidden = np.maximum([0.6, -0.8 + 1.0], 0.0)  # [0.6, 0.2]
+    residual = np.maximum([2.0 * hidden[1] + 0.5, hidden[0] + hidden[1] - 0.2], 0.0)  # [0.9, 0.6]
+    gate = _sigmoid(10.0 * (60.0 / 45.0 - 1.0))
+    expected = f + gate * residual
+    mapper = DreamMapper(block=block, center=None, form="raw")
+    # the input's length does not matter (the raw form works on the unit embedding); the output is unit
+    out = mapper.map(np.array([[3.0, 4.0]], np.float32), np.array([-60.0]))[0]
+    np.testing.assert_allclose(out, expected / np.linalg.norm(expected), atol=1e-6)
+    assert mapper.center.tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match="form"):
+        DreamMapper(block=block, center=None, form="sideways")
+
+
+def test_shipped_faceres_block_loads_in_raw_form_with_calibration():
+    from core.recognize.dream import shared_mapper
+    from core.recognize.stems import stem_spec
+    from core.zoo.weights import load_weights, read_sidecar, resolve
+
+    spec = stem_spec("faceres")
+    mapper = shared_mapper(spec.dream_weights)
+    assert mapper.form == "raw" and mapper.block.dim == spec.dim == 1024
+    assert mapper.meta["train_folds"] == "1-7" and mapper.meta["val_folds"] == "8"
+    for mode in ("stem", "dream"):
+        for bucket in ("FF", "FP"):
+            cal = mapper.thresholds(mode, bucket)
+            assert [op.target_far for op in cal.operating_points][-3:] == [1e-2, 1e-3, 1e-4]
+            assert cal.at_far(1e-3).supported
+    assert "research use" in read_sidecar(resolve(spec.dream_weights))["licence"]
+    tensors, _ = load_weights(spec.dream_weights)  # the trained layers, not a fresh block's
+    for name, value in mapper.block.state_dict().items():
+        assert torch.equal(value, tensors[name]), name
+    raw = np.linspace(-1.0, 1.0, 1024, dtype=np.float32)[None]
+    np.testing.assert_allclose(mapper.map(raw, np.array([np.nan])), l2_normalize(raw), atol=1e-6)
+    assert not np.allclose(mapper.map(raw, np.array([90.0])), l2_normalize(raw), atol=1e-3)
