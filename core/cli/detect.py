@@ -93,8 +93,14 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DOC_KEYS = ("path", "width", "height", "ms", "faces", "error")
 MAX_LISTED_FAILURES = 20
 RESIZABLE = tuple(spec.name for spec in SPECS if spec.user_max_side)  # detectors --max-side applies to
-MIN_FACE_MODELS = tuple(spec.name for spec in SPECS if spec.takes_min_face)
-INT8_MODELS = tuple(spec.name for spec in SPECS if INT8 in spec.precisions)
+MIN_FACE_HELP = (
+    f"smallest face height wanted, in image pixels ({', '.join(s.name for s in SPECS if s.takes_min_face)}):"
+    " the image is shrunk as far as such faces are still found, which is faster (default: every face)"
+)
+PRECISION_HELP = (
+    f"float (default), or int8 ({', '.join(s.name for s in SPECS if INT8 in s.precisions)}, CPU only):"
+    " faster, slightly less accurate (docs/adr/0030-centerface-fast-path.md)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -118,21 +124,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"longer side of the working resolution ({', '.join(RESIZABLE)}; default: the model's)",
     )
-    parser.add_argument(
-        "--min-face",
-        type=float,
-        default=None,
-        metavar="PX",
-        help=f"smallest face height wanted, in image pixels ({', '.join(MIN_FACE_MODELS)}): the image is "
-        "shrunk as far as faces this tall are still found, which is faster (default: every face)",
-    )
-    parser.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default=None,
-        help=f"the network's arithmetic: float, or int8 ({', '.join(INT8_MODELS)}, CPU only: faster, "
-        "slightly less accurate; see docs/adr/0030-centerface-fast-path.md) (default: float)",
-    )
+    parser.add_argument("--min-face", type=float, default=None, metavar="PX", help=MIN_FACE_HELP)
+    parser.add_argument("--precision", choices=PRECISIONS, default=None, help=PRECISION_HELP)
     parser.add_argument(
         "--json",
         dest="json_out",
