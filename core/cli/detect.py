@@ -1,4 +1,5 @@
-"""``python main.py detect PATH... [--model M] [--min-score S] [--max-side N] [--recursive] [--every K]
+"""``python main.py detect PATH... [--model M] [--min-score S] [--max-side N] [--min-face PX]
+[--precision float|int8] [--recursive] [--every K]
 [--json OUT|-] [--jsonl OUT] [--wider-out DIR] [--verify stat|hash] [--no-resume] [--progress|--no-progress]
 [--checkpoint FILE] [--threads T] [--device D] [--wait]``.
 
@@ -71,9 +72,11 @@ from core.detect.registry import (
     DEFAULT_DETECTOR,
     DETECTORS,
     FAST,
+    INT8,
     MAX_SIDE_LIMIT,
     MIN_SIDE_LIMIT,
     MODES,
+    PRECISIONS,
     SPECS,
     TAKES_CHECKPOINT,
 )
@@ -90,6 +93,14 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DOC_KEYS = ("path", "width", "height", "ms", "faces", "error")
 MAX_LISTED_FAILURES = 20
 RESIZABLE = tuple(spec.name for spec in SPECS if spec.user_max_side)  # detectors --max-side applies to
+MIN_FACE_HELP = (
+    f"smallest face height wanted, in image pixels ({', '.join(s.name for s in SPECS if s.takes_min_face)}):"
+    " the image is shrunk as far as such faces are still found, which is faster (default: every face)"
+)
+PRECISION_HELP = (
+    f"float (default), or int8 ({', '.join(s.name for s in SPECS if INT8 in s.precisions)}, CPU only):"
+    " faster, slightly less accurate (docs/adr/0030-centerface-fast-path.md)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,6 +124,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"longer side of the working resolution ({', '.join(RESIZABLE)}; default: the model's)",
     )
+    parser.add_argument("--min-face", type=float, default=None, metavar="PX", help=MIN_FACE_HELP)
+    parser.add_argument("--precision", choices=PRECISIONS, default=None, help=PRECISION_HELP)
     parser.add_argument(
         "--json",
         dest="json_out",
@@ -310,6 +323,8 @@ def run(args: argparse.Namespace) -> int:
         mode=args.mode,
         min_score=args.min_score,
         max_side=args.max_side,
+        min_face=args.min_face,
+        precision=args.precision,
         jsonl=args.jsonl,
         wider_out=args.wider_out,
         verify=args.verify,

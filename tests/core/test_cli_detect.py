@@ -103,7 +103,37 @@ def test_bad_option_values_are_usage_errors(args):
     assert run_cli(["detect", str(DEMO / "sample1.jpg"), *args]) == 2
 
 
-@pytest.mark.parametrize("args", [["--model", "nope"], ["--min-score", "abc"], []])
+def test_min_face_and_int8_run_and_find_the_large_faces(tmp_path):
+    # the demo photo's faces are ~200 px tall: asking for faces >= 128 px shrinks it to a quarter
+    code, doc = _run_json(tmp_path, str(DEMO / "sample1.jpg"), "--min-face", "128", "--precision", "int8")
+    assert code == 0
+    faces = [f for f in doc["images"][0]["faces"] if f["score"] >= 0.5]
+    assert len(faces) >= 3 and all(f["box"][3] - f["box"][1] >= 128 for f in faces)
+
+
+def test_min_face_and_precision_reach_the_detector():
+    from core.detect.batch.options import BatchOptions
+    from core.detect.batch.run import build_detector
+
+    detector = build_detector(BatchOptions(min_face=128, precision="int8"), device="cpu")
+    assert detector.precision == "int8" and detector.working_size(1280, 960).width == 320
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--min-face", "0"],
+        ["--model", "ssd", "--min-face", "40"],  # a fixed-input network: nothing to shrink
+        ["--model", "tiny", "--precision", "int8"],
+        ["--mode", "accurate", "--min-face", "40"],  # the accurate mode chooses its own scales
+    ],
+)
+def test_fast_path_options_a_detector_cannot_take_are_usage_errors(args, capsys):
+    assert run_cli(["detect", str(DEMO / "sample1.jpg"), *args]) == 2
+    assert "detect: error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--model", "nope"], ["--min-score", "abc"], ["--precision", "int4"], []])
 def test_argparse_usage_errors_exit_2(args):
     with pytest.raises(SystemExit) as info:
         run_cli(["detect", *args] if args else ["detect"])

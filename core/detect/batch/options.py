@@ -22,6 +22,8 @@ class BatchOptions:
     mode: str = FAST  # or ACCURATE: several scales, mirrored, box voting
     min_score: float | None = None
     max_side: int | None = None
+    min_face: float | None = None  # smallest face wanted (px): detectors that take it shrink their input
+    precision: str | None = None  # the network's arithmetic (None: float; "int8" where the detector has it)
     jsonl: Path | None = None
     wider_out: Path | None = None
     verify: str = "stat"

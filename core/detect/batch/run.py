@@ -68,8 +68,14 @@ def build_detector(options: BatchOptions, device=None) -> Detector:
         raise ValueError(
             "max_side sets the fast mode's working side; the accurate mode chooses its own scales"
         )
+    if options.min_face is not None and options.mode == ACCURATE:
+        raise ValueError("min_face shrinks the fast mode's input; the accurate mode chooses its own scales")
     return spec.create(
-        options.mode, device=device, checkpoint=options.checkpoint, **spec.max_side_kwargs(options.max_side)
+        options.mode,
+        device=device,
+        checkpoint=options.checkpoint,
+        **spec.max_side_kwargs(options.max_side),
+        **spec.fast_path_kwargs(options.min_face, options.precision),
     )
 
 
