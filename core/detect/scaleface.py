@@ -41,6 +41,7 @@ from core.train.checkpoint import CheckpointError, load_checkpoint, mismatch_lin
 from core.train.config import ConfigError, from_dict
 from core.types import DetectionResult
 from core.zoo.cache import load_network
+from core.zoo.fusion import fuse_for_cpu
 from core.zoo.weights import read_sidecar, resolve
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,21 @@ def build_bundled(tensors: dict[str, torch.Tensor], meta: dict) -> ScaleFace:
         raise ValueError(f"tensors do not fit: missing {missing[:3]}, unexpected {unexpected[:3]}")
     if model.cfg.freeze_trunk:  # inference only from here on: the trunk's BatchNorms fold away
         fold_batchnorm(model.eval().backbone)
+        fused = fuse_for_cpu(_TrunkFeatures(model))
+        if not isinstance(fused, _TrunkFeatures):  # the eager fallback is model.features itself
+            model.use_fused_trunk(fused)
     return model
+
+
+class _TrunkFeatures(torch.nn.Module):
+    """``model.features`` as a one-tensor module, the shape :func:`fuse_for_cpu` traces."""
+
+    def __init__(self, model: ScaleFace) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(self.model.features(images))
 
 
 def load_scaleface_checkpoint(path: str | os.PathLike, device: torch.device | None = None) -> ScaleFace:

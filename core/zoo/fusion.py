@@ -41,6 +41,9 @@ def fuse_for_cpu(network: nn.Module, channels: int = 3) -> nn.Module:
             # TorchScript warns of its deprecation on every call; the API still works in this torch
             warnings.filterwarnings("ignore", category=FutureWarning)
             warnings.filterwarnings("ignore", category=DeprecationWarning)
+            # Python-level checks on the example's shape (e.g. a size multiple) are dropped
+            # from the graph; callers pad their inputs before the network either way
+            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
             traced = torch.jit.trace(network, example, check_trace=False)
             fused = torch.jit.optimize_for_inference(torch.jit.freeze(traced))
             fused(example)  # oneDNN prepacks on the first run; a failure shows here, not mid-detection

@@ -32,6 +32,8 @@ trunk's features can be computed once and cached for training.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 from torchvision.models.detection.image_list import ImageList
@@ -157,6 +159,9 @@ class ScaleFace(nn.Module):
         n, _, h, w = images.shape
         if h % self.SIZE_MULTIPLE or w % self.SIZE_MULTIPLE:
             raise ValueError(f"input {h}x{w} is not a multiple of {self.SIZE_MULTIPLE} (pad it)")
+        fused = self.__dict__.get("_fused_trunk")
+        if fused is not None and not self.training and images.device.type == "cpu":
+            return list(fused(images))
         tune = self.cfg.tune_last_stage
         stages = self.backbone.stages[:-1] if tune else self.backbone.stages
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.cfg.freeze_trunk):
@@ -167,6 +172,13 @@ class ScaleFace(nn.Module):
             if not tune:
                 return self._fuse(taps)
         return self._fuse([*taps, self.backbone.stages[-1](taps[-1])])
+
+    def use_fused_trunk(self, fused: Callable[[Tensor], tuple[Tensor, ...]] | None) -> None:
+        """Inference on the CPU: :meth:`features` in eval mode becomes ``fused(images)``.
+
+        ``fused`` is the frozen trunk and neck compiled for the CPU (``core.zoo.fusion``).
+        It is kept outside the module registry, so the state dict and ``.to()`` never see it."""
+        object.__setattr__(self, "_fused_trunk", fused)
 
     def _fuse(self, taps: list[Tensor]) -> list[Tensor]:
         """The trunk's three maps → the branches' inputs (the neck's maps concatenated)."""

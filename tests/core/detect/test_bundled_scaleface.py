@@ -31,3 +31,23 @@ def test_the_bundled_model_finds_the_faces_of_a_sample_with_several_branches():
         for face in result.faces:
             found[face.branch] = found.get(face.branch, 0) + 1
     assert len(found) >= 2, found  # faces of more than one size range, each from its own branch
+
+
+def test_the_bundled_model_runs_its_trunk_fused_on_the_cpu_with_the_eager_outputs():
+    import torch
+
+    model = create_detector("scaleface", device="cpu").model
+    fused = model.__dict__.get("_fused_trunk")
+    assert fused is not None, "the bundled ScaleFace should run a fused trunk on the CPU"
+    images = torch.rand(2, 3, 96, 160)  # a size the trace never saw, and a batch
+    with torch.no_grad():
+        got = model.features(images)
+        model.use_fused_trunk(None)
+        try:
+            want = model.features(images)
+        finally:
+            model.use_fused_trunk(fused)
+    assert [g.shape for g in got] == [w.shape for w in want]
+    for g, w in zip(got, want, strict=True):
+        assert torch.allclose(g, w, rtol=1e-4, atol=1e-3), (g - w).abs().max()
+    assert "_fused_trunk" not in "".join(model.state_dict())
