@@ -1,12 +1,13 @@
 """Build the caches the learned LMLE reads: conv128 maps and the frozen features, resumable.
 
     .venv/bin/python bench/lmle_cache.py [--celeba-root ../shared/data/celeba_89x109_dev]
-        [--range 1-8000] [--no-flip]
+        [--range 1-8000] [--flip-range 6001-8000 | --no-flip]
 
 Both caches live in the user cache folder (core.attributes.conv_cache,
 core.attributes.features); stopping and re-running continues where it
 stopped (the conv-map cache a part of 512 images at a time, the feature cache
-a block of 1000).
+a block of 1000). Mirrored views are a training augmentation and the test-time
+flip; ``--flip-range`` limits them to the scored images when time is short.
 """
 
 from __future__ import annotations
@@ -33,13 +34,14 @@ def main() -> int:
     )
     parser.add_argument("--celeba-root", type=Path, default=SHARED_DIR / "data" / "celeba_89x109_dev")
     parser.add_argument("--range", default="1-8000")
+    parser.add_argument("--flip-range", default=None, help="mirrored views of these images (default: --range)")
     parser.add_argument("--no-flip", dest="flip", action="store_false")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     dataset = CelebA.open(args.celeba_root)
     names = list(dataset.select(args.range).images)
-    if args.flip:
-        names += [n + FLIP_SUFFIX for n in names]
+    if args.flip:  # after every original: a stopped build has the originals first
+        names += [n + FLIP_SUFFIX for n in dataset.select(args.flip_range or args.range).images]
     start = time.perf_counter()
     conv = ConvMapCache(dataset.images_dir)
     relay(conv.iter_get(names), lambda p: logging.info("conv maps %d/%d", p.done, p.total))
