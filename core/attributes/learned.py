@@ -1,10 +1,11 @@
 """The learned LMLE model: face-api's last trunk stage, fine-tuned, under an LMLE or a linear head.
 
 Input per face: its cached ``conv128_2`` maps (:mod:`core.attributes.conv_cache`)
-and its frozen whole-frame features (AgeGenderNet, the ``frame`` slice of
-:mod:`core.attributes.features`). The stage (:class:`~core.models.lmle_trunk.TrunkStage`,
+and, optionally, its frozen whole-frame features (AgeGenderNet, the ``frame``
+slice of :mod:`core.attributes.features`; ``frame_dim = 0`` leaves them out, as
+an empty ``(N, 0)`` input). The stage (:class:`~core.models.lmle_trunk.TrunkStage`,
 pretrained, fine-tuned through :class:`~core.models.finetune.FineTuned`) turns the
-maps into 1280 features; with the frame's 1536 they feed
+maps into 1280 features; with the frame's they feed
 
 * ``method = "lmle"``: an :class:`~core.models.lmle.LMLEHead` -> ``(N, A, d)`` unit
   embeddings, one shared by all attributes (the paper) or one per attribute;
@@ -25,7 +26,7 @@ from core.models.lmle_trunk import TrunkStage
 
 #: where the whole-frame features sit in a frozen feature row
 FRAME_SLICE = slice(TrunkFeatures.DIM - DESCRIPTOR_DIM, FEATURE_DIM - DESCRIPTOR_DIM)
-LEARNED_IN_DIM = TrunkStage.DIM + FrameFeatures.DIM
+FRAME_DIM = FrameFeatures.DIM
 
 
 class LearnedAttributeNet(nn.Module):
@@ -39,16 +40,18 @@ class LearnedAttributeNet(nn.Module):
         dim: int = 64,
         shared: bool = True,
         stage_ratio: float = 0.1,
+        frame_dim: int = FRAME_DIM,
     ) -> None:
         super().__init__()
         if method not in ("lmle", "linear"):
             raise ValueError(f"method must be lmle or linear, got {method!r}")
         self.method = method
         self.stage = FineTuned(TrunkStage(trunk), stage_ratio)
+        in_dim = TrunkStage.DIM + frame_dim
         if method == "lmle":
-            self.head: nn.Module = LMLEHead(LEARNED_IN_DIM, num_attributes, 0, dim, shared=shared)
+            self.head: nn.Module = LMLEHead(in_dim, num_attributes, 0, dim, shared=shared)
         else:
-            self.head = LinearAttributeClassifier(LEARNED_IN_DIM, num_attributes)
+            self.head = LinearAttributeClassifier(in_dim, num_attributes)
 
     def features(self, maps: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.stage(maps.float()), frame.float()], dim=1)

@@ -36,7 +36,7 @@ from core.attributes.clustering import ClusterLayout, cluster_attributes
 from core.attributes.conv_cache import ConvMapCache
 from core.attributes.features import FLIP_SUFFIX, FeatureCache
 from core.attributes.knn import cluster_knn
-from core.attributes.learned import FRAME_SLICE, LearnedAttributeNet
+from core.attributes.learned import FRAME_DIM, FRAME_SLICE, LearnedAttributeNet
 from core.attributes.loss import Margins
 from core.attributes.metrics import evaluate_predictions
 from core.attributes.quintuplets import take
@@ -57,6 +57,7 @@ class LearnedConfig:
         ``n // cluster_size`` clusters, at most ``max_clusters``).
     refresh_every: steps between refreshes of the memory bank and the clusters.
     knn_k: centroids the cluster-wise kNN looks at (validation).
+    frame: also feed the frozen whole-frame features (needs them in the feature cache).
     """
 
     celeba_root: str = ""
@@ -76,6 +77,7 @@ class LearnedConfig:
     g3: float = 0.2
     flip: bool = True
     tta: bool = True
+    frame: bool = True
     feature_cache: str = ""
     conv_cache: str = ""
 
@@ -98,17 +100,26 @@ class LearnedSplit:
 
 
 def load_learned_split(
-    dataset: CelebA, id_range: str, flipped: bool, conv_cache: str = "", feature_cache: str = ""
+    dataset: CelebA,
+    id_range: str,
+    flipped: bool,
+    conv_cache: str = "",
+    feature_cache: str = "",
+    frame: bool = True,
 ) -> LearnedSplit:
+    """A split's cached inputs; ``frame = False``: an empty ``(N, V, 0)`` frame input."""
     table = dataset.select(id_range)
     if len(table) == 0:
         raise ValueError(f"{dataset.root}: no images in range {id_range}")
     views = [list(table.images)] + ([[n + FLIP_SUFFIX for n in table.images]] if flipped else [])
     maps_cache = ConvMapCache(dataset.images_dir, conv_cache or None)
-    feats_cache = FeatureCache(dataset.images_dir, feature_cache or None)
     maps = torch.stack([torch.from_numpy(maps_cache.get(v)) for v in views], dim=1)
-    frame = torch.stack([torch.from_numpy(feats_cache.get(v)[:, FRAME_SLICE]) for v in views], dim=1)
-    return LearnedSplit(table.images, maps, frame, table.labels)
+    if frame:
+        feats_cache = FeatureCache(dataset.images_dir, feature_cache or None)
+        frames = torch.stack([torch.from_numpy(feats_cache.get(v)[:, FRAME_SLICE]) for v in views], dim=1)
+    else:
+        frames = torch.zeros(len(table), len(views), 0)
+    return LearnedSplit(table.images, maps, frames, table.labels)
 
 
 class BalancedFaces:
@@ -232,10 +243,12 @@ class LearnedTask:
         if self.celeba is None or str(self.celeba.root) != root:
             self.celeba = CelebA.open(root)
             self.train_split = load_learned_split(
-                self.celeba, cfg.train_range, cfg.flip, cfg.conv_cache, cfg.feature_cache
+                self.celeba, cfg.train_range, cfg.flip, cfg.conv_cache, cfg.feature_cache, cfg.frame
             )
             self.val_split = (
-                load_learned_split(self.celeba, cfg.val_range, cfg.tta, cfg.conv_cache, cfg.feature_cache)
+                load_learned_split(
+                    self.celeba, cfg.val_range, cfg.tta, cfg.conv_cache, cfg.feature_cache, cfg.frame
+                )
                 if cfg.val_range
                 else None
             )
@@ -246,7 +259,13 @@ class LearnedTask:
         assert self.train_split is not None
         tensors, _ = load_weights("faceapi_face_recognition")
         net = LearnedAttributeNet(
-            FaceRecognitionNet.from_tfjs(tensors), cfg.method, 40, cfg.dim, cfg.shared, cfg.stage_ratio
+            FaceRecognitionNet.from_tfjs(tensors),
+            cfg.method,
+            40,
+            cfg.dim,
+            cfg.shared,
+            cfg.stage_ratio,
+            FRAME_DIM if cfg.frame else 0,
         )
         split = self.train_split
         net.fit_norm(split.maps[:, 0], split.frame[:, 0])  # deterministic; restored anyway on resume

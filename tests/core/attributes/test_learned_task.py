@@ -46,7 +46,7 @@ def test_conv_cache_is_resumable_by_part(fake_root):
     assert cache.get(["000003.jpg"]).dtype == np.float16
 
 
-def _run(root: Path, tmp_path: Path, method: str, steps: int = 30):
+def _run(root: Path, tmp_path: Path, method: str, steps: int = 30, extra=()):
     task = LearnedTask()
     overrides = [
         "device=cpu",
@@ -62,6 +62,7 @@ def _run(root: Path, tmp_path: Path, method: str, steps: int = 30):
         "task.refresh_every=10",
         "task.dim=8",
         "task.knn_k=3",
+        *extra,
     ]
     config = build_config(task.config_cls, overrides=overrides, train_defaults=task.train_defaults)
     losses = [r["loss"] for r in train(task, config, run_dir=tmp_path / method) if r["event"] == "step"]
@@ -82,7 +83,9 @@ def test_short_learned_lmle_run_lowers_the_loss_and_decides(fake_root, tmp_path)
 
 
 def test_linear_baseline_trains_the_same_stage(fake_root, tmp_path):
-    task, losses = _run(fake_root, tmp_path, "linear", steps=20)
+    # without the frozen frame features: the stage's own 1280 are the whole input
+    task, losses = _run(fake_root, tmp_path, "linear", steps=20, extra=["task.frame=false"])
+    assert task.train_split.frame.shape == (100, 2, 0)
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
     deltas = [d for d in task.model.net.stage.deltas]
     assert any(float(d.detach().abs().sum()) > 0 for d in deltas)  # the stage itself moved
