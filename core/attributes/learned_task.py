@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.attributes.bank import MemoryBank, bank_quintuplet_loss, mine_from_bank
+from core.attributes.bank import MemoryBank, balanced_bank_loss, mine_all_attributes
 from core.attributes.baselines import weighted_bce
 from core.attributes.celeba import CelebA
 from core.attributes.clustering import ClusterLayout, cluster_attributes
@@ -39,7 +39,6 @@ from core.attributes.knn import cluster_knn
 from core.attributes.learned import FRAME_DIM, FRAME_SLICE, LearnedAttributeNet
 from core.attributes.loss import Margins
 from core.attributes.metrics import evaluate_predictions
-from core.attributes.quintuplets import take
 from core.models.face_descriptor import FaceRecognitionNet
 from core.zoo.weights import load_weights
 
@@ -195,19 +194,10 @@ class LearnedLMLE(nn.Module):
 def lmle_bank_loss(
     emb: torch.Tensor, faces: torch.Tensor, core: LearnedLMLE, labels: torch.Tensor, margins: Margins
 ) -> torch.Tensor:
-    """Mean over attributes of the class-balanced bank quintuplet loss of ``(B, A, d)`` live anchors."""
+    """Class-balanced bank quintuplet loss of ``(B, A, d)`` live anchors, mean over attributes."""
     bank = core.bank.embeddings
-    per_attr = []
-    for a in range(emb.shape[1]):
-        q = mine_from_bank(emb[:, a], faces, bank[:, a], labels[:, a], core.assign[:, a])
-        own = labels[faces, a]
-        terms = [
-            bank_quintuplet_loss(emb[rows, a], take(q, rows), bank[:, a], margins)
-            for rows in (own, ~own)
-            if rows.any()
-        ]
-        per_attr.append(torch.stack(terms).mean())
-    return torch.stack(per_attr).mean()
+    q = mine_all_attributes(emb, faces, bank, labels, core.assign, shared=core.cfg.shared)
+    return balanced_bank_loss(emb, q, bank, labels[faces], margins)
 
 
 class LearnedTask:

@@ -38,12 +38,12 @@ class Quintuplets:
         return self.anchor, self.p_plus, self.p_minus, self.p_far, self.negative
 
 
-def _pick(dist: torch.Tensor, mask: torch.Tensor, farthest: bool) -> torch.Tensor:
-    """Row-wise arg-max (farthest) or arg-min of ``dist`` under ``mask``; -1 where the mask is empty."""
+def pick(dist: torch.Tensor, mask: torch.Tensor, farthest: bool) -> torch.Tensor:
+    """Arg-max (farthest) or arg-min of ``dist`` over its last axis under ``mask``; -1 where the mask is empty."""
     fill = float("-inf") if farthest else float("inf")
     masked = dist.masked_fill(~mask, fill)
-    idx = masked.argmax(1) if farthest else masked.argmin(1)
-    return torch.where(mask.any(1), idx, torch.full_like(idx, -1))
+    idx = masked.argmax(-1) if farthest else masked.argmin(-1)
+    return torch.where(mask.any(-1), idx, torch.full_like(idx, -1))
 
 
 def select_quintuplets(
@@ -73,10 +73,10 @@ def select_quintuplets(
     same_cluster = (assign[None, :] == assign[anchors][:, None]) & not_self
     return Quintuplets(
         anchor=anchors,
-        p_plus=_pick(dist, same_cluster, farthest=True),
-        p_minus=_pick(dist, same_class & ~same_cluster, farthest=False),
-        p_far=_pick(dist, same_class, farthest=True),
-        negative=_pick(dist, labels[None, :] != labels[anchors][:, None], farthest=False),
+        p_plus=pick(dist, same_cluster, farthest=True),
+        p_minus=pick(dist, same_class & ~same_cluster, farthest=False),
+        p_far=pick(dist, same_class, farthest=True),
+        negative=pick(dist, labels[None, :] != labels[anchors][:, None], farthest=False),
     )
 
 

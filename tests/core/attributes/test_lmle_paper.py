@@ -7,7 +7,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.attributes.bank import MemoryBank, bank_quintuplet_loss, mine_from_bank
+from core.attributes.bank import (
+    MemoryBank,
+    balanced_bank_loss,
+    bank_quintuplet_loss,
+    mine_all_attributes,
+    mine_from_bank,
+)
 from core.attributes.bootstrap import paired_bootstrap, rarest
 from core.attributes.clustering import cluster_attributes
 from core.attributes.knn import cluster_knn
@@ -132,3 +138,32 @@ def test_bootstrap_of_identical_methods_is_zero_and_rarest_picks_the_lowest_rate
     assert rarest(np.array([0.5, 0.02, 0.9, 0.1, 0.01]), 2).tolist() == [4, 1]
     with pytest.raises(ValueError):
         paired_bootstrap(truth, pred[:10], pred)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_all_attribute_mining_and_balanced_loss_match_the_per_attribute_reference(shared):
+    gen = torch.Generator().manual_seed(5)
+    n, a, d, b = 80, 3, 4, 10
+    bank = F.normalize(torch.randn(n, 1 if shared else a, d, generator=gen), dim=-1).expand(n, a, d)
+    labels = torch.rand(n, a, generator=gen) < torch.tensor([0.1, 0.4, 0.5])
+    assign = cluster_attributes(bank, labels, max_clusters=6, min_size=8, generator=gen).assign
+    faces = torch.randperm(n, generator=gen)[:b]
+    noise = 0.2 * torch.randn(b, 1 if shared else a, d, generator=gen)  # shared: one query for all
+    query = F.normalize(bank[faces] + noise, dim=-1).requires_grad_(True)
+    q = mine_all_attributes(query, faces, bank, labels, assign, shared=shared)
+    margins = Margins(0.3, 0.6, 1.2)
+    expected = []
+    for attr in range(a):
+        ref = mine_from_bank(query[:, attr], faces, bank[:, attr], labels[:, attr], assign[:, attr])
+        for key in ("p_plus", "p_minus", "p_far", "negative"):
+            assert torch.equal(getattr(q, key)[attr], getattr(ref, key)), (attr, key)
+        own = labels[faces, attr]
+        terms = [
+            bank_quintuplet_loss(query[rows, attr], take(ref, rows), bank[:, attr], margins)
+            for rows in (own, ~own)
+            if rows.any()
+        ]
+        expected.append(torch.stack(terms).mean())
+    loss = balanced_bank_loss(query, q, bank, labels[faces], margins)
+    torch.testing.assert_close(loss, torch.stack(expected).mean())
+    assert float(loss.detach()) > 0
