@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/lmle_learned.py train --split A --method lmle --out runs/a-lmle [--per-attribute]
         [--steps N] [--set task.NAME=VALUE ...]
+    .venv/bin/python bench/lmle_learned.py outputs --out runs/a-lmle     (a stopped run: its last checkpoint)
     .venv/bin/python bench/lmle_learned.py sweep runs/a-lmle [--sizes 25,50,100,200] [--ks 1,5,10,20,40]
     .venv/bin/python bench/lmle_learned.py compare runs/a-lmle runs/a-linear [--size 50 --k 10] [--json OUT]
 
@@ -35,10 +36,11 @@ sys.path.insert(0, str(ROOT))
 from core.attributes.bootstrap import paired_bootstrap, rarest  # noqa: E402
 from core.attributes.clustering import cluster_attributes  # noqa: E402
 from core.attributes.knn import cluster_knn  # noqa: E402
-from core.attributes.learned_task import LearnedTask, query_outputs  # noqa: E402
+from core.attributes.learned_task import LearnedConfig, LearnedTask, query_outputs  # noqa: E402
 from core.attributes.metrics import balanced_accuracy  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
-from core.train.config import build_config  # noqa: E402
+from core.train.checkpoint import CHECKPOINT_NAME, load_checkpoint  # noqa: E402
+from core.train.config import build_config, from_dict  # noqa: E402
 from core.train.loop import train  # noqa: E402
 
 SPLITS = {"A": ("1-6000", "6001-7000"), "final": ("1-7000", "7001-8000")}
@@ -64,6 +66,27 @@ def run_training(args: argparse.Namespace) -> int:
         if record.get("event") == "step" and record["step"] % 50 == 0:
             print(f"step {record['step']} loss {record['loss']:.4f}", flush=True)
     seconds = time.perf_counter() - start
+    write_outputs(task, args)
+    (args.out / "timing.json").write_text(
+        json.dumps({"train_seconds_this_call": seconds, "threads": torch.get_num_threads()}) + "\n"
+    )
+    print(f"trained in {seconds:.0f} s on {torch.get_num_threads()} threads -> {args.out}")
+    return 0
+
+
+def from_checkpoint(args: argparse.Namespace) -> int:
+    """``outputs.npz`` of a run's last checkpoint (a run stopped before its last step)."""
+    ckpt = load_checkpoint(args.out / CHECKPOINT_NAME, task="lmle_learned")
+    task = LearnedTask()
+    core = task.build_model(from_dict(LearnedConfig, dict(ckpt["config"]["task"])))
+    core.load_state_dict(ckpt["model"])
+    args.method = task.cfg.method
+    write_outputs(task, args)
+    print(f"outputs of step {int(ckpt['step'])} -> {args.out}")
+    return 0
+
+
+def write_outputs(task: LearnedTask, args: argparse.Namespace) -> None:
     core, split = task.model, task.train_split
     query = query_outputs(core, task.val_split)
     out = {"query_labels": task.val_split.labels, "train_labels": split.labels, "method": args.method}
@@ -75,11 +98,6 @@ def run_training(args: argparse.Namespace) -> int:
     else:
         out["logits"] = query.numpy()
     np.savez(args.out / "outputs.npz", **out)
-    (args.out / "timing.json").write_text(
-        json.dumps({"train_seconds_this_call": seconds, "threads": torch.get_num_threads()}) + "\n"
-    )
-    print(f"trained in {seconds:.0f} s on {torch.get_num_threads()} threads -> {args.out}")
-    return 0
 
 
 def _as_attributes(emb: np.ndarray, num_attr: int) -> torch.Tensor:
@@ -87,18 +105,22 @@ def _as_attributes(emb: np.ndarray, num_attr: int) -> torch.Tensor:
     return x[:, None].expand(-1, num_attr, -1) if x.ndim == 2 else x
 
 
-def lmle_predictions(outputs: dict, size: int, k: int, seed: int = 0) -> np.ndarray:
+def train_layout(outputs: dict, size: int, seed: int = 0):
+    """Clusters of about ``size`` faces per class on the saved training embeddings."""
     labels = torch.from_numpy(outputs["train_labels"])
-    num_attr = labels.shape[1]
-    layout = cluster_attributes(
-        _as_attributes(outputs["train_emb"], num_attr),
+    return cluster_attributes(
+        _as_attributes(outputs["train_emb"], labels.shape[1]),
         labels,
         max_clusters=4096,
         min_size=size,
         iters=10,
         generator=torch.Generator().manual_seed(seed),
     )
-    query = _as_attributes(outputs["query_emb"], num_attr)
+
+
+def lmle_predictions(outputs: dict, size: int, k: int, layout=None) -> np.ndarray:
+    layout = layout or train_layout(outputs, size)
+    query = _as_attributes(outputs["query_emb"], outputs["train_labels"].shape[1])
     return cluster_knn(query, layout.centroids, layout.centroid_label, k).positive.numpy()
 
 
@@ -121,8 +143,9 @@ def sweep(args: argparse.Namespace) -> int:
     print(f"{'cluster size':>12s} {'k':>4s} {'mean BA':>8s} {'rare-10 BA':>10s}")
     result = {}
     for size in (int(s) for s in args.sizes.split(",")):
+        layout = train_layout(outputs, size)
         for k in (int(v) for v in args.ks.split(",")):
-            pred = lmle_predictions(outputs, size, k)
+            pred = lmle_predictions(outputs, size, k, layout)
             result[f"{size}x{k}"] = (mean_ba(truth, pred), mean_ba(truth, pred, rare))
             print(
                 f"{size:12d} {k:4d} {result[f'{size}x{k}'][0]:8.4f} {result[f'{size}x{k}'][1]:10.4f}",
@@ -171,6 +194,8 @@ def main() -> int:
     p.add_argument("--set", action="append", default=[], help="a task override, e.g. task.cluster_size=100")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--celeba-root", type=Path, default=CELEBA)
+    p = sub.add_parser("outputs", help="outputs.npz from a stopped run's last checkpoint")
+    p.add_argument("--out", type=Path, required=True)
     p = sub.add_parser("sweep")
     p.add_argument("run", type=Path)
     p.add_argument("--sizes", default="25,50,100,200")
@@ -184,7 +209,8 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    return {"train": run_training, "sweep": sweep, "compare": compare}[args.command](args)
+    commands = {"train": run_training, "outputs": from_checkpoint, "sweep": sweep, "compare": compare}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":
