@@ -44,9 +44,9 @@ HOVER_PIXELS = 8.0
 
 
 def star_size(clusters: int) -> float:
-    """Centroid star size in pixels: 18 for a few clusters, shrinking towards 7 for the paper's
+    """Centroid star size in pixels: 18 for a few clusters, shrinking towards 11 for the paper's
     tens per class, so the stars do not hide the faces they summarise."""
-    return float(max(7.0, min(18.0, 18.0 * (8 / max(clusters, 1)) ** 0.5)))
+    return float(max(11.0, min(18.0, 18.0 * (8 / max(clusters, 1)) ** 0.5)))
 
 
 THUMB_CACHE = 512

@@ -165,6 +165,6 @@ def test_embedding_plot_shows_tens_of_clusters_per_class(qtbot, window, tmp_path
     qtbot.waitUntil(lambda: view.projection is not None, timeout=5000)
     assert len(view.centroid_item.data) == 2 * per_class - 5  # unused slots are not drawn
     assert f"{per_class} + {per_class - 5} clusters" in view.summary.text()
-    assert view.centroid_item.opts["size"] == 7.0  # smaller stars than the 18 px of a two-cluster model
+    assert view.centroid_item.opts["size"] == 11.0  # smaller stars than the 18 px of a two-cluster model
     # every face is outlined by its nearest drawn cluster
     assert view.projection.cluster.max() < 2 * per_class - 5
