@@ -41,6 +41,14 @@ CLUSTER_PALETTE = [
     (120, 60, 30), (200, 120, 200), (130, 200, 40), (120, 120, 120), (255, 150, 180), (0, 110, 60),
 ]  # fmt: skip
 HOVER_PIXELS = 8.0
+
+
+def star_size(clusters: int) -> float:
+    """Centroid star size in pixels: 18 for a few clusters, shrinking towards 11 for the paper's
+    tens per class, so the stars do not hide the faces they summarise."""
+    return float(max(11.0, min(18.0, 18.0 * (8 / max(clusters, 1)) ** 0.5)))
+
+
 THUMB_CACHE = 512
 LISTED_ICONS = 300  # icons for the first faces of a selection only: big selections stay instant
 
@@ -195,6 +203,7 @@ class EmbeddingView(QWidget):
         self.centroid_item.setData(
             x=proj.centroids[:, 0],
             y=proj.centroids[:, 1],
+            size=star_size(len(proj.centroids)),
             brush=[self._brushes[bool(v)] for v in proj.centroid_label],
             pen=[
                 pg.mkPen(CLUSTER_PALETTE[i % len(CLUSTER_PALETTE)], width=2.5)
@@ -206,9 +215,11 @@ class EmbeddingView(QWidget):
         self.plot.setLabel("left", f"PC2 ({proj.explained[1]:.0%})")
         self.viewbox.autoRange()
         pos = int(labels.sum())
+        with_clusters = int((proj.centroid_label == 1).sum())
         self.summary.setText(
             f"{data.source}: {pos} with / {len(labels) - pos} without {data.names[a]}, "
-            f"{len(proj.centroids)} clusters (stars). Orange = has it, blue = has not; outline = cluster."
+            f"{with_clusters} + {len(proj.centroids) - with_clusters} clusters (stars). "
+            "Orange = has it, blue = has not; outline = cluster."
         )
         self.selected = np.zeros(0, dtype=np.int64)
         self.selection_list.clear()

@@ -38,27 +38,33 @@ class Quintuplets:
         return self.anchor, self.p_plus, self.p_minus, self.p_far, self.negative
 
 
-def _pick(dist: torch.Tensor, mask: torch.Tensor, farthest: bool) -> torch.Tensor:
-    """Row-wise arg-max (farthest) or arg-min of ``dist`` under ``mask``; -1 where the mask is empty."""
+def pick(dist: torch.Tensor, mask: torch.Tensor, farthest: bool) -> torch.Tensor:
+    """Arg-max (farthest) or arg-min of ``dist`` over its last axis under ``mask``; -1 where the mask is empty."""
     fill = float("-inf") if farthest else float("inf")
     masked = dist.masked_fill(~mask, fill)
-    idx = masked.argmax(1) if farthest else masked.argmin(1)
-    return torch.where(mask.any(1), idx, torch.full_like(idx, -1))
+    idx = masked.argmax(-1) if farthest else masked.argmin(-1)
+    return torch.where(mask.any(-1), idx, torch.full_like(idx, -1))
 
 
 def select_quintuplets(
-    bank: torch.Tensor, labels: torch.Tensor, assign: torch.Tensor, anchors: torch.Tensor
+    bank: torch.Tensor,
+    labels: torch.Tensor,
+    assign: torch.Tensor,
+    anchors: torch.Tensor,
+    query: torch.Tensor | None = None,
 ) -> Quintuplets:
     """Quintuplets of ``anchors`` for one attribute.
 
-    bank: ``(N, d)`` embeddings of all training samples (the quintuplets are
-    mined here, with the features of the last cluster refresh).
+    bank: ``(N, d)`` embeddings of all candidate samples (the batch, or the
+    memory bank of the whole training set, :mod:`core.attributes.bank`).
     labels: ``(N,)`` bool class. assign: ``(N,)`` int64 cluster id (unique
     across both classes). anchors: ``(M,)`` int64 indices into the bank.
+    query: ``(M, d)`` the anchors' own current embeddings (default: their
+    bank rows); an anchor is never its own neighbour either way.
     """
     anchors = anchors.long()
     e = bank.float()
-    a = e[anchors]
+    a = e[anchors] if query is None else query.float()
     # squared Euclidean without cancellation trouble for unit vectors: |a|^2 + |b|^2 - 2ab
     dist = (a.pow(2).sum(1, keepdim=True) + e.pow(2).sum(1)[None] - 2 * a @ e.T).clamp_min(0)
     not_self = torch.ones_like(dist, dtype=torch.bool)
@@ -67,8 +73,13 @@ def select_quintuplets(
     same_cluster = (assign[None, :] == assign[anchors][:, None]) & not_self
     return Quintuplets(
         anchor=anchors,
-        p_plus=_pick(dist, same_cluster, farthest=True),
-        p_minus=_pick(dist, same_class & ~same_cluster, farthest=False),
-        p_far=_pick(dist, same_class, farthest=True),
-        negative=_pick(dist, labels[None, :] != labels[anchors][:, None], farthest=False),
+        p_plus=pick(dist, same_cluster, farthest=True),
+        p_minus=pick(dist, same_class & ~same_cluster, farthest=False),
+        p_far=pick(dist, same_class, farthest=True),
+        negative=pick(dist, labels[None, :] != labels[anchors][:, None], farthest=False),
     )
+
+
+def take(quintuplets: Quintuplets, rows: torch.Tensor) -> Quintuplets:
+    """The quintuplets of the anchors selected by ``rows`` (a boolean mask or indices)."""
+    return Quintuplets(*(t[rows] for t in quintuplets.members()))

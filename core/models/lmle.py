@@ -97,9 +97,13 @@ class LMLEHead(nn.Module):
         dim: int = 16,
         dropout: float = 0.0,
         linear_hidden: bool = False,
+        shared: bool = False,
     ) -> None:
         super().__init__()
         self.in_dim, self.num_attributes, self.hidden, self.dim = in_dim, num_attributes, hidden, dim
+        # shared: one embedding for all attributes (the paper's single CNN feature), repeated per
+        # attribute so clusters, quintuplets and the kNN stay per attribute
+        self.shared = shared
         # linear_hidden: the shared layer has no ReLU, i.e. each attribute's projection is
         # low-rank through one subspace learned by all 40 attributes (multi-task sharing)
         self.linear_hidden = linear_hidden
@@ -107,7 +111,7 @@ class LMLEHead(nn.Module):
         self.dropout = nn.Dropout(dropout)
         # hidden == 0: no shared layer, a linear projection per attribute (least prone to overfit)
         self.fc1 = nn.Linear(in_dim, hidden) if hidden > 0 else None
-        self.fc2 = nn.Linear(hidden if hidden > 0 else in_dim, num_attributes * dim)
+        self.fc2 = nn.Linear(hidden if hidden > 0 else in_dim, (1 if shared else num_attributes) * dim)
 
     def hidden_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, in_dim) -> (N, hidden)`` shared representation (``(N, in_dim)`` when ``hidden == 0``)."""
@@ -120,6 +124,9 @@ class LMLEHead(nn.Module):
     def project(self, h: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
         """Shared ``(N, hidden)`` -> ``(N, A, dim)`` unit vectors; with ``attributes`` ``(N,)`` int64,
         only that attribute's ``(N, dim)`` embedding per row (cheaper when mining per attribute)."""
+        if self.shared:
+            out = F.normalize(self.fc2(h), dim=-1)
+            return out if attributes is not None else out[:, None].expand(-1, self.num_attributes, -1)
         if attributes is None:
             out = self.fc2(h).view(h.shape[0], self.num_attributes, self.dim)
             return F.normalize(out, dim=-1)
@@ -135,6 +142,8 @@ class LMLEHead(nn.Module):
         ``(A, M, dim)`` unit vectors. Training mines each attribute among its own few anchors;
         embedding just those (not every image for all 40 attributes) is ~20x cheaper."""
         h = self.hidden_features(x)
+        if self.shared:
+            return F.normalize(self.fc2(h), dim=-1)
         w = self.fc2.weight.view(self.num_attributes, self.dim, -1)
         b = self.fc2.bias.view(self.num_attributes, self.dim)
         return F.normalize(torch.einsum("adh,amh->amd", w, h) + b[:, None], dim=-1)

@@ -16,6 +16,7 @@ from typing import Any
 TASKS: dict[str, str] = {
     "scaleface": "core.detect.training.scaleface_task:ScaleFaceTask",
     "lmle": "core.attributes.lmle_task:LMLETask",
+    "lmle_learned": "core.attributes.learned_task:LearnedTask",
     "dream": "core.cfp.dream_task:DreamTask",
 }
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -143,3 +144,27 @@ def test_training_tab_runs_lmle_with_live_curves_and_offers_the_model(qtbot, win
     assert len(view.last_eval) == A and len(view.ba_bars.opts["width"]) == A
     assert (tmp_path / "run" / "lmle_model.pt").is_file()
     assert panel.model_box.currentText().startswith("trained:")
+
+
+def test_embedding_plot_shows_tens_of_clusters_per_class(qtbot, window, tmp_path):
+    """The paper's layout: clusters of a few dozen faces, so tens of stars per class."""
+    panel = window.panel("attributes")
+    panel.parentWidget().show()
+    data = _synthetic_embedding(tmp_path, n=2000)
+    rng = np.random.default_rng(1)
+    per_class = 30
+    dim = data.embeddings.shape[-1]
+    centroids = rng.normal(size=(A, 2 * per_class, dim)).astype(np.float32)
+    centroids[:, :per_class, 0] += 2.0
+    centroids[:, per_class:, 0] -= 2.0
+    centroids /= np.linalg.norm(centroids, axis=-1, keepdims=True)
+    label = np.tile(np.r_[[1] * per_class, [0] * (per_class - 5), [-1] * 5].astype(np.int8), (A, 1))
+    data = dataclasses.replace(data, centroids=centroids, centroid_label=label)
+    panel.show_embedding(data)
+    view = panel.embedding
+    qtbot.waitUntil(lambda: view.projection is not None, timeout=5000)
+    assert len(view.centroid_item.data) == 2 * per_class - 5  # unused slots are not drawn
+    assert f"{per_class} + {per_class - 5} clusters" in view.summary.text()
+    assert view.centroid_item.opts["size"] == 11.0  # smaller stars than the 18 px of a two-cluster model
+    # every face is outlined by its nearest drawn cluster
+    assert view.projection.cluster.max() < 2 * per_class - 5

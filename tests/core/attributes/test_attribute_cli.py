@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from core.attributes.celeba import CELEBA_ATTRIBUTES
-from core.attributes.export import export_run
+from core.attributes.export import export_linear, export_run
 from core.attributes.lmle_task import LMLETask
 from core.attributes.model import AttributeModel
 from core.cli import run_cli
@@ -151,3 +151,26 @@ def test_attributes_cli_on_a_sample_with_the_bundled_model(tmp_path, capsys):
     assert run_cli(["attributes", str(sample), str(tmp_path / "missing.jpg")]) == 1
     out = capsys.readouterr().out
     assert "face 1" in out and "missing.jpg: error" in out
+
+
+def test_attributes_eval_compare_reports_bootstrap_intervals(celeba, tmp_path, capsys):
+    root, _ = celeba
+    _run(LMLETask(), root, tmp_path / "run", 20)
+    lmle = export_run(tmp_path / "run", out=tmp_path / "lmle.pt")
+    linear = export_linear(root, "1-120", 0.01, tmp_path / "linear.pt")
+    args = ["attributes-eval", "--celeba-root", str(root), "--model", str(lmle), "--compare"]
+    assert run_cli([*args, "--against", str(linear), "--json", "-"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["images"] == 40 and doc["range"] == "121-160"
+    assert set(doc["methods"]) == {"lmle", "linear"}
+    assert len(doc["rarest10"]) == 10 and set(doc["rarest10"]) <= set(CELEBA_ATTRIBUTES)
+    for part in ("all", "rarest10"):
+        d = doc["differences"]["lmle - linear"][part]
+        assert d["ci95_low"] <= d["difference"] <= d["ci95_high"] and d["resamples"] == 2000
+    gap = (
+        doc["methods"]["lmle"]["mean_balanced_accuracy"] - doc["methods"]["linear"]["mean_balanced_accuracy"]
+    )
+    assert doc["differences"]["lmle - linear"]["all"]["difference"] == pytest.approx(gap, abs=1e-4)
+    # the text form names the pair and its interval
+    assert run_cli([*args, "--against", str(linear)]) == 0
+    assert "lmle - linear:" in capsys.readouterr().out

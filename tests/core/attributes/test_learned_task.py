@@ -1,0 +1,91 @@
+"""The learned LMLE task on a fake CelebA (pre-cached features and conv maps): it trains and evaluates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core.attributes.conv_cache import ConvMapCache
+from core.attributes.features import FLIP_SUFFIX
+from core.attributes.learned_task import LearnedTask, decide_split
+from core.train.config import build_config
+from core.train.loop import train
+from tests.core.attributes.fakes import fake_celeba
+
+
+class FakeStem:
+    """Conv maps whose first channels carry the image's first attributes (stands in for the trunk)."""
+
+    def __init__(self, labels: np.ndarray, seed: int = 0) -> None:
+        self.labels, self.rng = labels, np.random.default_rng(seed)
+
+    def maps_of(self, paths) -> np.ndarray:
+        rows = [int(Path(p).name.split(".")[0]) - 1 for p in paths]
+        maps = self.rng.normal(size=(len(rows), 128, 8, 8)).astype(np.float32)
+        maps[:, :40] += np.where(self.labels[rows], 2.0, -2.0)[:, :, None, None]
+        return maps
+
+
+@pytest.fixture
+def fake_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("FACESCOPE_FEATURE_CACHE", str(tmp_path / "features"))
+    monkeypatch.setenv("FACESCOPE_CONV_CACHE", str(tmp_path / "conv"))
+    root = tmp_path / "celeba"
+    labels = fake_celeba(root, n=120, cache_dir=tmp_path / "features")
+    names = [f"{i + 1:06d}.jpg" for i in range(120)]
+    ConvMapCache(root / "images").get(names + [n + FLIP_SUFFIX for n in names], FakeStem(labels))
+    return root
+
+
+def test_conv_cache_is_resumable_by_part(fake_root):
+    cache = ConvMapCache(fake_root / "images")  # reopened from disk
+    assert not cache.missing(["000001.jpg", "000120.jpg" + FLIP_SUFFIX])
+    assert cache.get(["000003.jpg"]).dtype == np.float16
+
+
+def _run(root: Path, tmp_path: Path, method: str, steps: int = 30, extra=()):
+    task = LearnedTask()
+    overrides = [
+        "device=cpu",
+        f"max_steps={steps}",
+        "batch_size=16",
+        "checkpoint_every=0",
+        "log_every=1",
+        f'task.celeba_root="{root}"',
+        'task.train_range="1-100"',
+        'task.val_range="101-120"',
+        f'task.method="{method}"',
+        "task.cluster_size=10",
+        "task.refresh_every=10",
+        "task.dim=8",
+        "task.knn_k=3",
+        *extra,
+    ]
+    config = build_config(task.config_cls, overrides=overrides, train_defaults=task.train_defaults)
+    losses = [r["loss"] for r in train(task, config, run_dir=tmp_path / method) if r["event"] == "step"]
+    return task, losses
+
+
+def test_short_learned_lmle_run_lowers_the_loss_and_decides(fake_root, tmp_path):
+    torch.manual_seed(0)
+    task, losses = _run(fake_root, tmp_path, "lmle")
+    assert len(losses) == 30 and all(np.isfinite(losses))
+    assert np.mean(losses[-10:]) < 0.9 * np.mean(losses[:10])
+    core = task.model
+    assert core.bank.embeddings.shape == (100, 40, 8) and core.bank.step == 20
+    used = core.centroid_label >= 0
+    assert int(used[0].sum()) > 4  # several clusters per class, not at most two
+    positive, margin = decide_split(core, task.val_split, 3)
+    assert positive.shape == margin.shape == (20, 40)
+
+
+def test_linear_baseline_trains_the_same_stage(fake_root, tmp_path):
+    # without the frozen frame features: the stage's own 1280 are the whole input
+    task, losses = _run(fake_root, tmp_path, "linear", steps=20, extra=["task.frame=false"])
+    assert task.train_split.frame.shape == (100, 2, 0)
+    assert np.mean(losses[-5:]) < np.mean(losses[:5])
+    deltas = [d for d in task.model.net.stage.deltas]
+    assert any(float(d.detach().abs().sum()) > 0 for d in deltas)  # the stage itself moved
