@@ -31,6 +31,16 @@ class BootstrapInterval:
     def excludes_zero(self) -> bool:
         return self.low > 0 or self.high < 0
 
+    def to_json(self) -> dict[str, float | int]:
+        """``{"difference", "ci95_low", "ci95_high", "resamples"}`` (the level names the keys)."""
+        pct = round(100 * self.level)
+        return {
+            "difference": round(self.difference, 5),
+            f"ci{pct}_low": round(self.low, 5),
+            f"ci{pct}_high": round(self.high, 5),
+            "resamples": self.replicates,
+        }
+
 
 def percentile_interval(difference: float, replicate_diffs: np.ndarray, level: float) -> BootstrapInterval:
     """The ``level`` percentile interval of the replicates' differences (NaN replicates skipped)."""

@@ -9,28 +9,9 @@ unit because its 40 labels are correlated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-
-@dataclass(frozen=True)
-class DifferenceInterval:
-    """``difference`` = mean BA(first) − mean BA(second) on the faces as given; ``low``/``high``:
-    the bootstrap percentile interval; ``resamples``: how many draws made it."""
-
-    difference: float
-    low: float
-    high: float
-    resamples: int
-
-    def to_json(self) -> dict[str, float]:
-        return {
-            "difference": round(self.difference, 5),
-            "ci95_low": round(self.low, 5),
-            "ci95_high": round(self.high, 5),
-            "resamples": self.resamples,
-        }
+from core.bootstrap import BootstrapInterval, percentile_interval
 
 
 def _mean_balanced_accuracy(weights: np.ndarray, truth: np.ndarray, pred: np.ndarray) -> np.ndarray:
@@ -59,7 +40,7 @@ def paired_bootstrap(
     resamples: int = 2000,
     seed: int = 0,
     chunk: int = 250,
-) -> DifferenceInterval:
+) -> BootstrapInterval:
     """95 % interval of mean BA(first) − mean BA(second) over ``(N, A)`` boolean arrays;
     ``attributes``: column indices to average over (e.g. the 10 rarest), default all."""
     t, a, b = (np.asarray(x, dtype=bool) for x in (truth, pred_first, pred_second))
@@ -76,9 +57,7 @@ def paired_bootstrap(
         r = min(chunk, resamples - start)
         weights = rng.multinomial(n, np.full(n, 1.0 / n), size=r).astype(np.float64)
         diffs.append(_mean_balanced_accuracy(weights, t, a) - _mean_balanced_accuracy(weights, t, b))
-    d = np.concatenate(diffs)
-    low, high = np.percentile(d, [2.5, 97.5])
-    return DifferenceInterval(observed, float(low), float(high), resamples)
+    return percentile_interval(observed, np.concatenate(diffs), 0.95)
 
 
 def rarest(positive_rate: np.ndarray, count: int = 10) -> np.ndarray:
