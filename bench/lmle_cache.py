@@ -34,7 +34,9 @@ def main() -> int:
     )
     parser.add_argument("--celeba-root", type=Path, default=SHARED_DIR / "data" / "celeba_89x109_dev")
     parser.add_argument("--range", default="1-8000")
-    parser.add_argument("--flip-range", default=None, help="mirrored views of these images (default: --range)")
+    parser.add_argument(
+        "--flip-range", default=None, help="mirrored views of these images (default: --range)"
+    )
     parser.add_argument("--no-flip", dest="flip", action="store_false")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
