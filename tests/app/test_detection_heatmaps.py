@@ -56,12 +56,15 @@ def _anchor_centers(model, branch: int, tensor, size) -> torch.Tensor:
     return centers[:, :, 0]  # every anchor of a cell shares its centre
 
 
-def test_heat_layers_sit_on_the_anchor_centres_of_a_downscaled_image(qapp, model):
+def test_heat_layers_sit_on_the_anchor_centres_of_a_downscaled_image(qtbot, model):
     image = np.ascontiguousarray(make_synthetic_image(0, 96, seed=2).image[:, :80])  # 96 x 80
     detector = ScaleFaceDetector(model=model, min_score=0.0, max_side=64)  # scale 2/3
     _, maps = detector.detect_with_maps(image)
     heat = branch_heatmaps(maps)
     view = ImageView()  # owns the scene the layer draws in
+    # qtbot deletes the view after the test's own references (the overlay's items) are gone;
+    # a parentless view freed by the garbage collector in whatever order crashed a later test
+    qtbot.addWidget(view)
     overlay = HeatmapOverlay(view.layers.layer("detection", LAYER_STYLE))
     overlay.set_maps(heat, (80, 96))
     tensor, size, scale = prepare_image(image, 64, torch.device("cpu"))
