@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from core.bootstrap import BootstrapInterval, percentile_interval
-from core.wider.evaluation import THRESHOLD_COUNT, threshold_bins, voc_ap
+from core.wider.evaluation import pr_curve, setting_weights, threshold_bins, voc_ap
 from core.wider.groundtruth import WiderGroundTruth
 from core.wider.matching import match_predictions
 
@@ -28,19 +28,11 @@ class _Matched:
         table = match_predictions(gt, predictions, "official")
         self.bins = threshold_bins(table.score)
         self.image = table.image
-        bound = table.face >= 0
-        kept = np.zeros(len(table), dtype=bool)
-        kept[bound] = keep[table.face[bound]]
-        self.counted = ~(bound & ~kept)  # predictions on faces outside the setting are ignored
-        self.hit = kept & table.first
+        self.counted, self.hit = setting_weights(table, keep)
 
     def ap(self, image_weights: np.ndarray, faces: float) -> float:
         w = image_weights[self.image]
-        proposals = np.cumsum(np.bincount(self.bins, self.counted * w, THRESHOLD_COUNT + 1)[:THRESHOLD_COUNT])
-        hits = np.cumsum(np.bincount(self.bins, self.hit * w, THRESHOLD_COUNT + 1)[:THRESHOLD_COUNT])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            precision = hits / proposals
-            recall = hits / faces if faces else np.full(THRESHOLD_COUNT, np.nan)
+        _, _, precision, recall = pr_curve(self.bins, self.counted * w, self.hit * w, faces)
         return voc_ap(recall, precision)
 
 

@@ -152,27 +152,39 @@ def threshold_bins(scores: np.ndarray) -> np.ndarray:
     return THRESHOLD_COUNT - passed
 
 
-def _curve(bins: np.ndarray, proposal_w: np.ndarray, hit_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def pr_curve(
+    bins: np.ndarray, proposal_w: np.ndarray, hit_w: np.ndarray, num_faces: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Proposals, hits, precision and recall at every threshold from per-prediction weights.
+
+    ``proposal_w`` / ``hit_w``: how much each prediction counts as a proposal / a hit
+    (ones and zeros for one evaluation; image draw counts for a bootstrap replicate)."""
     proposals = np.cumsum(
         np.bincount(bins, weights=proposal_w, minlength=THRESHOLD_COUNT + 1)[:THRESHOLD_COUNT]
     )
     hits = np.cumsum(np.bincount(bins, weights=hit_w, minlength=THRESHOLD_COUNT + 1)[:THRESHOLD_COUNT])
-    return proposals.astype(np.int64), hits.astype(np.int64)
+    proposals, hits = proposals.astype(np.int64), hits.astype(np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = hits / proposals.astype(np.float64)
+        recall = hits / float(num_faces) if num_faces else np.full(THRESHOLD_COUNT, np.nan)
+    return proposals, hits, precision, recall
 
 
-def setting_curve(table: MatchTable, bins: np.ndarray, keep: np.ndarray, name: str) -> SettingResult:
-    """PR curve and AP for one keep mask over ground-truth rows (see module doc, steps 4-7)."""
+def setting_weights(table: MatchTable, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per prediction: does it count as a proposal (not bound to a face outside ``keep``),
+    and is it a hit (the first prediction on a kept face)? As float weights."""
     bound = table.face >= 0
     kept_face = np.zeros(len(table), dtype=bool)
     kept_face[bound] = keep[table.face[bound]]
     ignored = bound & ~kept_face
-    proposal_w = (~ignored).astype(np.float64)
-    hit_w = (kept_face & table.first).astype(np.float64)
-    proposals, hits = _curve(bins, proposal_w, hit_w)
+    return (~ignored).astype(np.float64), (kept_face & table.first).astype(np.float64)
+
+
+def setting_curve(table: MatchTable, bins: np.ndarray, keep: np.ndarray, name: str) -> SettingResult:
+    """PR curve and AP for one keep mask over ground-truth rows (see module doc, steps 4-7)."""
+    proposal_w, hit_w = setting_weights(table, keep)
     num_faces = int(keep.sum())
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = hits / proposals.astype(np.float64)
-        recall = hits / float(num_faces) if num_faces else np.full(THRESHOLD_COUNT, np.nan)
+    proposals, hits, precision, recall = pr_curve(bins, proposal_w, hit_w, num_faces)
     return SettingResult(
         name=name,
         ap=voc_ap(recall, precision),
