@@ -59,11 +59,29 @@ def bank_quintuplet_loss(
     return quintuplet_loss(emb, valid, margins)
 
 
-def _squared(query: torch.Tensor, bank: torch.Tensor) -> torch.Tensor:
-    """``(A, B, d)`` x ``(A, N, d)`` -> ``(A, B, N)`` squared distances."""
-    q2 = query.pow(2).sum(-1)[:, :, None]
-    e2 = bank.pow(2).sum(-1)[:, None, :]
-    return (q2 + e2 - 2 * torch.einsum("abd,and->abn", query, bank)).clamp_min(0)
+def _ranking(query: torch.Tensor, bank: torch.Tensor) -> torch.Tensor:
+    """``(A, B, d)`` x ``(A, N, d)`` -> ``(A, B, N)`` squared distances less each query's own squared
+    norm: the same order along ``N`` as the distances, in one fused multiply-add (mining only
+    ranks; the loss measures true distances)."""
+    e = bank.contiguous()
+    return torch.baddbmm(e.pow(2).sum(-1)[:, None, :], query.contiguous(), e.transpose(1, 2), alpha=-2)
+
+
+def _mine_block(
+    dist: torch.Tensor, faces: torch.Tensor, lab: torch.Tensor, asg: torch.Tensor
+) -> tuple[torch.Tensor, ...]:
+    """The four members of ``(a, B, N)`` ranking distances, ``lab`` / ``asg`` ``(a, N)``."""
+    not_self = torch.arange(lab.shape[1], device=lab.device)[None, None] != faces[None, :, None]
+    same_class = lab[:, None] == lab[:, faces][:, :, None]
+    same_cluster = (asg[:, None] == asg[:, faces][:, :, None]) & not_self
+    other_class = ~same_class
+    same_class &= not_self
+    return (
+        pick(dist, same_cluster, farthest=True),
+        pick(dist, same_class & ~same_cluster, farthest=False),
+        pick(dist, same_class, farthest=True),
+        pick(dist, other_class, farthest=False),
+    )
 
 
 def mine_all_attributes(
@@ -73,27 +91,35 @@ def mine_all_attributes(
     labels: torch.Tensor,
     assign: torch.Tensor,
     shared: bool = False,
+    block: int = 2,
 ) -> Quintuplets:
     """:func:`mine_from_bank` for every attribute at once: ``query`` ``(B, A, d)`` live anchors,
     ``faces`` ``(B,)`` their bank rows, ``bank`` ``(N, A, d)``, ``labels`` ``(N, A)`` bool,
     ``assign`` ``(N, A)``. Members are ``(A, B)`` bank rows. ``shared``: every attribute has the
-    same embedding, so the distances are computed once."""
+    same embedding, so the distances are computed once.
+
+    Attributes are mined ``block`` at a time: the ``(block, B, N)`` masks and fills then stay
+    in the CPU's cache, where one ``(A, B, N)`` pass spent most of its time faulting in
+    freshly allocated pages."""
     q = query.detach().float()
     e = bank.float()
-    if shared:
-        dist = _squared(q[None, :, 0], e[None, :, 0]).expand(labels.shape[1], -1, -1)
-    else:
-        dist = _squared(q.transpose(0, 1), e.transpose(0, 1))
     lab, asg = labels.T, assign.T  # (A, N)
-    not_self = torch.arange(e.shape[0], device=e.device)[None, None] != faces[None, :, None]
-    same_class = (lab[:, None] == lab[:, faces][:, :, None]) & not_self
-    same_cluster = (asg[:, None] == asg[:, faces][:, :, None]) & not_self
+    shared_dist = _ranking(q[None, :, 0], e[None, :, 0]) if shared else None
+    parts = []
+    for a in range(0, lab.shape[0], block):
+        sl = slice(a, a + block)
+        if shared_dist is not None:
+            dist = shared_dist.expand(lab[sl].shape[0], -1, -1)
+        else:
+            dist = _ranking(q[:, sl].transpose(0, 1), e[:, sl].transpose(0, 1))
+        parts.append(_mine_block(dist, faces, lab[sl], asg[sl]))
+    p_plus, p_minus, p_far, negative = (torch.cat(m) for m in zip(*parts, strict=True))
     return Quintuplets(
         anchor=faces[None].expand(labels.shape[1], -1),
-        p_plus=pick(dist, same_cluster, farthest=True),
-        p_minus=pick(dist, same_class & ~same_cluster, farthest=False),
-        p_far=pick(dist, same_class, farthest=True),
-        negative=pick(dist, lab[:, None] != lab[:, faces][:, :, None], farthest=False),
+        p_plus=p_plus,
+        p_minus=p_minus,
+        p_far=p_far,
+        negative=negative,
     )
 
 

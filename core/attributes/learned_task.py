@@ -56,6 +56,8 @@ class LearnedConfig:
         ``n // cluster_size`` clusters, at most ``max_clusters``).
     refresh_every: steps between refreshes of the memory bank and the clusters.
     knn_k: centroids the cluster-wise kNN looks at (validation).
+    mining: ``"bank"`` (quintuplets from every training face, the paper) or ``"batch"``
+        (from the batch's own faces only: the ablation of the bank).
     frame: also feed the frozen whole-frame features (needs them in the feature cache).
     """
 
@@ -71,6 +73,7 @@ class LearnedConfig:
     kmeans_iters: int = 10
     refresh_every: int = 200
     knn_k: int = 10
+    mining: str = "bank"
     g1: float = 0.05
     g2: float = 0.1
     g3: float = 0.2
@@ -83,6 +86,8 @@ class LearnedConfig:
     def __post_init__(self) -> None:
         if self.method not in ("lmle", "linear"):
             raise ValueError(f"method must be lmle or linear, got {self.method!r}")
+        if self.mining not in ("bank", "batch"):
+            raise ValueError(f"mining must be bank or batch, got {self.mining!r}")
         if self.dim < 2 or self.cluster_size < 1 or self.max_clusters < 1 or self.refresh_every < 1:
             raise ValueError("dim >= 2, cluster_size >= 1, max_clusters >= 1, refresh_every >= 1")
 
@@ -194,7 +199,14 @@ class LearnedLMLE(nn.Module):
 def lmle_bank_loss(
     emb: torch.Tensor, faces: torch.Tensor, core: LearnedLMLE, labels: torch.Tensor, margins: Margins
 ) -> torch.Tensor:
-    """Class-balanced bank quintuplet loss of ``(B, A, d)`` live anchors, mean over attributes."""
+    """Class-balanced quintuplet loss of ``(B, A, d)`` live anchors, mean over attributes: members
+    mined from the memory bank, or (``mining = "batch"``) from the batch's own detached embeddings
+    (the clusters still come from the whole training set)."""
+    if core.cfg.mining == "batch":
+        rows = torch.arange(len(faces))
+        own = emb.detach()
+        q = mine_all_attributes(emb, rows, own, labels[faces], core.assign[faces], shared=core.cfg.shared)
+        return balanced_bank_loss(emb, q, own, labels[faces], margins)
     bank = core.bank.embeddings
     q = mine_all_attributes(emb, faces, bank, labels, core.assign, shared=core.cfg.shared)
     return balanced_bank_loss(emb, q, bank, labels[faces], margins)

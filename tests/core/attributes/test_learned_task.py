@@ -89,3 +89,11 @@ def test_linear_baseline_trains_the_same_stage(fake_root, tmp_path):
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
     deltas = [d for d in task.model.net.stage.deltas]
     assert any(float(d.detach().abs().sum()) > 0 for d in deltas)  # the stage itself moved
+
+
+def test_batch_mining_ablation_trains_from_the_batch_alone(fake_root, tmp_path):
+    torch.manual_seed(0)
+    task, losses = _run(fake_root, tmp_path, "lmle", steps=20, extra=['task.mining="batch"'])
+    assert all(np.isfinite(losses)) and np.mean(losses[-5:]) < np.mean(losses[:5])
+    with pytest.raises(ValueError, match="mining"):
+        build_config(task.config_cls, overrides=['task.mining="queue"'], train_defaults={})
