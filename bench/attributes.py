@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.attributes.bootstrap import paired_bootstrap, rarest  # noqa: E402
 from core.attributes.celeba import CelebA, parse_range  # noqa: E402
+from core.attributes.conv_cache import ConvMapCache  # noqa: E402
 from core.attributes.features import FLIP_SUFFIX, FeatureCache  # noqa: E402
 from core.attributes.metrics import evaluate_predictions  # noqa: E402
 from core.attributes.model import BASELINE_MODEL, DEFAULT_MODEL, TRIPLET_MODEL, AttributeModel  # noqa: E402
@@ -69,8 +70,15 @@ def evaluate(root: Path, val_range: str) -> dict:
         if model.method == "triplet":
             train = dataset.select(train_range)
             model.set_bank(features(cache, train.images), train.labels)
+        maps = flipped_maps = None
+        if model.needs_maps:  # a learned model: its stage reads the conv128 maps (cached)
+            conv = ConvMapCache(dataset.images_dir)
+            maps = conv.get(list(val.images))
+            flipped_maps = conv.get([n + FLIP_SUFFIX for n in val.images]) if model.tta else None
         start = time.perf_counter()
-        positive, _ = model.decide(val_feats, val_flipped if model.tta else None)
+        positive, _ = model.decide(
+            val_feats, val_flipped if model.tta else None, maps=maps, flipped_maps=flipped_maps
+        )
         timings[label] = (time.perf_counter() - start) / len(val) * 1000
         reports[label] = evaluate_predictions(val.labels, positive, val.names, model.method)
         predictions[label] = positive
@@ -181,9 +189,20 @@ def ablation(root: Path, val_range: str) -> dict:
     model = AttributeModel.load(DEFAULT_MODEL)
     train = dataset.select(str(model.meta["train_range"]))
     val = dataset.select(val_range)
-    bank = model.embed(features(cache, train.images))
-    flipped = features(cache, [n + FLIP_SUFFIX for n in val.images]) if model.tta else None
-    query = model.embed(features(cache, val.images), flipped)
+    conv = ConvMapCache(dataset.images_dir) if model.needs_maps else None
+    mirrored = [n + FLIP_SUFFIX for n in val.images]
+
+    def maps(names):
+        return conv.get(list(names)) if conv is not None else None
+
+    bank = model.embed(features(cache, train.images), maps=maps(train.images))
+    flipped = features(cache, mirrored) if model.tta else None
+    query = model.embed(
+        features(cache, val.images),
+        flipped,
+        maps=maps(val.images),
+        flipped_maps=maps(mirrored) if model.tta else None,
+    )
     out = {}
     print("LMLE embedding, other clusterings (mean balanced accuracy over 40):")
     for clusters, k in ((1, 1), (2, 1), (2, 3), (4, 1), (4, 8), (8, 1), (8, 12), (8, 16), (16, 24)):

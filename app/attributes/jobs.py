@@ -16,6 +16,7 @@ from core.keyed_cache import KeyedCache
 from core.progress import Progress, relabelled
 
 if TYPE_CHECKING:  # the engine modules import torch: loaded in the jobs, not at window start-up
+    from core.attributes.conv_cache import ConvMapCache
     from core.attributes.features import FeatureCache
     from core.attributes.recognizer import AttributeRecognizer, FaceAttributes
 
@@ -68,8 +69,8 @@ class EmbeddingData:
     source: str
 
 
-def _cached(cache: FeatureCache, names: list[str], what: str, token: CancelToken | None):
-    """Sub-generator: features of ``names`` with progress and an ETA; raises JobCancelled when asked."""
+def _cached(cache: FeatureCache | ConvMapCache, names: list[str], what: str, token: CancelToken | None):
+    """Sub-generator: cached rows of ``names`` with progress and an ETA; raises JobCancelled when asked."""
     started = time.monotonic()
 
     def describe(progress: Progress) -> str:
@@ -104,6 +105,16 @@ def feature_views(cache: FeatureCache, names: list[str], mirrored: bool, token: 
     return both[0::2], both[1::2]
 
 
+def map_views(cache: ConvMapCache, names: list[str], mirrored: bool, token: CancelToken | None = None):
+    """Sub-generator: ``(maps, mirrored maps or None)`` of ``names``: a learned model's input."""
+    # lazy: the engine (torch) loads in the first job, not at start-up
+    from core.attributes.features import FLIP_SUFFIX
+
+    views = [view for name in names for view in ((name, name + FLIP_SUFFIX) if mirrored else (name,))]
+    maps = yield from _cached(cache, views, "conv128 maps", token)
+    return (maps[0::2], maps[1::2]) if mirrored else (maps, None)
+
+
 def embedding_job(
     models: ModelCache,
     model: str,
@@ -111,8 +122,10 @@ def embedding_job(
     id_range: str | None,
     cache_dir: str | None = None,
     token: CancelToken | None = None,
+    conv_cache_dir: str | None = None,
 ):
-    """Generator job: CelebA rows -> cached features (progress) -> embeddings. Returns :class:`EmbeddingData`."""
+    """Generator job: CelebA rows -> cached features (and a learned model's conv128 maps; progress)
+    -> embeddings. Returns :class:`EmbeddingData`."""
     yield Progress(message="reading the attribute file")
     # lazy: the engine (torch) loads in the first job, not at start-up
     from core.attributes.features import FeatureCache
@@ -128,8 +141,15 @@ def embedding_job(
     names = list(table.images)
     # the model decides on the image and its mirror (tta): plot what it decides on
     feats, flipped = yield from feature_views(cache, names, bool(attr_model.tta), token)
+    maps = flipped_maps = None
+    if attr_model.needs_maps:
+        # lazy: the engine (torch) loads in the first job, not at start-up
+        from core.attributes.conv_cache import ConvMapCache
+
+        conv = ConvMapCache(dataset.images_dir, conv_cache_dir)
+        maps, flipped_maps = yield from map_views(conv, names, bool(attr_model.tta), token)
     yield Progress(message="embedding")
-    emb = attr_model.embed(feats, flipped).numpy()
+    emb = attr_model.embed(feats, flipped, maps=maps, flipped_maps=flipped_maps).numpy()
     layout = attr_model.layout
     return EmbeddingData(
         paths=[dataset.images_dir / n for n in table.images],

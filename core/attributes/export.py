@@ -34,7 +34,7 @@ LICENCE = (
 AUTHORS = "FaceScope; method by Chen Huang, Yining Li, Chen Change Loy, Xiaoou Tang (LMLE, CVPR 2016)"
 
 
-def _shown_root(root: str | Path) -> str:
+def shown_root(root: str | Path) -> str:
     """The CelebA root as a regenerate command should spell it (``../shared/...`` when it is there)."""
     path = Path(root).resolve()
     try:
@@ -43,7 +43,7 @@ def _shown_root(root: str | Path) -> str:
         return str(root)
 
 
-def _sidecar(description: str, train_range: str, regenerate: str) -> dict:
+def model_sidecar(description: str, train_range: str, regenerate: str) -> dict:
     return {
         "description": description,
         "authors": AUTHORS,
@@ -111,13 +111,13 @@ def export_run(run_dir: str | Path, celeba_root: str | None = None, out: str | P
     )
     regenerate = " ".join(
         [
-            f"python main.py train lmle --celeba-root {_shown_root(task_cfg['celeba_root'])}",
+            f"python main.py train lmle --celeba-root {shown_root(task_cfg['celeba_root'])}",
             f"--train-range {task_cfg['train_range']} --val-range {task_cfg['val_range']}",
             *_changed_options(config),
             "--out RUN && python tools/export_lmle.py RUN && python tools/make_notice.py",
         ]
     )
-    model.save(path, _sidecar(what, task_cfg["train_range"], regenerate))
+    model.save(path, model_sidecar(what, task_cfg["train_range"], regenerate))
     return path
 
 
@@ -144,11 +144,11 @@ def export_linear(
     model = AttributeModel("linear", CELEBA_ATTRIBUTES, linear=linear, meta=meta)
     path = Path(out) if out else MODELS_DIR / f"{BASELINE_MODEL}.pt"
     regenerate = (
-        f"python tools/export_lmle.py --linear --celeba-root {_shown_root(celeba_root)} --train-range {train_range} "
+        f"python tools/export_lmle.py --linear --celeba-root {shown_root(celeba_root)} --train-range {train_range} "
         f"--weight-decay {weight_decay}{'' if flip else ' --no-flip'} && python tools/make_notice.py"
     )
     what = (
         "Class-weighted linear baseline for LMLE: one logistic regression per attribute on the same features"
     )
-    model.save(path, _sidecar(what, train_range, regenerate))
+    model.save(path, model_sidecar(what, train_range, regenerate))
     return path

@@ -48,6 +48,8 @@ FLIP_SUFFIX = "#flip"
 FEATURE_VERSION = "faceapi-frnet-conv128x4x4+agnet-frame-exit2x2+pool512+desc128-square18.40.51-v2"
 FEATURE_DIM = TrunkFeatures.DIM + FrameFeatures.DIM
 DESCRIPTOR_DIM = 128
+#: one face's ``conv128_2`` maps ``(channels, h, w)`` on the 150 px face square
+MAPS_SHAPE = (128, 8, 8)
 
 
 class FrameFeatureRunner(FaceModelRunner):
@@ -83,12 +85,19 @@ class FeatureExtractor(FaceModelRunner):
 
     def from_frames(self, frames: Sequence[np.ndarray]) -> np.ndarray:
         """``(109, 89, 3)`` CelebA frames -> ``(N, 3712)`` float32 features (layout: module docstring)."""
+        return self.from_frames_with_maps(frames)[0]
+
+    def from_frames_with_maps(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Frames -> ``((N, 3712) float32 features, (N, 128, 8, 8) float16 conv128_2 maps)``: the maps
+        are what a learned attribute model's stage reads, from the same forward pass and rounded
+        as the training cache stores them (:mod:`core.attributes.conv_cache`)."""
         if len(frames) == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        face = self.forward_crops([face_square(f) for f in frames])
+            return np.zeros((0, self.dim), dtype=np.float32), np.zeros((0, *MAPS_SHAPE), dtype=np.float16)
+        face, maps = self.forward_crops([face_square(f) for f in frames])
         frame = self.frame_runner.forward_crops(list(frames))
         d = DESCRIPTOR_DIM
-        return torch.cat([face[:, :-d], frame, face[:, -d:]], dim=1).numpy()
+        features = torch.cat([face[:, :-d], frame, face[:, -d:]], dim=1).numpy()
+        return features, maps.numpy().astype(np.float16)
 
     def iter_paths(self, paths: Sequence[Path], batch: int = 64) -> Generator[Progress, None, np.ndarray]:
         """Generator over image files (aligned CelebA images of any size): yields a :class:`Progress`

@@ -12,6 +12,12 @@
   embeddings, which are not shipped: :meth:`AttributeModel.set_bank` them
   (``bench/attributes.py`` rebuilds them from the cached training features).
 
+A *learned* model (meta ``representation = "learned"``, the paper's LMLE
+trained by the ``lmle_learned`` task) also carries face-api's last trunk
+stage, fine-tuned (tensors ``stage.*``): it reads the faces' ``(N, 128, 8, 8)``
+``conv128_2`` maps (:attr:`AttributeModel.needs_maps`; pass ``maps=``) and,
+from the frozen feature row, only the whole-frame slice.
+
 Container layout: tensors ``head.*`` or ``linear.*`` (state dicts),
 ``centroids`` ``(A, 2C, d)`` and ``centroid_label`` ``(A, 2C)`` int32 (lmle; int8 in memory);
 meta ``method``, ``attributes`` (JSON list), ``feature_version``,
@@ -32,7 +38,9 @@ import torch.nn.functional as F
 from core.attributes.clustering import ClusterLayout
 from core.attributes.features import FEATURE_DIM, FEATURE_VERSION
 from core.attributes.knn import cluster_knn, sample_knn
+from core.attributes.learned import FRAME_DIM, FRAME_SLICE
 from core.models.lmle import LinearAttributeClassifier, LMLEHead
+from core.models.lmle_trunk import STEM_TAP, TrunkStage
 from core.zoo.weights import WeightsError, load_weights, resolve, save_weights
 
 DEFAULT_MODEL = "lmle_celeba"
@@ -77,12 +85,14 @@ class AttributeModel:
         layout: ClusterLayout | None = None,
         knn_k: int = 1,
         meta: dict | None = None,
+        stage: TrunkStage | None = None,
     ) -> None:
         if method not in ("lmle", "triplet", "linear"):
             raise ValueError(f"unknown attribute method {method!r}")
         self.method, self.names = method, tuple(names)
         self.head = head.eval() if head is not None else None
         self.linear = linear.eval() if linear is not None else None
+        self.stage = stage.eval().requires_grad_(False) if stage is not None else None
         self.layout, self.knn_k = layout, knn_k
         self.meta = dict(meta or {})
         # test-time flip: decide on the image and its mirror together (mean logit / mean embedding)
@@ -104,19 +114,23 @@ class AttributeModel:
         names = tuple(json.loads(str(meta["attributes"])))
         sub = {
             prefix: {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
-            for prefix in ("head", "linear")
+            for prefix in ("head", "linear", "stage")
         }
         try:
+            stage = _load_stage(sub["stage"], meta)
+            frame_dim = FRAME_DIM if int(meta.get("frame_features", 1)) else 0
+            in_dim = FEATURE_DIM if stage is None else TrunkStage.DIM + frame_dim
             if method == "linear":
-                linear = LinearAttributeClassifier(FEATURE_DIM, len(names))
+                linear = LinearAttributeClassifier(in_dim, len(names))
                 linear.load_state_dict(sub["linear"])
-                return cls(method, names, linear=linear, meta=meta)
+                return cls(method, names, linear=linear, meta=meta, stage=stage)
             head = LMLEHead(
-                FEATURE_DIM,
+                in_dim,
                 len(names),
                 int(meta["hidden"]),
                 int(meta["dim"]),
                 linear_hidden=bool(int(meta.get("linear_hidden", 0))),
+                shared=bool(int(meta.get("shared", 0))),
             )
             head.load_state_dict(sub["head"])
             layout = None
@@ -125,7 +139,9 @@ class AttributeModel:
                 layout = ClusterLayout(
                     tensors["centroids"], label, torch.zeros(0, len(names), dtype=torch.int64)
                 )
-            return cls(method, names, head=head, layout=layout, knn_k=int(meta["knn_k"]), meta=meta)
+            return cls(
+                method, names, head=head, layout=layout, knn_k=int(meta["knn_k"]), meta=meta, stage=stage
+            )
         except (KeyError, RuntimeError, ValueError) as exc:
             raise WeightsError(path, f"not a valid {method or 'attribute'} model: {exc}") from None
 
@@ -135,9 +151,11 @@ class AttributeModel:
         module = self.linear if self.method == "linear" else self.head
         prefix = "linear" if self.method == "linear" else "head"
         assert module is not None
-        for key, value in module.state_dict().items():
-            keep32 = "norm." in key or value.ndim <= 1
-            tensors[f"{prefix}.{key}"] = value.detach().float() if keep32 else value.detach().half()
+        parts = [(prefix, module)] + ([("stage", self.stage)] if self.stage is not None else [])
+        for part, part_module in parts:
+            for key, value in part_module.state_dict().items():
+                keep32 = "norm." in key or value.ndim <= 1
+                tensors[f"{part}.{key}"] = value.detach().float() if keep32 else value.detach().half()
         meta = {
             **self.meta,
             **(extra_meta or {}),
@@ -149,8 +167,13 @@ class AttributeModel:
         }
         if self.head is not None:
             meta.update(
-                hidden=self.head.hidden, dim=self.head.dim, linear_hidden=int(self.head.linear_hidden)
+                hidden=self.head.hidden,
+                dim=self.head.dim,
+                linear_hidden=int(self.head.linear_hidden),
+                shared=int(self.head.shared),
             )
+        if self.stage is not None:
+            meta.update(representation="learned", stage_input=STEM_TAP)
         if self.method == "lmle":
             assert self.layout is not None
             tensors["centroids"] = self.layout.centroids.float()
@@ -158,38 +181,72 @@ class AttributeModel:
         return save_weights(path, tensors=tensors, meta=meta, sidecar=sidecar)
 
     # ----------------------------------------------------------- inference
+    @property
+    def needs_maps(self) -> bool:
+        """A learned model: its callers pass each face's ``conv128_2`` maps (``maps=``)."""
+        return self.stage is not None
+
+    def _input(
+        self, features: np.ndarray | torch.Tensor, maps: np.ndarray | torch.Tensor | None
+    ) -> torch.Tensor:
+        """The head's input: the frozen features, or the stage's output on the maps followed by
+        the frozen whole-frame features."""
+        x = torch.as_tensor(features, dtype=torch.float32)
+        if self.stage is None:
+            return x
+        if maps is None:
+            raise ValueError("this learned attribute model needs the faces' conv128 maps (maps=...)")
+        m = torch.as_tensor(maps).float()
+        if m.shape[0] != x.shape[0]:
+            raise ValueError(f"{m.shape[0]} maps for {x.shape[0]} feature rows")
+        frame = x[:, FRAME_SLICE] if int(self.meta.get("frame_features", 1)) else x[:, :0]
+        return torch.cat([self.stage(m), frame], dim=1)
+
     @torch.no_grad()
     def embed(
-        self, features: np.ndarray | torch.Tensor, flipped: np.ndarray | torch.Tensor | None = None
+        self,
+        features: np.ndarray | torch.Tensor,
+        flipped: np.ndarray | torch.Tensor | None = None,
+        *,
+        maps: np.ndarray | torch.Tensor | None = None,
+        flipped_maps: np.ndarray | torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``(N, D)`` features -> ``(N, A, d)`` unit-norm embeddings (lmle / triplet); with the
-        mirrored images' ``flipped`` features, the normalised mean of both embeddings."""
+        mirrored images' ``flipped`` features, the normalised mean of both embeddings. A learned
+        model also takes the ``(N, 128, 8, 8)`` maps of both views."""
         if self.head is None:
             raise ValueError("the linear baseline has no embedding")
-        emb = self.head(torch.as_tensor(features, dtype=torch.float32))
+        emb = self.head(self._input(features, maps))
         if flipped is not None:
-            emb = F.normalize(emb + self.head(torch.as_tensor(flipped, dtype=torch.float32)), dim=-1)
+            emb = F.normalize(emb + self.head(self._input(flipped, flipped_maps)), dim=-1)
         return emb
 
-    def set_bank(self, train_features: np.ndarray, train_labels: np.ndarray) -> None:
+    def set_bank(
+        self, train_features: np.ndarray, train_labels: np.ndarray, train_maps: np.ndarray | None = None
+    ) -> None:
         """Training embeddings for the triplet baseline's sample kNN."""
-        self.bank = self.embed(train_features)
+        self.bank = self.embed(train_features, maps=train_maps)
         self.bank_labels = torch.as_tensor(train_labels, dtype=torch.bool)
 
     @torch.no_grad()
     def decide(
-        self, features: np.ndarray | torch.Tensor, flipped: np.ndarray | torch.Tensor | None = None
+        self,
+        features: np.ndarray | torch.Tensor,
+        flipped: np.ndarray | torch.Tensor | None = None,
+        *,
+        maps: np.ndarray | torch.Tensor | None = None,
+        flipped_maps: np.ndarray | torch.Tensor | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(N, D)`` -> ``(positive (N, A) bool, margin (N, A) float32)``. ``flipped``: features of
-        the mirrored images, used together with the originals (pass them when :attr:`tta`)."""
-        x = torch.as_tensor(features, dtype=torch.float32)
+        the mirrored images, used together with the originals (pass them when :attr:`tta`);
+        ``maps`` / ``flipped_maps``: their conv128 maps (when :attr:`needs_maps`)."""
         if self.method == "linear":
             assert self.linear is not None
-            logits = self.linear(x)
+            logits = self.linear(self._input(features, maps))
             if flipped is not None:
-                logits = (logits + self.linear(torch.as_tensor(flipped, dtype=torch.float32))) / 2
+                logits = (logits + self.linear(self._input(flipped, flipped_maps))) / 2
             return (logits > 0).numpy(), logits.numpy().astype(np.float32)
-        emb = self.embed(x, flipped)
+        emb = self.embed(features, flipped, maps=maps, flipped_maps=flipped_maps)
         if self.method == "lmle":
             assert self.layout is not None
             d = cluster_knn(emb, self.layout.centroids, self.layout.centroid_label, self.knn_k)
@@ -199,7 +256,34 @@ class AttributeModel:
         positive, frac = sample_knn(emb, self.bank, self.bank_labels, self.knn_k)
         return positive.numpy(), (frac - 0.5).numpy().astype(np.float32)
 
-    def predict(self, features: np.ndarray, flipped: np.ndarray | None = None) -> list[AttributePrediction]:
+    def predict(
+        self,
+        features: np.ndarray,
+        flipped: np.ndarray | None = None,
+        *,
+        maps: np.ndarray | None = None,
+        flipped_maps: np.ndarray | None = None,
+    ) -> list[AttributePrediction]:
         """One :class:`AttributePrediction` per row of ``(N, D)`` features (+ mirrored, see :meth:`decide`)."""
-        positive, margin = self.decide(features, flipped)
+        positive, margin = self.decide(features, flipped, maps=maps, flipped_maps=flipped_maps)
         return [AttributePrediction(self.names, p, m) for p, m in zip(positive, margin, strict=True)]
+
+
+def _load_stage(tensors: dict[str, torch.Tensor], meta: dict) -> TrunkStage | None:
+    """The fine-tuned trunk stage of a learned model (``None`` for a head on frozen features).
+
+    The stage's structure comes from the bundled face-api descriptor net; every one of its
+    weights is then replaced by the model's own, so a missing or extra tensor is an error."""
+    if meta.get("representation", "frozen") == "frozen":
+        if tensors:
+            raise ValueError("stage weights in a model on frozen features")
+        return None
+    if meta.get("representation") != "learned" or meta.get("stage_input") != STEM_TAP:
+        raise ValueError(f"unknown representation {meta.get('representation')!r}")
+    # lazy: the descriptor net's weights are read only for a learned model
+    from core.models.face_descriptor import FaceRecognitionNet
+
+    base, _ = load_weights("faceapi_face_recognition")
+    stage = TrunkStage(FaceRecognitionNet.from_tfjs(base))
+    stage.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
+    return stage

@@ -101,10 +101,14 @@ class AttributeRecognizer:
         model, extractor = self.model, self._nets()[1]
         preds: Iterator[AttributePrediction] = iter([])
         if ok:
-            flipped = (
-                extractor.from_frames([np.ascontiguousarray(f[:, ::-1]) for f in ok]) if model.tta else None
-            )
-            preds = iter(model.predict(extractor.from_frames(ok), flipped))
+            features, maps = extractor.from_frames_with_maps(ok)
+            flipped = flipped_maps = None
+            if model.tta:
+                mirrored = [np.ascontiguousarray(f[:, ::-1]) for f in ok]
+                flipped, flipped_maps = extractor.from_frames_with_maps(mirrored)
+            if not model.needs_maps:
+                maps = flipped_maps = None
+            preds = iter(model.predict(features, flipped, maps=maps, flipped_maps=flipped_maps))
         return [next(preds) if f is not None else None for f in frames]
 
     def analyze_faces(self, image: np.ndarray, faces: Sequence[Detection]) -> list[FaceAttributes]:

@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _decide(dataset, cache, model, table) -> np.ndarray:
+def _decide(dataset, cache, model, table, conv_cache: str | None = None) -> np.ndarray:
     """``(N, A)`` bool predictions of one model on the table's faces (cached features)."""
     # lazy: the engine (torch) loads when this command runs, not for every command's --help
     from core.attributes.features import FLIP_SUFFIX
@@ -158,9 +158,26 @@ def _decide(dataset, cache, model, table) -> np.ndarray:
     if model.method == "triplet":
         train = dataset.select(str(model.meta.get("train_range", "")))
         model.set_bank(_features(cache, train.images), train.labels)
+    mirrored = [n + FLIP_SUFFIX for n in table.images]
     feats = _features(cache, table.images)
-    flipped = _features(cache, [n + FLIP_SUFFIX for n in table.images]) if model.tta else None
-    return model.decide(feats, flipped)[0]
+    flipped = _features(cache, mirrored) if model.tta else None
+    maps = flipped_maps = None
+    if model.needs_maps:
+        maps = _maps(dataset, table.images, conv_cache)
+        flipped_maps = _maps(dataset, mirrored, conv_cache) if model.tta else None
+    return model.decide(feats, flipped, maps=maps, flipped_maps=flipped_maps)[0]
+
+
+def _maps(dataset, names, conv_cache_dir: str | None) -> np.ndarray:
+    """``(N, 128, 8, 8)`` conv128 maps of a learned model's faces, from (and into) the map cache."""
+    # lazy: the engine (torch) loads when this command runs, not for every command's --help
+    from core.attributes.conv_cache import ConvMapCache
+
+    cache = ConvMapCache(dataset.images_dir, conv_cache_dir)
+    missing = len(cache.missing(names))
+    if missing:
+        log.info("computing the conv128 maps of %d images (cached for next time)", missing)
+    return cache.get(list(names))
 
 
 def compare_doc(dataset, table, desc, names, models, predictions, reports) -> dict:

@@ -46,6 +46,11 @@ TASK_FLAGS: dict[str, dict[str, str]] = {
         "--train-range": "task.train_range",
         "--val-range": "task.val_range",
     },
+    "lmle_learned": {
+        "--celeba-root": "task.celeba_root",
+        "--train-range": "task.train_range",
+        "--val-range": "task.val_range",
+    },
 }
 
 

@@ -17,7 +17,8 @@ their own normalisation.
   by composition: ``(N, 3, 150, 150)`` normalised crops ->
   ``(N, 2176)`` = its ``conv128_2`` maps (128 x 8 x 8) average-pooled to
   4 x 4 (2048, where position still says *which* part of the face) followed
-  by the 128-d identity descriptor.
+  by the 128-d identity descriptor; and the ``conv128_2`` maps themselves,
+  the input of the learned LMLE's fine-tuned stage.
 * :class:`FrameFeatures`: face-api's AgeGenderNet on the *whole* CelebA frame
   (hair, neck, hats, which the descriptor's face square leaves out):
   ``(N, 3, 112, 112)`` -> ``(N, 1536)`` = its exit reduction block (256 x 7 x 7)
@@ -32,7 +33,8 @@ from torch import nn
 
 
 class TrunkFeatures(nn.Module):
-    """Frozen FaceRecognitionNet -> ``(N, 2176)`` attribute features (see module docstring)."""
+    """Frozen FaceRecognitionNet -> ``((N, 2176) attribute features, (N, 128, 8, 8) conv128_2 maps)``
+    (see module docstring)."""
 
     TAP = "conv128_2"
     GRID = 4
@@ -42,11 +44,12 @@ class TrunkFeatures(nn.Module):
         super().__init__()
         self.net = descriptor_net.eval().requires_grad_(False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         taps: dict[str, torch.Tensor] = {}
         descriptor = self.net(x, taps)
-        pooled = F.adaptive_avg_pool2d(taps[self.TAP], self.GRID).flatten(1)
-        return torch.cat([pooled, descriptor], dim=1)
+        maps = taps[self.TAP]
+        pooled = F.adaptive_avg_pool2d(maps, self.GRID).flatten(1)
+        return torch.cat([pooled, descriptor], dim=1), maps.contiguous()
 
 
 class FrameFeatures(nn.Module):

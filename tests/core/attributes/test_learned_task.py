@@ -97,3 +97,65 @@ def test_batch_mining_ablation_trains_from_the_batch_alone(fake_root, tmp_path):
     assert all(np.isfinite(losses)) and np.mean(losses[-5:]) < np.mean(losses[:5])
     with pytest.raises(ValueError, match="mining"):
         build_config(task.config_cls, overrides=['task.mining="queue"'], train_defaults={})
+
+
+def test_exported_learned_model_decides_like_the_run(fake_root, tmp_path):
+    from core.attributes.features import FeatureCache
+    from core.attributes.learned_export import learned_model_from_run
+    from core.attributes.model import AttributeModel
+    from core.zoo.weights import WeightsError
+
+    torch.manual_seed(0)
+    task, _ = _run(fake_root, tmp_path, "lmle", steps=10)
+    model, _ = learned_model_from_run(tmp_path / "lmle", cluster_size=10, knn_k=3)
+    path = tmp_path / "learned.pt"
+    model.save(path, {"description": "test", "licence": "test"})
+    loaded = AttributeModel.load(path)
+    assert loaded.needs_maps and loaded.knn_k == 3 and loaded.tta
+    names = list(task.val_split.names)
+    mirrored = [n + FLIP_SUFFIX for n in names]
+    features = FeatureCache(fake_root / "images")
+    maps = ConvMapCache(fake_root / "images")
+    positive, margin = loaded.decide(
+        features.get(names),
+        features.get(mirrored),
+        maps=maps.get(names),
+        flipped_maps=maps.get(mirrored),
+    )
+    # the run's own decision with the exported clusters: the file stores float16 weights
+    expected, expected_margin = decide_split(task.model, task.val_split, 3, layout=model.layout)
+    assert (positive == expected).mean() > 0.97
+    assert np.abs(margin - expected_margin).max() < 0.05
+    with pytest.raises(ValueError, match="conv128 maps"):
+        loaded.decide(features.get(names))
+    # a learned model whose stage weights were stripped is refused with a clear error
+    from core.zoo.weights import load_weights, save_weights
+
+    tensors, meta = load_weights(path)
+    stripped = {k: v for k, v in tensors.items() if not k.startswith("stage.blocks.0.")}
+    save_weights(tmp_path / "stripped.pt", tensors=stripped, meta=meta, sidecar={"licence": "test"})
+    with pytest.raises(WeightsError, match="not a valid lmle model"):
+        AttributeModel.load(tmp_path / "stripped.pt")
+
+
+def test_serving_maps_equal_the_training_cache_maps():
+    """The learned model is served the conv128 maps of the feature pass; trained on the stem's."""
+    import cv2
+
+    from core.attributes.conv_cache import StemRunner
+    from core.attributes.features import FeatureExtractor
+    from core.io.imageio import load_image
+    from core.paths import REPO_ROOT as ROOT
+
+    image = load_image(ROOT / "resources" / "samples" / "faceapi_demo_1.jpg")
+    frames = [
+        np.ascontiguousarray(cv2.resize(image[y : y + 218, x : x + 178], (89, 109)))
+        for y, x in ((0, 0), (40, 60))
+    ]
+    features, maps = FeatureExtractor().from_frames_with_maps(frames)
+    assert features.shape == (2, 3712) and maps.shape == (2, 128, 8, 8) and maps.dtype == np.float16
+    from core.attributes.align import face_square
+
+    stem = StemRunner().forward_crops([face_square(f) for f in frames]).numpy()
+    np.testing.assert_allclose(maps.astype(np.float32), stem, atol=2e-2, rtol=1e-2)
+    np.testing.assert_array_equal(FeatureExtractor().from_frames(frames), features)
