@@ -86,9 +86,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
     parser.add_argument("--quiet", action="store_true", help="no progress lines (errors only)")
+    tasks_of: dict[str, list[str]] = {}
     for task, flags in TASK_FLAGS.items():
-        for flag, key in flags.items():
-            parser.add_argument(flag, default=None, help=f"{task}: sets {'--data' if key == 'data' else key}")
+        for flag in flags:
+            tasks_of.setdefault(flag, []).append(task)
+    for flag, tasks in tasks_of.items():
+        key = TASK_FLAGS[tasks[0]][flag]
+        parser.add_argument(
+            flag, default=None, help=f"{', '.join(tasks)}: sets {'--data' if key == 'data' else key}"
+        )
 
 
 def _flag_overrides(args: argparse.Namespace) -> list[str]:
@@ -103,17 +109,19 @@ def _flag_overrides(args: argparse.Namespace) -> list[str]:
     out = [f"train.{k}={v}" for k, v in flags.items() if v is not None]
     if args.device is not None:
         out.append(f'train.device="{args.device}"')
-    for task, task_flags in TASK_FLAGS.items():
-        for flag, key in task_flags.items():
-            value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
-            if value is None:
-                continue
-            if task != args.task:
-                raise ValueError(f"{flag} is an option of the {task} task, not of {args.task}")
-            if key == "data":
-                args.data = value
-            else:
-                out.append(f"{key}={json.dumps(value)}")  # a TOML string: "9" must not become 9
+    own = TASK_FLAGS.get(args.task, {})
+    for flag in dict.fromkeys(f for flags in TASK_FLAGS.values() for f in flags):
+        value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        if value is None:
+            continue
+        if flag not in own:
+            owners = [t for t, flags in TASK_FLAGS.items() if flag in flags]
+            noun = "task" if len(owners) == 1 else "tasks"
+            raise ValueError(f"{flag} is an option of the {' and '.join(owners)} {noun}, not of {args.task}")
+        if own[flag] == "data":
+            args.data = value
+        else:
+            out.append(f"{own[flag]}={json.dumps(value)}")  # a TOML string: "9" must not become 9
     return out
 
 

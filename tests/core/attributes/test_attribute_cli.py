@@ -122,7 +122,7 @@ def test_export_then_attributes_eval_json(celeba, tmp_path, capsys):
     assert run_cli(["attributes-eval", "--celeba-root", str(root), "--model", str(path), "--range", "x"]) == 2
 
 
-def test_train_cli_takes_the_issue_flags(celeba, tmp_path, capsys):
+def test_train_cli_takes_the_issue_flags(celeba, tmp_path, capsys, caplog):
     root, _ = celeba
     argv = ["train", "lmle", "--celeba-root", str(root), "--train-range", "1-120", "--val-range", "121-160"]
     argv += ["--out", str(tmp_path / "cli_run"), "--max-steps", "4", "--device", "cpu", "--quiet"]
@@ -131,6 +131,9 @@ def test_train_cli_takes_the_issue_flags(celeba, tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["task"] == "lmle" and summary["step"] == 4
     assert run_cli(["train", "lmle", "--cfp-root", str(root), "--out", str(tmp_path / "x")]) == 2
+    # a flag two tasks share is accepted by both and refused by a third
+    assert run_cli(["train", "dream", "--celeba-root", str(root), "--out", str(tmp_path / "y")]) == 2
+    assert "of the lmle and lmle_learned tasks, not of dream" in caplog.text
 
 
 @pytest.mark.skipif(
