@@ -2,13 +2,18 @@
 
     .venv/bin/python bench/lmle_learned.py train --split A --method lmle --out runs/a-lmle [--per-attribute]
         [--steps N] [--set task.NAME=VALUE ...]
-    .venv/bin/python bench/lmle_learned.py outputs --out runs/a-lmle     (a stopped run: its last checkpoint)
+    .venv/bin/python bench/lmle_learned.py outputs --out runs/a-lmle [--query 7001-8000 --name test]
+        (a stopped run's last checkpoint, or the run scoring other images into NAME.npz)
     .venv/bin/python bench/lmle_learned.py sweep runs/a-lmle [--sizes 25,50,100,200] [--ks 1,5,10,20,40]
-    .venv/bin/python bench/lmle_learned.py compare runs/a-lmle runs/a-linear [--size 50 --k 10] [--json OUT]
+    .venv/bin/python bench/lmle_learned.py compare runs/a-lmle runs/a-linear [--size 50 --k 10]
+        [--outputs test] [--json OUT]
 
 Splits: ``A`` trains on 1-6000 and scores 6001-7000 (the inner fold every
 choice is made on); ``final`` trains on 1-7000 and scores 7001-8000, the
-reported images, once, with the choices of fold A. ``train`` resumes a
+reported images, once, with the choices of fold A. A fold-A run can also be
+read once on 7001-8000 (``outputs --query 7001-8000 --name test``, then
+``compare --outputs test``): train 1-6000, choose on 6001-7000, report on
+7001-8000, which is how the shipped LMLE was measured. ``train`` resumes a
 stopped run (its --out folder holds the engine's checkpoint), then writes
 ``outputs.npz`` (training and query embeddings, or logits) and
 ``timing.json`` (training wall time). ``sweep`` re-clusters a trained
@@ -75,10 +80,13 @@ def run_training(args: argparse.Namespace) -> int:
 
 
 def from_checkpoint(args: argparse.Namespace) -> int:
-    """``outputs.npz`` of a run's last checkpoint (a run stopped before its last step)."""
+    """``NAME.npz`` of a run's last checkpoint (a stopped run, or other query images: ``--query``)."""
     ckpt = load_checkpoint(args.out / CHECKPOINT_NAME, task="lmle_learned")
     task = LearnedTask()
-    core = task.build_model(from_dict(LearnedConfig, dict(ckpt["config"]["task"])))
+    task_cfg = dict(ckpt["config"]["task"])
+    if args.query:
+        task_cfg["val_range"] = args.query
+    core = task.build_model(from_dict(LearnedConfig, task_cfg))
     core.load_state_dict(ckpt["model"])
     args.method = task.cfg.method
     write_outputs(task, args)
@@ -97,7 +105,7 @@ def write_outputs(task: LearnedTask, args: argparse.Namespace) -> None:
         out["query_emb"] = (query[:, 0] if shared else query).half().numpy()
     else:
         out["logits"] = query.numpy()
-    np.savez(args.out / "outputs.npz", **out)
+    np.savez(args.out / f"{getattr(args, 'name', 'outputs')}.npz", **out)
 
 
 def _as_attributes(emb: np.ndarray, num_attr: int) -> torch.Tensor:
@@ -124,8 +132,8 @@ def lmle_predictions(outputs: dict, size: int, k: int, layout=None) -> np.ndarra
     return cluster_knn(query, layout.centroids, layout.centroid_label, k).positive.numpy()
 
 
-def predictions(run: Path, size: int, k: int) -> tuple[np.ndarray, dict]:
-    outputs = dict(np.load(run / "outputs.npz"))
+def predictions(run: Path, size: int, k: int, name: str = "outputs") -> tuple[np.ndarray, dict]:
+    outputs = dict(np.load(run / f"{name}.npz"))
     if str(outputs["method"]) == "linear":
         return outputs["logits"] > 0, outputs
     return lmle_predictions(outputs, size, k), outputs
@@ -159,7 +167,7 @@ def sweep(args: argparse.Namespace) -> int:
 def compare(args: argparse.Namespace) -> int:
     preds, truth, rare, doc = {}, None, None, {}
     for run in args.runs:
-        pred, outputs = predictions(run, args.size, args.k)
+        pred, outputs = predictions(run, args.size, args.k, args.outputs)
         preds[run.name] = pred
         truth = outputs["query_labels"] if truth is None else truth
         rare = rarest(outputs["train_labels"].mean(0)) if rare is None else rare
@@ -194,8 +202,10 @@ def main() -> int:
     p.add_argument("--set", action="append", default=[], help="a task override, e.g. task.cluster_size=100")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--celeba-root", type=Path, default=CELEBA)
-    p = sub.add_parser("outputs", help="outputs.npz from a stopped run's last checkpoint")
+    p = sub.add_parser("outputs", help="outputs.npz from a run's last checkpoint")
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--query", default=None, help="score these images instead of the split's (e.g. 7001-8000)")
+    p.add_argument("--name", default="outputs", help="file name: NAME.npz in the run folder")
     p = sub.add_parser("sweep")
     p.add_argument("run", type=Path)
     p.add_argument("--sizes", default="25,50,100,200")
@@ -205,6 +215,7 @@ def main() -> int:
     p.add_argument("runs", type=Path, nargs="+", help="the first is compared with each other")
     p.add_argument("--size", type=int, default=50)
     p.add_argument("--k", type=int, default=10)
+    p.add_argument("--outputs", default="outputs", help="which NAME.npz of each run to compare")
     p.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
