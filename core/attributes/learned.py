@@ -41,6 +41,7 @@ class LearnedAttributeNet(nn.Module):
         shared: bool = True,
         stage_ratio: float = 0.1,
         frame_dim: int = FRAME_DIM,
+        embedding_bn: bool = True,
     ) -> None:
         super().__init__()
         if method not in ("lmle", "linear"):
@@ -49,7 +50,9 @@ class LearnedAttributeNet(nn.Module):
         self.stage = FineTuned(TrunkStage(trunk), stage_ratio)
         in_dim = TrunkStage.DIM + frame_dim
         if method == "lmle":
-            self.head: nn.Module = LMLEHead(in_dim, num_attributes, 0, dim, shared=shared)
+            self.head: nn.Module = LMLEHead(
+                in_dim, num_attributes, 0, dim, shared=shared, batch_norm=embedding_bn
+            )
         else:
             self.head = LinearAttributeClassifier(in_dim, num_attributes)
 

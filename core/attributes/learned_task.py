@@ -56,6 +56,8 @@ class LearnedConfig:
         ``n // cluster_size`` clusters, at most ``max_clusters``).
     refresh_every: steps between refreshes of the memory bank and the clusters.
     knn_k: centroids the cluster-wise kNN looks at (validation).
+    embedding_bn: batch-normalise the embedding before its unit normalisation (without it the
+        embedding collapses to a point: docs/adr/0011-lmle.md).
     mining: ``"bank"`` (quintuplets from every training face, the paper) or ``"batch"``
         (from the batch's own faces only: the ablation of the bank).
     frame: also feed the frozen whole-frame features (needs them in the feature cache).
@@ -74,6 +76,7 @@ class LearnedConfig:
     refresh_every: int = 200
     knn_k: int = 10
     mining: str = "bank"
+    embedding_bn: bool = True
     g1: float = 0.05
     g2: float = 0.1
     g3: float = 0.2
@@ -268,6 +271,7 @@ class LearnedTask:
             cfg.shared,
             cfg.stage_ratio,
             FRAME_DIM if cfg.frame else 0,
+            cfg.embedding_bn,
         )
         split = self.train_split
         net.fit_norm(split.maps[:, 0], split.frame[:, 0])  # deterministic; restored anyway on resume

@@ -138,6 +138,7 @@ class AttributeModel:
                 int(meta["dim"]),
                 linear_hidden=bool(int(meta.get("linear_hidden", 0))),
                 shared=bool(int(meta.get("shared", 0))),
+                batch_norm=bool(int(meta.get("embedding_bn", 0))),
             )
             head.load_state_dict(sub["head"])
             layout = None
@@ -178,6 +179,7 @@ class AttributeModel:
                 dim=self.head.dim,
                 linear_hidden=int(self.head.linear_hidden),
                 shared=int(self.head.shared),
+                embedding_bn=int(self.head.batch_norm),
             )
         if self.stage is not None:
             meta.update(representation="learned", stage_input=STEM_TAP)

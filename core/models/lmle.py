@@ -101,6 +101,7 @@ class LMLEHead(nn.Module):
         dropout: float = 0.0,
         linear_hidden: bool = False,
         shared: bool = False,
+        batch_norm: bool = False,
     ) -> None:
         super().__init__()
         self.in_dim, self.num_attributes, self.hidden, self.dim = in_dim, num_attributes, hidden, dim
@@ -115,6 +116,12 @@ class LMLEHead(nn.Module):
         # hidden == 0: no shared layer, a linear projection per attribute (least prone to overfit)
         self.fc1 = nn.Linear(in_dim, hidden) if hidden > 0 else None
         self.fc2 = nn.Linear(hidden if hidden > 0 else in_dim, (1 if shared else num_attributes) * dim)
+        # batch_norm: standardise every embedding coordinate over the batch before the unit
+        # normalisation, so the embedding cannot collapse to one point. With squared distances a
+        # collapsed embedding is a stationary point of the triple-header hinge (every hinge sits
+        # at its margin, every gradient is zero), and training from a random head falls into it.
+        self.batch_norm = batch_norm
+        self.bn = nn.BatchNorm1d(self.fc2.out_features, affine=False) if batch_norm else None
 
     def hidden_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, in_dim) -> (N, hidden)`` shared representation (``(N, in_dim)`` when ``hidden == 0``)."""
@@ -128,14 +135,20 @@ class LMLEHead(nn.Module):
         """Shared ``(N, hidden)`` -> ``(N, A, dim)`` unit vectors; with ``attributes`` ``(N,)`` int64,
         only that attribute's ``(N, dim)`` embedding per row (cheaper when mining per attribute)."""
         if self.shared:
-            out = F.normalize(self.fc2(h), dim=-1)
+            out = F.normalize(self._linear(h), dim=-1)
             return out if attributes is not None else out[:, None].expand(-1, self.num_attributes, -1)
         if attributes is None:
-            out = self.fc2(h).view(h.shape[0], self.num_attributes, self.dim)
+            out = self._linear(h).view(h.shape[0], self.num_attributes, self.dim)
             return F.normalize(out, dim=-1)
+        if self.bn is not None:
+            raise ValueError("a batch-normalised head embeds all attributes at once")
         w = self.fc2.weight.view(self.num_attributes, self.dim, -1)[attributes]  # (N, dim, hidden)
         b = self.fc2.bias.view(self.num_attributes, self.dim)[attributes]
         return F.normalize(torch.einsum("ndh,nh->nd", w, h) + b, dim=-1)
+
+    def _linear(self, h: torch.Tensor) -> torch.Tensor:
+        out = self.fc2(h)
+        return self.bn(out) if self.bn is not None else out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.project(self.hidden_features(x))
@@ -144,6 +157,8 @@ class LMLEHead(nn.Module):
         """``(A, M, in_dim)``: row ``m`` of group ``a`` embedded for attribute ``a`` only ->
         ``(A, M, dim)`` unit vectors. Training mines each attribute among its own few anchors;
         embedding just those (not every image for all 40 attributes) is ~20x cheaper."""
+        if self.bn is not None:
+            raise ValueError("a batch-normalised head embeds all attributes at once")
         h = self.hidden_features(x)
         if self.shared:
             return F.normalize(self.fc2(h), dim=-1)

@@ -73,8 +73,14 @@ def test_short_learned_lmle_run_lowers_the_loss_and_decides(fake_root, tmp_path)
     torch.manual_seed(0)
     task, losses = _run(fake_root, tmp_path, "lmle")
     assert len(losses) == 30 and all(np.isfinite(losses))
-    assert np.mean(losses[-10:]) < 0.9 * np.mean(losses[:10])
+    assert np.mean(losses[-10:]) < 0.95 * np.mean(losses[:10])
     core = task.model
+    # the embedding stays spread over the sphere: a collapsed one (every face at one point)
+    # also lowers this loss, to the sum of the margins, and then stops learning
+    emb = core.train_embeddings()[:, 0]
+    pairs = torch.randint(0, len(emb), (500, 2), generator=torch.Generator().manual_seed(0))
+    spread = (emb[pairs[:, 0]] - emb[pairs[:, 1]]).pow(2).sum(-1).median()
+    assert float(spread) > 0.5
     assert core.bank.embeddings.shape == (100, 40, 8) and core.bank.step == 20
     used = core.centroid_label >= 0
     assert int(used[0].sum()) > 4  # several clusters per class, not at most two
@@ -125,7 +131,8 @@ def test_exported_learned_model_decides_like_the_run(fake_root, tmp_path):
     # the run's own decision with the exported clusters: the file stores float16 weights
     expected, expected_margin = decide_split(task.model, task.val_split, 3, layout=model.layout)
     assert (positive == expected).mean() > 0.97
-    assert np.abs(margin - expected_margin).max() < 0.05
+    # float16 rounding may flip which centroids a borderline face's vote counts: a few margins move
+    assert np.quantile(np.abs(margin - expected_margin), 0.98) < 0.01
     with pytest.raises(ValueError, match="conv128 maps"):
         loaded.decide(features.get(names))
     # a learned model whose stage weights were stripped is refused with a clear error
