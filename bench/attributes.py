@@ -3,9 +3,8 @@
     .venv/bin/python bench/attributes.py [--celeba-root ../shared/data/celeba_89x109_dev]
         [--val-range 7001-8000] [--json OUT] [--gui]
 
-Evaluates the four bundled models (``resources/models/lmle_celeba*.pt``, all
-trained on images 1-7000: LMLE with its fine-tuned stage, and on frozen
-features the linear baseline, LMLE as a head only and triplet + kNN) on the
+Evaluates the three bundled models (``resources/models/lmle_celeba*.pt``,
+all trained on images 1-7000 with the same frozen features) on the
 validation images: accuracy and balanced accuracy per attribute, sorted by
 imbalance (positive rate of the training images), then the means over the
 40 attributes and over the 10 rarest, with paired bootstrap 95 % intervals
@@ -38,22 +37,11 @@ from core.attributes.celeba import CelebA, parse_range  # noqa: E402
 from core.attributes.conv_cache import ConvMapCache  # noqa: E402
 from core.attributes.features import FLIP_SUFFIX, FeatureCache  # noqa: E402
 from core.attributes.metrics import evaluate_predictions  # noqa: E402
-from core.attributes.model import (  # noqa: E402
-    BASELINE_MODEL,
-    DEFAULT_MODEL,
-    FROZEN_MODEL,
-    TRIPLET_MODEL,
-    AttributeModel,
-)
+from core.attributes.model import BASELINE_MODEL, DEFAULT_MODEL, TRIPLET_MODEL, AttributeModel  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
 from core.progress import Progress, relay  # noqa: E402
 
-METHODS = {
-    "LMLE": DEFAULT_MODEL,
-    "linear (class-weighted)": BASELINE_MODEL,
-    "LMLE, frozen features": FROZEN_MODEL,
-    "triplet + kNN": TRIPLET_MODEL,
-}
+METHODS = {"LMLE": DEFAULT_MODEL, "linear (class-weighted)": BASELINE_MODEL, "triplet + kNN": TRIPLET_MODEL}
 
 
 def features(cache: FeatureCache, names) -> np.ndarray:
@@ -128,12 +116,7 @@ def print_table(result: dict, val_range: str) -> dict:
     rate = dict(zip(names, result["train_rate"], strict=True))
     order = sorted(names, key=lambda n: rate[n])
     labels = list(reports)
-    short = {
-        "LMLE": "LMLE",
-        "linear (class-weighted)": "linear",
-        "LMLE, frozen features": "LMLE frozen",
-        "triplet + kNN": "triplet",
-    }
+    short = {"LMLE": "LMLE", "linear (class-weighted)": "linear", "triplet + kNN": "triplet"}
     print(
         f"CelebA dev copy ({result['dataset'].root.name}), validation images {val_range} ({len(val)} faces)"
     )
