@@ -4,8 +4,8 @@
         an ``lmle_learned`` run (the paper's LMLE, a fine-tuned trunk stage) -> lmle_celeba.pt, its
         classifier clustering classes into groups of about N faces and voting over K centroids
     python tools/export_lmle.py RUN_DIR [--celeba-root DIR] [--out PATH]
-        an ``lmle`` run (a head on frozen features) -> lmle_celeba_frozen.pt (or lmle_celeba_triplet.pt
-        for a triplet run)
+        an ``lmle`` run (a head on frozen features) -> lmle_celeba.pt (or lmle_celeba_triplet.pt for a
+        triplet run)
     python tools/export_lmle.py --linear --celeba-root DIR [--train-range 1-7000] [--weight-decay 0.01]
         the class-weighted linear baseline -> lmle_celeba_linear.pt
     python tools/make_notice.py

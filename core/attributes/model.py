@@ -44,16 +44,9 @@ from core.models.lmle_trunk import STEM_TAP, TrunkStage
 from core.zoo.weights import WeightsError, load_weights, resolve, save_weights
 
 DEFAULT_MODEL = "lmle_celeba"
-#: LMLE as a head on frozen features (no fine-tuned stage): the learned model's ablation
-FROZEN_MODEL = "lmle_celeba_frozen"
 BASELINE_MODEL = "lmle_celeba_linear"
 TRIPLET_MODEL = "lmle_celeba_triplet"
-METHOD_MODELS = {
-    "lmle": DEFAULT_MODEL,
-    "lmle-frozen": FROZEN_MODEL,
-    "baseline": BASELINE_MODEL,
-    "triplet": TRIPLET_MODEL,
-}
+METHOD_MODELS = {"lmle": DEFAULT_MODEL, "baseline": BASELINE_MODEL, "triplet": TRIPLET_MODEL}
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,12 @@
-"""``python main.py attributes-eval --celeba-root DIR [--method lmle|lmle-frozen|baseline|triplet] [--range A-B |
+"""``python main.py attributes-eval --celeba-root DIR [--method lmle|baseline|triplet] [--range A-B |
 --partition val] [--model NAME] [--json OUT|-]``: score a shipped attribute model on CelebA.
 
 DIR holds ``images/`` (or ``img_align_celeba/``) and ``list_attr_celeba.txt``.
 By default every listed image is scored except those in the model's own
 training range (its sidecar meta ``train_range``), so on the dev copy
 (000001-008000, trained on 1-7000) this is the validation split 7001-8000.
-Frozen features (and, for the learned LMLE, the conv128 maps its fine-tuned
-stage reads) are cached (see :mod:`core.attributes.features`,
-:mod:`core.attributes.conv_cache`), so only the first run on a folder decodes
-its images.
+Frozen features are cached (see :mod:`core.attributes.features`), so only
+the first run on a folder decodes its images.
 
 JSON (``--json``; ``-`` = stdout)::
 
@@ -18,8 +16,7 @@ JSON (``--json``; ``-`` = stdout)::
 
 ``--compare`` scores the model (``--method``/``--model``, LMLE by default)
 and each baseline (``--against NAME_OR_PATH``, repeatable; default the shipped
-class-weighted linear model, LMLE as a head on frozen features and the triplet
-model) on the same faces, outside every
+class-weighted linear and triplet models) on the same faces, outside every
 compared model's training range, and adds paired bootstrap 95 % intervals
 (over faces) of the difference in mean balanced accuracy, over all 40
 attributes and over the 10 rarest (lowest positive rate in the first model's
@@ -53,7 +50,7 @@ from core.progress import Progress, relay
 
 log = logging.getLogger(__name__)
 
-METHODS = ("lmle", "lmle-frozen", "baseline", "triplet")
+METHODS = ("lmle", "baseline", "triplet")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,11 +111,7 @@ def run(args: argparse.Namespace) -> int:
         log.setLevel(logging.INFO)  # feature-extraction progress is this command's normal stderr output
     names = [args.model or METHOD_MODELS[args.method]]
     if args.compare:
-        names += args.against or [
-            METHOD_MODELS["baseline"],
-            METHOD_MODELS["lmle-frozen"],
-            METHOD_MODELS["triplet"],
-        ]
+        names += args.against or [METHOD_MODELS["baseline"], METHOD_MODELS["triplet"]]
     try:
         dataset = CelebA.open(args.celeba_root)
         models = [AttributeModel.load(name) for name in names]
