@@ -6,7 +6,9 @@ plain stage weights, clusters the final training embeddings into classes of
 about ``cluster_size`` faces (deterministically) and keeps the cluster-wise
 kNN's ``knn_k``; both are chosen on an inner fold, never on the reported
 images (``bench/lmle_learned.py sweep``). ``export_learned_run`` writes it
-as ``resources/models/lmle_celeba.pt`` with its sidecar.
+with its sidecar, by default as ``resources/models/lmle_celeba_learned.pt``
+(any path: ``AttributeModel.load`` and the Attributes panel's *Model…* read
+it like a bundled one).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from core.attributes.celeba import CELEBA_ATTRIBUTES
 from core.attributes.clustering import cluster_attributes
 from core.attributes.export import model_sidecar, shown_root
 from core.attributes.learned_task import LearnedConfig, LearnedTask
-from core.attributes.model import DEFAULT_MODEL, AttributeModel
+from core.attributes.model import AttributeModel
 from core.models.lmle_trunk import TrunkStage
 from core.paths import MODELS_DIR
 from core.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
@@ -29,8 +31,10 @@ from core.train.config import from_dict
 
 log = logging.getLogger(__name__)
 
-#: k-means seed of the shipped clusters (any fixed value: the export is reproducible)
+#: k-means seed of the exported clusters (any fixed value: the export is reproducible)
 CLUSTER_SEED = 0
+#: where an export goes unless told
+LEARNED_MODEL = "lmle_celeba_learned"
 
 
 def plain_stage(task: LearnedTask) -> TrunkStage:
@@ -92,10 +96,10 @@ def export_learned_run(
     celeba_root: str | None = None,
     out: str | Path | None = None,
 ) -> Path:
-    """Write the run's model to ``out`` (default ``resources/models/lmle_celeba.pt``)."""
+    """Write the run's model to ``out`` (default ``resources/models/lmle_celeba_learned.pt``)."""
     model, config = learned_model_from_run(run_dir, cluster_size, knn_k, celeba_root)
     task_cfg, train_cfg = config["task"], config["train"]
-    path = Path(out) if out else MODELS_DIR / f"{DEFAULT_MODEL}.pt"
+    path = Path(out) if out else MODELS_DIR / f"{LEARNED_MODEL}.pt"
     head = model.head
     assert head is not None
     what = (
