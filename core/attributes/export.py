@@ -55,13 +55,20 @@ def model_sidecar(description: str, train_range: str, regenerate: str) -> dict:
     }
 
 
+def read_run(run_dir: str | Path, task: str, celeba_root: str | None = None) -> tuple[dict, dict]:
+    """``(checkpoint, {"train": ..., "task": ...})`` of a run's ``last.pt``; ``celeba_root``
+    replaces the run's own (the data moved)."""
+    ckpt = load_checkpoint(Path(run_dir) / CHECKPOINT_NAME, task=task)
+    config = {"train": dict(ckpt["config"]["train"]), "task": dict(ckpt["config"]["task"])}
+    if celeba_root:
+        config["task"]["celeba_root"] = celeba_root
+    return ckpt, config
+
+
 def model_from_run(run_dir: str | Path, celeba_root: str | None = None) -> tuple[AttributeModel, dict]:
     """``(model, run config dict)`` of a run's ``last.pt`` (clusters of the final embeddings)."""
-    ckpt = load_checkpoint(Path(run_dir) / CHECKPOINT_NAME, task="lmle")
-    config = {"train": dict(ckpt["config"]["train"]), "task": dict(ckpt["config"]["task"])}
+    ckpt, config = read_run(run_dir, "lmle", celeba_root)
     task_cfg = config["task"]
-    if celeba_root:
-        task_cfg["celeba_root"] = celeba_root
     cfg = from_dict(LMLEConfig, task_cfg)
     task = LMLETask()
     core = task.build_model(cfg)

@@ -21,12 +21,11 @@ import torch
 
 from core.attributes.celeba import CELEBA_ATTRIBUTES
 from core.attributes.clustering import cluster_attributes
-from core.attributes.export import model_sidecar, shown_root
+from core.attributes.export import model_sidecar, read_run, shown_root
 from core.attributes.learned_task import LearnedConfig, LearnedTask
 from core.attributes.model import AttributeModel
 from core.models.lmle_trunk import TrunkStage
 from core.paths import MODELS_DIR
-from core.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from core.train.config import from_dict
 
 log = logging.getLogger(__name__)
@@ -52,11 +51,8 @@ def learned_model_from_run(
     run_dir: str | Path, cluster_size: int, knn_k: int, celeba_root: str | None = None
 ) -> tuple[AttributeModel, dict]:
     """``(model, run config dict)`` of a run's ``last.pt``; LMLE runs only."""
-    ckpt = load_checkpoint(Path(run_dir) / CHECKPOINT_NAME, task="lmle_learned")
-    config = {"train": dict(ckpt["config"]["train"]), "task": dict(ckpt["config"]["task"])}
+    ckpt, config = read_run(run_dir, "lmle_learned", celeba_root)
     task_cfg = config["task"]
-    if celeba_root:
-        task_cfg["celeba_root"] = celeba_root
     cfg = from_dict(LearnedConfig, task_cfg)
     if cfg.method != "lmle":
         raise ValueError(f"{run_dir}: a {cfg.method} run; only LMLE runs are exported as learned models")
