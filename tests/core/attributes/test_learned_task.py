@@ -135,6 +135,12 @@ def test_exported_learned_model_decides_like_the_run(fake_root, tmp_path):
     assert np.quantile(np.abs(margin - expected_margin), 0.98) < 0.01
     with pytest.raises(ValueError, match="conv128 maps"):
         loaded.decide(features.get(names))
+    # served through the recognizer: the maps come from the same pass as the frozen features
+    from core.attributes.recognizer import AttributeRecognizer
+
+    frame = np.random.default_rng(0).integers(0, 255, (109, 89, 3), dtype=np.uint8)
+    served = AttributeRecognizer(loaded, detector="centerface").predict_frames([frame, None])
+    assert served[1] is None and served[0].positive.shape == (40,)
     # a learned model whose stage weights were stripped is refused with a clear error
     from core.zoo.weights import load_weights, save_weights
 
