@@ -89,8 +89,15 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
-def feature_views(cache: FeatureCache, names: list[str], mirrored: bool, token: CancelToken | None = None):
-    """Sub-generator: ``(features, mirrored features or None)`` of ``names`` in one pass.
+def feature_views(
+    cache: FeatureCache | ConvMapCache,
+    names: list[str],
+    mirrored: bool,
+    token: CancelToken | None = None,
+    what: str = "features",
+):
+    """Sub-generator: ``(rows, mirrored rows or None)`` of ``names`` in one pass, from the feature
+    cache or the conv-map cache (``what`` names the rows in the progress messages).
 
     Each image and its mirror are asked for side by side, so they land in the same
     extraction batch (one decode per image) and one progress bar covers the job.
@@ -99,20 +106,10 @@ def feature_views(cache: FeatureCache, names: list[str], mirrored: bool, token: 
     from core.attributes.features import FLIP_SUFFIX
 
     if not mirrored:
-        return (yield from _cached(cache, names, "features", token)), None
+        return (yield from _cached(cache, names, what, token)), None
     views = [view for name in names for view in (name, name + FLIP_SUFFIX)]
-    both = yield from _cached(cache, views, "features of each image and its mirror", token)
+    both = yield from _cached(cache, views, f"{what} of each image and its mirror", token)
     return both[0::2], both[1::2]
-
-
-def map_views(cache: ConvMapCache, names: list[str], mirrored: bool, token: CancelToken | None = None):
-    """Sub-generator: ``(maps, mirrored maps or None)`` of ``names``: a learned model's input."""
-    # lazy: the engine (torch) loads in the first job, not at start-up
-    from core.attributes.features import FLIP_SUFFIX
-
-    views = [view for name in names for view in ((name, name + FLIP_SUFFIX) if mirrored else (name,))]
-    maps = yield from _cached(cache, views, "conv128 maps", token)
-    return (maps[0::2], maps[1::2]) if mirrored else (maps, None)
 
 
 def embedding_job(
@@ -122,7 +119,6 @@ def embedding_job(
     id_range: str | None,
     cache_dir: str | None = None,
     token: CancelToken | None = None,
-    conv_cache_dir: str | None = None,
 ):
     """Generator job: CelebA rows -> cached features (and a learned model's conv128 maps; progress)
     -> embeddings. Returns :class:`EmbeddingData`."""
@@ -146,8 +142,10 @@ def embedding_job(
         # lazy: the engine (torch) loads in the first job, not at start-up
         from core.attributes.conv_cache import ConvMapCache
 
-        conv = ConvMapCache(dataset.images_dir, conv_cache_dir)
-        maps, flipped_maps = yield from map_views(conv, names, bool(attr_model.tta), token)
+        conv = ConvMapCache(dataset.images_dir)
+        maps, flipped_maps = yield from feature_views(
+            conv, names, bool(attr_model.tta), token, what="conv128 maps"
+        )
     yield Progress(message="embedding")
     emb = attr_model.embed(feats, flipped, maps=maps, flipped_maps=flipped_maps).numpy()
     layout = attr_model.layout

@@ -85,19 +85,23 @@ class FeatureExtractor(FaceModelRunner):
 
     def from_frames(self, frames: Sequence[np.ndarray]) -> np.ndarray:
         """``(109, 89, 3)`` CelebA frames -> ``(N, 3712)`` float32 features (layout: module docstring)."""
-        return self.from_frames_with_maps(frames)[0]
+        return self._forward(frames)[0]
 
     def from_frames_with_maps(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Frames -> ``((N, 3712) float32 features, (N, 128, 8, 8) float16 conv128_2 maps)``: the maps
         are what a learned attribute model's stage reads, from the same forward pass and rounded
         as the training cache stores them (:mod:`core.attributes.conv_cache`)."""
+        features, maps = self._forward(frames)
+        return features, maps.numpy().astype(np.float16)
+
+    def _forward(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, torch.Tensor]:
+        """Both nets on ``frames``: the feature rows and the float32 maps tensor."""
         if len(frames) == 0:
-            return np.zeros((0, self.dim), dtype=np.float32), np.zeros((0, *MAPS_SHAPE), dtype=np.float16)
+            return np.zeros((0, self.dim), dtype=np.float32), torch.zeros(0, *MAPS_SHAPE)
         face, maps = self.forward_crops([face_square(f) for f in frames])
         frame = self.frame_runner.forward_crops(list(frames))
         d = DESCRIPTOR_DIM
-        features = torch.cat([face[:, :-d], frame, face[:, -d:]], dim=1).numpy()
-        return features, maps.numpy().astype(np.float16)
+        return torch.cat([face[:, :-d], frame, face[:, -d:]], dim=1).numpy(), maps
 
     def iter_paths(self, paths: Sequence[Path], batch: int = 64) -> Generator[Progress, None, np.ndarray]:
         """Generator over image files (aligned CelebA images of any size): yields a :class:`Progress`

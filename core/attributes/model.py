@@ -223,11 +223,9 @@ class AttributeModel:
             emb = F.normalize(emb + self.head(self._input(flipped, flipped_maps)), dim=-1)
         return emb
 
-    def set_bank(
-        self, train_features: np.ndarray, train_labels: np.ndarray, train_maps: np.ndarray | None = None
-    ) -> None:
+    def set_bank(self, train_features: np.ndarray, train_labels: np.ndarray) -> None:
         """Training embeddings for the triplet baseline's sample kNN."""
-        self.bank = self.embed(train_features, maps=train_maps)
+        self.bank = self.embed(train_features)
         self.bank_labels = torch.as_tensor(train_labels, dtype=torch.bool)
 
     @torch.no_grad()

@@ -101,13 +101,11 @@ class AttributeRecognizer:
         model, extractor = self.model, self._nets()[1]
         preds: Iterator[AttributePrediction] = iter([])
         if ok:
-            features, maps = extractor.from_frames_with_maps(ok)
+            features, maps = _inputs(extractor, ok, model.needs_maps)
             flipped = flipped_maps = None
             if model.tta:
                 mirrored = [np.ascontiguousarray(f[:, ::-1]) for f in ok]
-                flipped, flipped_maps = extractor.from_frames_with_maps(mirrored)
-            if not model.needs_maps:
-                maps = flipped_maps = None
+                flipped, flipped_maps = _inputs(extractor, mirrored, model.needs_maps)
             preds = iter(model.predict(features, flipped, maps=maps, flipped_maps=flipped_maps))
         return [next(preds) if f is not None else None for f in frames]
 
@@ -124,3 +122,12 @@ class AttributeRecognizer:
         """Detect faces in an RGB ``(H, W, 3)`` uint8 image, then :meth:`analyze_faces`."""
         result = self.detector().detect(image, min_score=min_score)
         return self.analyze_faces(image, list(result.faces))
+
+
+def _inputs(
+    extractor: FeatureExtractor, frames: list[np.ndarray], with_maps: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Feature rows of ``frames`` and, for a learned model, the conv128 maps of the same pass."""
+    if with_maps:
+        return extractor.from_frames_with_maps(frames)
+    return extractor.from_frames(frames), None

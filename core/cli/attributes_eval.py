@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _decide(dataset, cache, model, table, conv_cache: str | None = None) -> np.ndarray:
+def _decide(dataset, cache, model, table) -> np.ndarray:
     """``(N, A)`` bool predictions of one model on the table's faces (cached features)."""
     # lazy: the engine (torch) loads when this command runs, not for every command's --help
     from core.attributes.features import FLIP_SUFFIX
@@ -162,22 +162,14 @@ def _decide(dataset, cache, model, table, conv_cache: str | None = None) -> np.n
     feats = _features(cache, table.images)
     flipped = _features(cache, mirrored) if model.tta else None
     maps = flipped_maps = None
-    if model.needs_maps:
-        maps = _maps(dataset, table.images, conv_cache)
-        flipped_maps = _maps(dataset, mirrored, conv_cache) if model.tta else None
+    if model.needs_maps:  # a learned model's stage reads the conv128 maps, cached like the features
+        # lazy: the engine (torch) loads when this command runs, not for every command's --help
+        from core.attributes.conv_cache import ConvMapCache
+
+        conv = ConvMapCache(dataset.images_dir)
+        maps = _features(conv, table.images, "conv128 maps")
+        flipped_maps = _features(conv, mirrored, "conv128 maps") if model.tta else None
     return model.decide(feats, flipped, maps=maps, flipped_maps=flipped_maps)[0]
-
-
-def _maps(dataset, names, conv_cache_dir: str | None) -> np.ndarray:
-    """``(N, 128, 8, 8)`` conv128 maps of a learned model's faces, from (and into) the map cache."""
-    # lazy: the engine (torch) loads when this command runs, not for every command's --help
-    from core.attributes.conv_cache import ConvMapCache
-
-    cache = ConvMapCache(dataset.images_dir, conv_cache_dir)
-    missing = len(cache.missing(names))
-    if missing:
-        log.info("computing the conv128 maps of %d images (cached for next time)", missing)
-    return cache.get(list(names))
 
 
 def compare_doc(dataset, table, desc, names, models, predictions, reports) -> dict:
@@ -216,10 +208,12 @@ def _compare_table(doc: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _features(cache, names) -> np.ndarray:
+def _features(cache, names, what: str = "features") -> np.ndarray:
+    """Rows of ``names`` from a feature or conv-map cache, logging the progress of what it computes."""
+
     def log_progress(progress: Progress) -> None:
         if progress.done == progress.total or progress.done % 1024 < 64:
-            log.info("features: %d/%d images", progress.done, progress.total)
+            log.info("%s: %d/%d images", what, progress.done, progress.total)
 
     return relay(cache.iter_get(list(names)), log_progress)
 

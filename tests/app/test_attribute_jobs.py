@@ -47,13 +47,11 @@ def test_without_mirrors_one_plain_pass():
 
 
 def test_a_learned_models_maps_come_with_their_mirrors_in_one_pass():
-    from app.attributes.jobs import map_views
-
     cache = _Cache()  # the conv-map cache has the same iter_get contract
     names = [f"{i:06d}.jpg" for i in range(6)]
-    progress, (maps, flipped) = _drive(map_views(cache, names, mirrored=True))
+    progress, (maps, flipped) = _drive(feature_views(cache, names, mirrored=True, what="conv128 maps"))
     assert cache.requests == [[v for n in names for v in (n, n + FLIP_SUFFIX)]]
     assert (maps[:, 0] == 0).all() and (flipped[:, 0] == 1).all()
     assert "conv128 maps" in progress[0].message
-    _, (plain, none) = _drive(map_views(_Cache(), names, mirrored=False))
+    _, (plain, none) = _drive(feature_views(_Cache(), names, mirrored=False, what="conv128 maps"))
     assert none is None and len(plain) == 6
