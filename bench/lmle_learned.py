@@ -13,7 +13,7 @@ choice is made on); ``final`` trains on 1-7000 and scores 7001-8000, the
 reported images, once, with the choices of fold A. A fold-A run can also be
 read once on 7001-8000 (``outputs --query 7001-8000 --name test``, then
 ``compare --outputs test``): train 1-6000, choose on 6001-7000, report on
-7001-8000, which is how the shipped LMLE was measured. ``train`` resumes a
+7001-8000, the protocol a learned model to ship is measured by. ``train`` resumes a
 stopped run (its --out folder holds the engine's checkpoint), then writes
 ``outputs.npz`` (training and query embeddings, or logits) and
 ``timing.json`` (training wall time). ``sweep`` re-clusters a trained
@@ -40,11 +40,11 @@ sys.path.insert(0, str(ROOT))
 
 from core.attributes.bootstrap import paired_bootstrap, rarest  # noqa: E402
 from core.attributes.clustering import cluster_attributes  # noqa: E402
+from core.attributes.export import read_run  # noqa: E402
 from core.attributes.knn import cluster_knn  # noqa: E402
 from core.attributes.learned_task import LearnedConfig, LearnedTask, query_outputs  # noqa: E402
 from core.attributes.metrics import balanced_accuracy  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
-from core.train.checkpoint import CHECKPOINT_NAME, load_checkpoint  # noqa: E402
 from core.train.config import build_config, from_dict  # noqa: E402
 from core.train.loop import train  # noqa: E402
 
@@ -81,9 +81,9 @@ def run_training(args: argparse.Namespace) -> int:
 
 def from_checkpoint(args: argparse.Namespace) -> int:
     """``NAME.npz`` of a run's last checkpoint (a stopped run, or other query images: ``--query``)."""
-    ckpt = load_checkpoint(args.out / CHECKPOINT_NAME, task="lmle_learned")
+    ckpt, config = read_run(args.out, "lmle_learned")
     task = LearnedTask()
-    task_cfg = dict(ckpt["config"]["task"])
+    task_cfg = config["task"]
     if args.query:
         task_cfg["val_range"] = args.query
     core = task.build_model(from_dict(LearnedConfig, task_cfg))
