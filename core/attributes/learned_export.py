@@ -13,6 +13,7 @@ it like a bundled one).
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from pathlib import Path
@@ -37,10 +38,11 @@ LEARNED_MODEL = "lmle_celeba_learned"
 
 
 def plain_stage(task: LearnedTask) -> TrunkStage:
-    """The run's stage with ``pretrained + ratio * delta`` folded into ordinary weights."""
+    """A copy of the run's stage with ``pretrained + ratio * delta`` folded into ordinary weights
+    (a copy: folding into the run's own pretrained weights would add the deltas twice there)."""
     assert task.model is not None
     tuned = task.model.net.stage
-    stage = tuned.module
+    stage = copy.deepcopy(tuned.module)
     with torch.no_grad():
         for name, value in tuned.tuned_parameters().items():
             stage.get_parameter(name).copy_(value)
