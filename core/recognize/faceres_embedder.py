@@ -84,6 +84,7 @@ class FaceResEmbedder(FaceModelRunner):
         weights: str | os.PathLike | None = None,
         preprocessing: str = DEFAULT_PREPROCESSING,
         looseness: float = DEFAULT_LOOSENESS,
+        fused: bool = True,
     ):
         if preprocessing not in PREPROCESSING:
             raise ValueError(f"preprocessing must be one of {sorted(PREPROCESSING)}, got {preprocessing!r}")
@@ -91,7 +92,7 @@ class FaceResEmbedder(FaceModelRunner):
         self.looseness = float(looseness)
         #: the weights file's name or path (what caches of these embeddings are keyed by)
         self.weights_file = str(weights if weights is not None else self.weights_name)
-        super().__init__(model, device, weights)
+        super().__init__(model, device, weights, fused)
 
     def network_variant(self) -> Hashable:
         return "faceres"

@@ -78,10 +78,11 @@ class Landmarker(FaceModelRunner):
         model: nn.Module | None = None,
         device: torch.device | str | None = None,
         weights: str | os.PathLike | None = None,
+        fused: bool = True,
     ):
         self.tiny = tiny
         self.weights_name = "faceapi_face_landmark_68_tiny" if tiny else "faceapi_face_landmark_68"
-        super().__init__(model, device, weights)
+        super().__init__(model, device, weights, fused)
 
     def build(self, tensors: dict[str, torch.Tensor]) -> nn.Module:
         return FaceLandmark68Net.from_tfjs(tensors, tiny=self.tiny)

@@ -20,7 +20,8 @@ from torch import nn
 
 from core.device import default_device
 from core.recognize.crops import CropRect, crop_image, normalize, to_batch_tensor
-from core.zoo.cache import load_network
+from core.zoo.cache import builder_name, load_network
+from core.zoo.fusion import fuse_for_cpu
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,12 @@ class FaceModelRunner:
     network; ``weights`` overrides the bundled file (a name or a ``.pt``
     path); ``device=None`` means :func:`core.device.default_device`.
     Raises ``core.zoo.weights.WeightsError`` for a missing or corrupt file.
+
+    fused: on the CPU, batches run through the network frozen and fused for oneDNN
+    (:func:`core.zoo.fusion.fuse_for_cpu`: the same outputs to float rounding, 1.1-1.9x faster
+    per face), built at the first batch and shared through the network cache. :attr:`model`
+    stays the eager module either way; an injected ``model`` always runs eager (it may be
+    training).
     """
 
     weights_name: str = ""
@@ -87,15 +94,35 @@ class FaceModelRunner:
         model: nn.Module | None = None,
         device: torch.device | str | None = None,
         weights: str | os.PathLike | None = None,
+        fused: bool = True,
     ):
         self.device = torch.device(device) if device is not None else default_device()
+        # the weights the fused network is built from; None: run self.model as it is
+        self._fuse_from: str | os.PathLike | None = None
+        self._fused: nn.Module | None = None
         if model is None:
             # shared with every runner of this network and device (the network cache), loaded once
             weights = weights if weights is not None else self.weights_name
             model = load_network(weights, self.build, self.device, variant=self.network_variant())
+            if fused and self.device.type == "cpu":
+                self._fuse_from = weights
         # channels_last: oneDNN (CPU) and cuDNN run these depthwise/separable nets faster in NHWC,
         # and max-pooling avoids layout reorders (measured 1.1-2.5x per model on CPU).
         self.model = model.to(self.device, memory_format=torch.channels_last).eval()
+
+    @property
+    def inference_network(self) -> nn.Module:
+        """What a batch runs through: the fused network on the CPU (see the class docstring)."""
+        if self._fuse_from is None:
+            return self.model
+        if self._fused is None:
+            # keyed by the subclass's own builder too: several runners build different nets from one file
+            variant = ("fused", builder_name(self.build), self.network_variant())
+            self._fused = load_network(self._fuse_from, self._build_fused, self.device, variant=variant)
+        return self._fused
+
+    def _build_fused(self, tensors: dict[str, torch.Tensor]) -> nn.Module:
+        return fuse_for_cpu(self.build(tensors), example_side=self.input_size)
 
     def network_variant(self) -> Hashable:
         """What, besides the weights file and :meth:`build`, decides the network (none by default)."""
@@ -115,11 +142,12 @@ class FaceModelRunner:
         concatenated. ``N == 0`` is allowed only where the subclass handles it.
         """
         chunks: list[Outputs] = []
+        network = self.inference_network
         with torch.inference_mode(), _full_fp32(self.device):
             for start in range(0, batch.shape[0], self.max_batch):
                 part = self.prepare(batch[start : start + self.max_batch].to(self.device))
                 part = part.contiguous(memory_format=torch.channels_last)
-                out = self.model(part)
+                out = network(part)
                 chunks.append(tuple(o.cpu() for o in out) if isinstance(out, tuple) else out.cpu())
         if isinstance(chunks[0], tuple):
             return tuple(torch.cat(parts) for parts in zip(*chunks, strict=True))

@@ -27,17 +27,19 @@ log = logging.getLogger(__name__)
 EXAMPLE_SIDE = 64
 
 
-def fuse_for_cpu(network: nn.Module, channels: int = 3) -> nn.Module:
+def fuse_for_cpu(network: nn.Module, channels: int = 3, example_side: int = EXAMPLE_SIDE) -> nn.Module:
     """The eval-mode ``network`` frozen and optimised for CPU inference; itself when that fails.
 
     The network must take one ``(N, channels, H, W)`` tensor; it runs channels_last.
+    example_side: the traced input's side (a network with a fixed input size needs that size).
     """
     network = network.to(memory_format=torch.channels_last).eval()
-    example = torch.zeros(1, channels, EXAMPLE_SIDE, EXAMPLE_SIDE).contiguous(
+    example = torch.zeros(1, channels, example_side, example_side).contiguous(
         memory_format=torch.channels_last
     )
     try:
-        with warnings.catch_warnings(), torch.no_grad():
+        # outside inference mode: tracing records no graph from inference tensors
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
             # TorchScript warns of its deprecation on every call; the API still works in this torch
             warnings.filterwarnings("ignore", category=FutureWarning)
             warnings.filterwarnings("ignore", category=DeprecationWarning)
