@@ -140,3 +140,38 @@ def test_options_are_never_matched_by_prefix(capsys):
     assert exc.value.code == 2 and "--mod" in capsys.readouterr().err
     args = build_parser().parse_args(["detect", "x.jpg", "--mode", "accurate", "--model", "ssd"])
     assert (args.mode, args.model) == ("accurate", "ssd")
+
+
+ONE_COMMAND_SCRIPT = """
+import sys
+from core.cli import run_cli
+try:
+    run_cli(["--log-level", "ERROR", "wider-eval", "--help"])
+except SystemExit:
+    pass
+print("LOADED:", sorted(m for m in sys.modules if m.startswith(("core.detect", "core.cli.", "cv2", "torch"))))
+"""
+
+
+def test_a_command_loads_only_its_own_modules():
+    """``wider-eval`` builds its own parser only: the detector, image and other commands' modules stay unloaded."""
+    from core.cli import chosen_command
+
+    assert chosen_command(["--log-level", "INFO", "wider-eval", "--pred", "p"]) == "wider-eval"
+    assert chosen_command(["--log-level=INFO", "detect", "x.jpg"]) == "detect"
+    assert (
+        chosen_command(["--help"]) is None
+        and chosen_command(["detekt"]) is None
+        and chosen_command([]) is None
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run(
+        [sys.executable, "-c", ONE_COMMAND_SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "LOADED: ['core.cli.wider_eval']" in out.stdout, out.stdout

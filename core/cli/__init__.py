@@ -43,7 +43,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def chosen_command(argv: list[str]) -> str | None:
+    """The command ``argv`` names (after the global ``--log-level``), or ``None`` (help, a typo)."""
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--log-level":
+            i += 2
+        elif token.startswith("--log-level="):
+            i += 1
+        else:
+            return token if token in COMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of ``only`` (a command's modules load when it runs: a
+    command's start then imports nothing the other commands need)."""
     # no prefix matching: "--mode" must never be read as "--model"
     parser = argparse.ArgumentParser(
         prog="facescope", description="FaceScope engine command line", allow_abbrev=False
@@ -51,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="WARNING", help="logging level (DEBUG, INFO, WARNING ...)")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
+        if only is not None and name != only:
+            continue
         module = importlib.import_module(module_name)
         command_parser = sub.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
         module.add_arguments(command_parser)
@@ -59,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_cli(argv: list[str]) -> int:
-    parser = build_parser()
+    parser = build_parser(only=chosen_command(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=getattr(logging, str(args.log_level).upper(), logging.WARNING),

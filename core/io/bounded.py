@@ -2,8 +2,9 @@
 
 A path can name a FIFO (the read never returns), a character device such as
 ``/dev/zero`` (the read never ends), or a sparse file of gigabytes (the read
-exhausts memory). :func:`read_bytes_bounded` looks at what the path is before
-opening it and refuses anything but a regular file under the cap, with a
+exhausts memory). :func:`read_bytes_bounded` opens the path without blocking,
+looks at what it opened before reading, and refuses anything but a regular
+file under the cap, with a
 sentence that names the file, what it is, and how to raise the cap.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 
 from core.errors import UserError
 
@@ -44,6 +44,20 @@ def describe_size(size: int) -> str:
     return f"{size / MIB:.1f} MiB" if size >= MIB else f"{size} bytes"
 
 
+def _read_at_most(fd: int, expected: int, max_bytes: int) -> bytes:
+    """The bytes of ``fd`` up to EOF, stopping once past ``max_bytes`` (a file that grows);
+    the first read asks for the ``expected`` size, so a small file costs no large buffer."""
+    parts: list[bytes] = []
+    total = 0
+    while total <= max_bytes:
+        part = os.read(fd, max(expected - total, 1 << 16))
+        if not part:
+            break
+        parts.append(part)
+        total += len(part)
+    return b"".join(parts)
+
+
 def read_bytes_bounded(
     path: str | os.PathLike, max_bytes: int, *, what: str = "file", hint: str = ""
 ) -> bytes:
@@ -54,15 +68,19 @@ def read_bytes_bounded(
     Raises :class:`InputFileError` (a ``UserError`` and an ``OSError``); a missing
     file raises ``FileNotFoundError`` as ``open`` would.
     """
-    path = Path(path)
-    info = os.stat(path)  # follows a symlink: a link to /dev/zero is judged by its target
-    if not stat.S_ISREG(info.st_mode):
-        raise InputFileError(path, f"the {what} is {_kind(info.st_mode)}; expected a regular file")
-    limit = f"the limit is {describe_size(max_bytes)}" + (f" (raise it with {hint})" if hint else "")
-    if info.st_size > max_bytes:
-        raise InputFileError(path, f"the {what} is {describe_size(info.st_size)}; {limit}")
-    with open(path, "rb") as handle:
-        data = handle.read(max_bytes + 1)
-    if len(data) > max_bytes:  # it grew between the stat and the read
+    # O_NONBLOCK: opening a FIFO returns at once (a blocking open waits for a writer); the
+    # descriptor is then judged by fstat, so what is read is what was checked
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        info = os.fstat(fd)  # the target of a symlink: a link to /dev/zero is judged as /dev/zero
+        if not stat.S_ISREG(info.st_mode):
+            raise InputFileError(path, f"the {what} is {_kind(info.st_mode)}; expected a regular file")
+        limit = f"the limit is {describe_size(max_bytes)}" + (f" (raise it with {hint})" if hint else "")
+        if info.st_size > max_bytes:
+            raise InputFileError(path, f"the {what} is {describe_size(info.st_size)}; {limit}")
+        data = _read_at_most(fd, min(info.st_size, max_bytes) + 1, max_bytes)
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:  # it grew between the fstat and the read
         raise InputFileError(path, f"the {what} is larger than {describe_size(max_bytes)}; {limit}")
     return data

@@ -18,14 +18,17 @@ from pathlib import Path
 import numpy as np
 
 from core.wider.errors import WiderFormatError
+from core.wider.gt_cache import cached_ground_truth
 from core.wider.labels import LabelArrays, read_label_arrays
-from core.wider.matfiles import FACE_MAT, SETTINGS, load_eval_tools, read_keep_json
+from core.wider.matfiles import FACE_MAT, SETTING_MAT, SETTINGS, load_eval_tools, read_keep_json
 from core.wider.predictions import image_key
 
 log = logging.getLogger(__name__)
 
 # pseudo-setting keeping every annotated face (invalid ones included); not an official setting
 ALL_FACES = "all_faces"
+# array-name prefix of a setting's keep mask in :meth:`WiderGroundTruth.to_arrays`
+_KEEP_PREFIX = "keep:"
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,62 @@ class WiderGroundTruth:
     def all_faces_mask(self) -> np.ndarray:
         """Every annotated face (a pseudo-setting ``"all_faces"``: invalid faces included)."""
         return ~self.placeholder
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The fields as plain arrays (no Python objects: an ``.npz`` loads them without pickle)."""
+        arrays = {
+            "keys": np.array(self.keys, dtype=str),
+            "names": np.array(self.names, dtype=str),
+            "offsets": self.offsets,
+            "boxes": self.boxes,
+            "attributes": self.attributes,
+            "placeholder": self.placeholder,
+            "integer_boxes": np.array(self.integer_boxes),
+            "source": np.array(self.source, dtype=str),
+        }
+        arrays.update({_KEEP_PREFIX + setting: mask for setting, mask in self.keep.items()})
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> WiderGroundTruth:
+        """:meth:`to_arrays` back; ``ValueError`` (or ``KeyError``) when they do not fit together."""
+        keys = tuple(str(k) for k in arrays["keys"])
+        offsets = np.asarray(arrays["offsets"], dtype=np.int64)
+        boxes = np.asarray(arrays["boxes"], dtype=np.float64)
+        rows = len(boxes)
+        if (
+            offsets.shape != (len(keys) + 1,)
+            or offsets[0] != 0
+            or offsets[-1] != rows
+            or np.any(np.diff(offsets) < 0)
+        ):
+            raise ValueError("offsets do not index the boxes")
+        names = tuple(str(n) for n in arrays["names"])
+        attributes = np.asarray(arrays["attributes"], dtype=np.uint8)
+        placeholder = np.asarray(arrays["placeholder"], dtype=bool)
+        if (
+            len(names) != len(keys)
+            or boxes.shape != (rows, 4)
+            or attributes.shape != (rows, 6)
+            or placeholder.shape != (rows,)
+        ):
+            raise ValueError("names, boxes, attributes and placeholders do not fit together")
+        keep = {
+            n[len(_KEEP_PREFIX) :]: np.asarray(a, dtype=bool)
+            for n, a in arrays.items()
+            if n.startswith(_KEEP_PREFIX)
+        }
+        return cls(
+            keys=keys,
+            names=names,
+            offsets=offsets,
+            boxes=boxes,
+            attributes=attributes,
+            placeholder=placeholder,
+            keep=keep,
+            integer_boxes=bool(arrays["integer_boxes"]),
+            source=str(arrays["source"]),
+        )
 
 
 def _keep_masks(
@@ -203,6 +262,14 @@ def _setting_order(name: str) -> tuple[int, str]:
     return (SETTINGS.index(name) if name in SETTINGS else len(SETTINGS), name)
 
 
+def _eval_tools_cached(folder: Path) -> WiderGroundTruth:
+    """:func:`from_eval_tools`, through the parsed-ground-truth cache (:mod:`core.wider.gt_cache`)."""
+    sources = [folder / FACE_MAT] + [folder / SETTING_MAT.format(s) for s in SETTINGS]
+    if not all(p.is_file() for p in sources):
+        return from_eval_tools(folder)  # it names the missing file
+    return cached_ground_truth(sources, lambda: from_eval_tools(folder), WiderGroundTruth.from_arrays)
+
+
 def load_ground_truth(path: str | os.PathLike) -> WiderGroundTruth:
     """Ground truth from a path, whichever form it takes.
 
@@ -216,11 +283,9 @@ def load_ground_truth(path: str | os.PathLike) -> WiderGroundTruth:
     if path.is_file() and path.suffix == ".mat":
         path = path.parent
     if path.is_dir():
-        if (path / FACE_MAT).is_file():
-            return from_eval_tools(path)
-        for sub in ("eval_tools_ground_truth", "ground_truth"):
-            if (path / sub / FACE_MAT).is_file():
-                return from_eval_tools(path / sub)
+        for folder in (path, path / "eval_tools_ground_truth", path / "ground_truth"):
+            if (folder / FACE_MAT).is_file():
+                return _eval_tools_cached(folder)
         labels = sorted(path.glob("*_bbx_gt.txt"))
         if not labels:
             raise FileNotFoundError(f"{path}: no {FACE_MAT} and no *_bbx_gt.txt label file")
