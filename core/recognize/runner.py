@@ -79,7 +79,7 @@ class FaceModelRunner:
     Raises ``core.zoo.weights.WeightsError`` for a missing or corrupt file.
 
     fused: on the CPU, batches run through the network frozen and fused for oneDNN
-    (:func:`core.zoo.fusion.fuse_for_cpu`: the same outputs to float rounding, 1.1-1.9x faster
+    (:func:`core.zoo.fusion.fuse_for_cpu`: the same outputs to float rounding; 1.0-1.2x faster
     per face), built at the first batch and shared through the network cache. :attr:`model`
     stays the eager module either way; an injected ``model`` always runs eager (it may be
     training).
