@@ -117,18 +117,20 @@ print("TORCH:", "torch" in sys.modules)
 """
 
 
-def test_every_command_parses_its_arguments_before_torch_loads():
+def _run_script(script: str) -> str:
+    """``script``'s stdout, run by a fresh interpreter in the repository (it must exit 0)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     out = subprocess.run(
-        [sys.executable, "-c", COMMAND_HELP_SCRIPT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "TORCH: False" in out.stdout, "a command module imports torch at its top: defer it into run()"
+    return out.stdout
+
+
+def test_every_command_parses_its_arguments_before_torch_loads():
+    assert "TORCH: False" in _run_script(COMMAND_HELP_SCRIPT), (
+        "a command module imports torch at its top: defer it into run()"
+    )
 
 
 def test_options_are_never_matched_by_prefix(capsys):
@@ -164,14 +166,5 @@ def test_a_command_loads_only_its_own_modules():
         and chosen_command(["detekt"]) is None
         and chosen_command([]) is None
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    out = subprocess.run(
-        [sys.executable, "-c", ONE_COMMAND_SCRIPT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert "LOADED: ['core.cli.wider_eval']" in out.stdout, out.stdout
+    loaded = _run_script(ONE_COMMAND_SCRIPT)
+    assert "LOADED: ['core.cli.wider_eval']" in loaded, loaded
