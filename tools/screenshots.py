@@ -9,8 +9,10 @@ It opens the bundled samples with the default detector, waits for the first
 detection, then brings each panel in front (its workspace, or its dock raised
 with ``--layout docks``) and saves ``<panel>.png`` (plus ``main.png`` as the
 window opens) and ``scaleface_maps.png`` (the bundled ScaleFace with its small
-branch's response map). Settings and user data go to a
-temporary folder, so the user's own are never touched.
+branch's response map); with ``--celeba-root DIR`` also ``attributes_embedding.png``
+(the bundled LMLE's embedding of ``--celeba-range`` with its clusters; the first
+run extracts those faces' features, minutes on a CPU). Settings and user data go
+to a temporary folder, so the user's own are never touched.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         "--layout", choices=("workspaces", "docks"), default="workspaces", help="window layout"
     )
     parser.add_argument("--settle-s", type=float, default=8.0, help="seconds to wait for the first detection")
+    parser.add_argument("--celeba-root", default=None, help="CelebA folder: also shoot the LMLE embedding plot")
+    parser.add_argument("--celeba-range", default="1-2000", help="images of the embedding plot (training images)")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
     work = Path(tempfile.mkdtemp(prefix="facescope_shots_"))
@@ -78,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         window.grab().save(str(out / f"{panel.object_name}.png"))
         print(f"{out / panel.object_name}.png  window {window.width()}x{window.height()}")
     scaleface_shot(window, settle, out / "scaleface_maps.png")
+    if args.celeba_root:
+        attributes_shot(window, settle, out / "attributes_embedding.png", args.celeba_root, args.celeba_range)
     window.close()
     window.jobs.wait(60.0)  # a detection still running must not outlive the interpreter
     return 0
@@ -103,6 +109,23 @@ def scaleface_shot(window, settle, path: Path) -> None:
     settle(1.0)
     window.grab().save(str(path))
     print(f"{path}  ScaleFace with the small branch's response map")
+
+
+def attributes_shot(window, settle, path: Path, root: str, id_range: str) -> None:
+    """The bundled LMLE's embedding of CelebA images ``id_range``, with its clusters."""
+    window.show_panel("attributes")
+    panel = window.panel("attributes")
+    panel.root_edit.setText(root)
+    panel._root_changed()
+    panel.range_edit.setText(id_range)
+    panel.load_embedding()
+    for _ in range(6000):  # feature and map extraction: minutes on a CPU
+        settle(0.2)
+        if panel.embed_job is not None and panel.embed_job.is_done:
+            break
+    settle(1.0)
+    window.grab().save(str(path))
+    print(f"{path}  {panel.status.text()}")
 
 
 if __name__ == "__main__":

@@ -57,6 +57,8 @@ class FrameFeatureRunner(FaceModelRunner):
 
     weights_name = "faceapi_age_gender"
     input_size = AgeGenderNet.INPUT_SIZE
+    # oneDNN's fused adaptive pooling needs the map side divisible by the pooled side (7 -> 2 is not)
+    fusable = False
 
     def build(self, tensors: dict[str, torch.Tensor]) -> nn.Module:
         return FrameFeatures(AgeGenderNet.from_tfjs(tensors))

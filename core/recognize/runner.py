@@ -88,6 +88,8 @@ class FaceModelRunner:
     weights_name: str = ""
     input_size: int = 112
     max_batch: int = 32
+    #: whether the network can run fused on the CPU (see ``fused``)
+    fusable: bool = True
 
     def __init__(
         self,
@@ -104,7 +106,7 @@ class FaceModelRunner:
             # shared with every runner of this network and device (the network cache), loaded once
             weights = weights if weights is not None else self.weights_name
             model = load_network(weights, self.build, self.device, variant=self.network_variant())
-            if fused and self.device.type == "cpu":
+            if fused and self.fusable and self.device.type == "cpu":
                 self._fuse_from = weights
         # channels_last: oneDNN (CPU) and cuDNN run these depthwise/separable nets faster in NHWC,
         # and max-pooling avoids layout reorders (measured 1.1-2.5x per model on CPU).

@@ -7,14 +7,22 @@ import torch
 from torch import nn
 
 from core.attributes.conv_cache import StemRunner
-from core.attributes.features import FeatureExtractor
+from core.attributes.features import FeatureExtractor, FrameFeatureRunner
 from core.recognize.age_gender import AgeGenderEstimator
 from core.recognize.embedder import Embedder
 from core.recognize.expression import ExpressionClassifier
 from core.recognize.faceres_embedder import FaceResEmbedder
 from core.recognize.landmarker import Landmarker
 
-RUNNERS = [Embedder, Landmarker, FaceResEmbedder, AgeGenderEstimator, ExpressionClassifier, StemRunner]
+RUNNERS = [
+    Embedder,
+    Landmarker,
+    FaceResEmbedder,
+    AgeGenderEstimator,
+    ExpressionClassifier,
+    StemRunner,
+    FeatureExtractor,
+]
 # float rounding of the folded BatchNorms: outputs of magnitude ~1 agree to about 1e-5
 # (measured 3e-7 .. 1.5e-5, the latter on the age in years)
 TOLERANCE = 1e-4
@@ -48,6 +56,11 @@ def test_the_fused_network_is_shared_and_keyed_by_the_runners_builder():
     stem = StemRunner(device="cpu")
     assert stem.inference_network is not first.inference_network
     assert FeatureExtractor(device="cpu").inference_network is not first.inference_network
+
+
+def test_a_runner_that_cannot_fuse_runs_eager_without_trying():
+    runner = FrameFeatureRunner(device="cpu")
+    assert runner.inference_network is runner.model
 
 
 def test_opting_out_and_injected_models_run_eager():
