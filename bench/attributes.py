@@ -1,10 +1,11 @@
-"""LMLE vs the class-weighted linear baseline vs triplet + kNN on CelebA, per attribute.
+"""LMLE vs the class-weighted linear baseline vs LMLE's head alone vs triplet + kNN on CelebA, per attribute.
 
     .venv/bin/python bench/attributes.py [--celeba-root ../shared/data/celeba_89x109_dev]
         [--val-range 7001-8000] [--json OUT] [--gui]
 
-Evaluates the three bundled models (``resources/models/lmle_celeba*.pt``,
-all trained on images 1-7000 with the same frozen features) on the
+Evaluates the four bundled models (``resources/models/lmle_celeba*.pt``, all
+trained on images 1-7000; LMLE with a fine-tuned trunk stage, the others on
+the same frozen features) on the
 validation images: accuracy and balanced accuracy per attribute, sorted by
 imbalance (positive rate of the training images), then the means over the
 40 attributes and over the 10 rarest, with paired bootstrap 95 % intervals
@@ -37,11 +38,22 @@ from core.attributes.celeba import CelebA, parse_range  # noqa: E402
 from core.attributes.conv_cache import ConvMapCache  # noqa: E402
 from core.attributes.features import FLIP_SUFFIX, FeatureCache  # noqa: E402
 from core.attributes.metrics import evaluate_predictions  # noqa: E402
-from core.attributes.model import BASELINE_MODEL, DEFAULT_MODEL, TRIPLET_MODEL, AttributeModel  # noqa: E402
+from core.attributes.model import (  # noqa: E402
+    BASELINE_MODEL,
+    DEFAULT_MODEL,
+    HEAD_MODEL,
+    TRIPLET_MODEL,
+    AttributeModel,
+)
 from core.paths import SHARED_DIR  # noqa: E402
 from core.progress import Progress, relay  # noqa: E402
 
-METHODS = {"LMLE": DEFAULT_MODEL, "linear (class-weighted)": BASELINE_MODEL, "triplet + kNN": TRIPLET_MODEL}
+METHODS = {
+    "LMLE": DEFAULT_MODEL,
+    "linear (class-weighted)": BASELINE_MODEL,
+    "LMLE head (frozen features)": HEAD_MODEL,
+    "triplet + kNN": TRIPLET_MODEL,
+}
 
 
 def features(cache: FeatureCache, names) -> np.ndarray:

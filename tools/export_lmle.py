@@ -1,10 +1,10 @@
 """Ship LMLE attribute models into resources/models (+ sidecars).
 
     python tools/export_lmle.py RUN_DIR --learned --cluster-size N --k K [--celeba-root DIR] [--out PATH]
-        an ``lmle_learned`` run (the paper's LMLE, a fine-tuned trunk stage) -> lmle_celeba_learned.pt, its
+        an ``lmle_learned`` run (the paper's LMLE, a fine-tuned trunk stage) -> lmle_celeba.pt, its
         classifier clustering classes into groups of about N faces and voting over K centroids
     python tools/export_lmle.py RUN_DIR [--celeba-root DIR] [--out PATH]
-        an ``lmle`` run (a head on frozen features) -> lmle_celeba.pt (or lmle_celeba_triplet.pt for a
+        an ``lmle`` run (a head on frozen features) -> lmle_celeba_head.pt (or lmle_celeba_triplet.pt for a
         triplet run)
     python tools/export_lmle.py --linear --celeba-root DIR [--train-range 1-7000] [--weight-decay 0.01]
         the class-weighted linear baseline -> lmle_celeba_linear.pt

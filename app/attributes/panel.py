@@ -49,9 +49,13 @@ from core.progress import Progress
 if TYPE_CHECKING:  # engine modules import torch; the window must not wait for it
     from core.attributes.recognizer import FaceAttributes
 
-# core.attributes.model's DEFAULT_MODEL / BASELINE_MODEL, spelled out so the window need not import torch
-# (tests/app/test_startup_imports.py checks they agree)
-MODEL_CHOICES = {"LMLE (bundled)": "lmle_celeba", "Class-weighted baseline (bundled)": "lmle_celeba_linear"}
+# core.attributes.model's DEFAULT_MODEL / HEAD_MODEL / BASELINE_MODEL, spelled out so the window need not
+# import torch (tests/app/test_startup_imports.py checks they agree)
+MODEL_CHOICES = {
+    "LMLE, the paper's recipe (bundled)": "lmle_celeba",
+    "LMLE head on frozen features (bundled)": "lmle_celeba_head",
+    "Class-weighted baseline (bundled)": "lmle_celeba_linear",
+}
 MARGIN_UNITS = {
     "lmle": "units: squared embedding distance (cluster-wise kNN large-margin score).",
     "linear": "units: logit of the class-weighted linear classifier.",

@@ -2,7 +2,7 @@
 
 ``export_run(RUN_DIR)`` rebuilds the task from the checkpoint's own
 configuration, loads the head, clusters the final training embeddings
-(deterministically) and writes ``resources/models/lmle_celeba.pt`` (or
+(deterministically) and writes ``resources/models/lmle_celeba_head.pt`` (or
 ``lmle_celeba_triplet.pt`` for a triplet run) with a sidecar stating that
 FaceScope trained it on CelebA, for research use. ``export_linear`` fits and
 writes the class-weighted baseline on the same cached features.
@@ -20,7 +20,7 @@ import torch
 from core.attributes.baselines import fit_linear
 from core.attributes.celeba import CELEBA_ATTRIBUTES, CelebA
 from core.attributes.lmle_task import LMLEConfig, LMLETask, load_split
-from core.attributes.model import BASELINE_MODEL, DEFAULT_MODEL, TRIPLET_MODEL, AttributeModel
+from core.attributes.model import BASELINE_MODEL, HEAD_MODEL, TRIPLET_MODEL, AttributeModel
 from core.paths import MODELS_DIR, SHARED_DIR
 from core.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from core.train.config import TrainConfig, from_dict, to_plain
@@ -103,10 +103,10 @@ def _changed_options(config: dict) -> list[str]:
 
 
 def export_run(run_dir: str | Path, celeba_root: str | None = None, out: str | Path | None = None) -> Path:
-    """Write the run's model to ``out`` (default ``resources/models/lmle_celeba[_triplet].pt``)."""
+    """Write the run's model to ``out`` (default ``resources/models/lmle_celeba_{head,triplet}.pt``)."""
     model, config = model_from_run(run_dir, celeba_root)
     task_cfg = config["task"]
-    name = DEFAULT_MODEL if model.method == "lmle" else TRIPLET_MODEL
+    name = HEAD_MODEL if model.method == "lmle" else TRIPLET_MODEL
     path = Path(out) if out else MODELS_DIR / f"{name}.pt"
     head = model.head
     assert head is not None

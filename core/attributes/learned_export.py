@@ -6,7 +6,7 @@ plain stage weights, clusters the final training embeddings into classes of
 about ``cluster_size`` faces (deterministically) and keeps the cluster-wise
 kNN's ``knn_k``; both are chosen on an inner fold, never on the reported
 images (``bench/lmle_learned.py sweep``). ``export_learned_run`` writes it
-with its sidecar, by default as ``resources/models/lmle_celeba_learned.pt``
+with its sidecar, by default as ``resources/models/lmle_celeba.pt``, the shipped LMLE
 (any path: ``AttributeModel.load`` and the Attributes panel's *Model…* read
 it like a bundled one).
 """
@@ -24,7 +24,7 @@ from core.attributes.celeba import CELEBA_ATTRIBUTES
 from core.attributes.clustering import cluster_attributes
 from core.attributes.export import model_sidecar, read_run, shown_root
 from core.attributes.learned_task import LearnedConfig, LearnedTask
-from core.attributes.model import AttributeModel
+from core.attributes.model import DEFAULT_MODEL, AttributeModel
 from core.models.lmle_trunk import TrunkStage
 from core.paths import MODELS_DIR
 from core.train.config import from_dict
@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 
 #: k-means seed of the exported clusters (any fixed value: the export is reproducible)
 CLUSTER_SEED = 0
-#: where an export goes unless told
-LEARNED_MODEL = "lmle_celeba_learned"
 
 
 def plain_stage(task: LearnedTask) -> TrunkStage:
@@ -94,10 +92,10 @@ def export_learned_run(
     celeba_root: str | None = None,
     out: str | Path | None = None,
 ) -> Path:
-    """Write the run's model to ``out`` (default ``resources/models/lmle_celeba_learned.pt``)."""
+    """Write the run's model to ``out`` (default ``resources/models/lmle_celeba.pt``)."""
     model, config = learned_model_from_run(run_dir, cluster_size, knn_k, celeba_root)
     task_cfg, train_cfg = config["task"], config["train"]
-    path = Path(out) if out else MODELS_DIR / f"{LEARNED_MODEL}.pt"
+    path = Path(out) if out else MODELS_DIR / f"{DEFAULT_MODEL}.pt"
     head = model.head
     assert head is not None
     what = (
@@ -121,6 +119,10 @@ def export_learned_run(
         ]
     )
     sidecar = model_sidecar(what, task_cfg["train_range"], regenerate)
+    sidecar["licence"] = (
+        "research use only: trained on CelebA (MMLAB, CUHK), whose images and labels are for non-commercial "
+        "research; the trunk it reads is face-api 1.7.15's (MIT), its last stage fine-tuned from those weights"
+    )
     sidecar["source_package"] = (
         "trained by FaceScope (core/attributes/learned_task.py, core/attributes/learned_export.py)"
     )

@@ -43,10 +43,18 @@ from core.models.lmle import LinearAttributeClassifier, LMLEHead
 from core.models.lmle_trunk import STEM_TAP, TrunkStage
 from core.zoo.weights import WeightsError, load_weights, resolve, save_weights
 
+#: LMLE as the paper trains it (a fine-tuned trunk stage: :mod:`core.attributes.learned_export`)
 DEFAULT_MODEL = "lmle_celeba"
+#: LMLE's losses and kNN on a head over frozen features (:mod:`core.attributes.export`)
+HEAD_MODEL = "lmle_celeba_head"
 BASELINE_MODEL = "lmle_celeba_linear"
 TRIPLET_MODEL = "lmle_celeba_triplet"
-METHOD_MODELS = {"lmle": DEFAULT_MODEL, "baseline": BASELINE_MODEL, "triplet": TRIPLET_MODEL}
+METHOD_MODELS = {
+    "lmle": DEFAULT_MODEL,
+    "lmle-head": HEAD_MODEL,
+    "baseline": BASELINE_MODEL,
+    "triplet": TRIPLET_MODEL,
+}
 
 
 @dataclass(frozen=True)

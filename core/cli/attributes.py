@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("images", nargs="+", metavar="IMG", help="image files or folders")
-    parser.add_argument("--method", choices=("lmle", "baseline"), default="lmle", help="attribute model")
+    parser.add_argument(
+        "--method", choices=("lmle", "lmle-head", "baseline"), default="lmle", help="attribute model"
+    )
     parser.add_argument("--model", default=None, help="weights name or .pt path (overrides --method)")
     parser.add_argument("--detector", choices=sorted(DETECTORS), default=DEFAULT_DETECTOR)
     parser.add_argument("--min-score", type=float, default=None, help="detector threshold (default: its own)")

@@ -16,7 +16,7 @@ JSON (``--json``; ``-`` = stdout)::
 
 ``--compare`` scores the model (``--method``/``--model``, LMLE by default)
 and each baseline (``--against NAME_OR_PATH``, repeatable; default the shipped
-class-weighted linear and triplet models) on the same faces, outside every
+class-weighted linear, LMLE-head and triplet models) on the same faces, outside every
 compared model's training range, and adds paired bootstrap 95 % intervals
 (over faces) of the difference in mean balanced accuracy, over all 40
 attributes and over the 10 rarest (lowest positive rate in the first model's
@@ -50,7 +50,7 @@ from core.progress import Progress, relay
 
 log = logging.getLogger(__name__)
 
-METHODS = ("lmle", "baseline", "triplet")
+METHODS = ("lmle", "lmle-head", "baseline", "triplet")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         log.setLevel(logging.INFO)  # feature-extraction progress is this command's normal stderr output
     names = [args.model or METHOD_MODELS[args.method]]
     if args.compare:
-        names += args.against or [METHOD_MODELS["baseline"], METHOD_MODELS["triplet"]]
+        names += args.against or [METHOD_MODELS[m] for m in ("baseline", "lmle-head", "triplet")]
     try:
         dataset = CelebA.open(args.celeba_root)
         models = [AttributeModel.load(name) for name in names]

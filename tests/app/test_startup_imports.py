@@ -50,6 +50,6 @@ def test_main_window_does_not_import_torch(tmp_path):
 
 def test_attribute_model_names_match_the_engine():
     from app.attributes.panel import MODEL_CHOICES
-    from core.attributes.model import BASELINE_MODEL, DEFAULT_MODEL
+    from core.attributes.model import BASELINE_MODEL, DEFAULT_MODEL, HEAD_MODEL
 
-    assert list(MODEL_CHOICES.values()) == [DEFAULT_MODEL, BASELINE_MODEL]
+    assert list(MODEL_CHOICES.values()) == [DEFAULT_MODEL, HEAD_MODEL, BASELINE_MODEL]
