@@ -128,7 +128,12 @@ def print_table(result: dict, val_range: str) -> dict:
     rate = dict(zip(names, result["train_rate"], strict=True))
     order = sorted(names, key=lambda n: rate[n])
     labels = list(reports)
-    short = {"LMLE": "LMLE", "linear (class-weighted)": "linear", "triplet + kNN": "triplet"}
+    short = {
+        "LMLE": "LMLE",
+        "linear (class-weighted)": "linear",
+        "LMLE head (frozen features)": "LMLE head",
+        "triplet + kNN": "triplet",
+    }
     print(
         f"CelebA dev copy ({result['dataset'].root.name}), validation images {val_range} ({len(val)} faces)"
     )
