@@ -43,8 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         "--layout", choices=("workspaces", "docks"), default="workspaces", help="window layout"
     )
     parser.add_argument("--settle-s", type=float, default=8.0, help="seconds to wait for the first detection")
-    parser.add_argument("--celeba-root", default=None, help="CelebA folder: also shoot the LMLE embedding plot")
-    parser.add_argument("--celeba-range", default="1-2000", help="images of the embedding plot (training images)")
+    parser.add_argument(
+        "--celeba-root", default=None, help="CelebA folder: also shoot the LMLE embedding plot"
+    )
+    parser.add_argument(
+        "--celeba-range", default="1-2000", help="images of the embedding plot (training images)"
+    )
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
     work = Path(tempfile.mkdtemp(prefix="facescope_shots_"))
