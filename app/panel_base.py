@@ -25,6 +25,8 @@ class Panel(QWidget):
     workspace_parts: tuple[str, ...] = ("files", "canvas")
     mode_icon = QStyle.StandardPixmap.SP_FileIcon  # its mode bar button's icon
     area = Qt.DockWidgetArea.RightDockWidgetArea  # the dock layout's side
+    # below the canvas (area at the bottom): the panel's share of the workspace's height at first
+    below_share = 0.5
     # Shown on first start (later starts restore the user's layout); hidden ones are in the View menu.
     start_visible = True
 

@@ -151,7 +151,8 @@ class Workspaces:
         QTimer.singleShot(0, self.window, lambda: fit_to_screen(self.window))
 
     def _default_sizes(self, panel: Panel) -> tuple[list[int], list[int]]:
-        """The file list at its width; the panel at its wanted width beside the canvas, or half below it."""
+        """The file list at its width; the panel at its wanted width beside the canvas, or its
+        ``below_share`` of the height below it."""
         total = max(self.splitter.width(), self.window.width() - self.bar.width())
         files = FILE_LIST_WIDTH if "files" in panel.workspace_parts else 0
         work = total - files
@@ -159,7 +160,8 @@ class Workspaces:
             return [files, work], [0, work]
         if panel.area == Qt.DockWidgetArea.BottomDockWidgetArea:
             height = max(self.work_area.height(), self.window.height() // 2)  # not yet laid out: a guess
-            return [files, work], [height - height // 2, height // 2]
+            below = int(height * panel.below_share)
+            return [files, work], [height - below, below]
         wanted = max(PANEL_MIN_WIDTH, self.pages[panel.object_name].sizeHint().width())
         width = min(wanted, int(work * PANEL_MAX_SHARE))
         return [files, work], [work - width, width]

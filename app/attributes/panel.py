@@ -69,6 +69,8 @@ class AttributesPanel(Panel):
     workspace_parts = ("files", "canvas")
     mode_icon = QStyle.StandardPixmap.SP_FileDialogInfoView
     area = Qt.DockWidgetArea.BottomDockWidgetArea
+    # the embedding plot and the 40-row attribute table need the height more than the photo does
+    below_share = 0.65
     start_visible = False
 
     def __init__(self, workbench: Workbench, parent=None) -> None:
