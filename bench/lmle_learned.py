@@ -119,7 +119,6 @@ def train_layout(outputs: dict, size: int, seed: int = 0):
     return cluster_attributes(
         _as_attributes(outputs["train_emb"], labels.shape[1]),
         labels,
-        max_clusters=max(1, len(labels) // size),  # never binding; sizes the centroid table
         min_size=size,
         iters=10,
         generator=torch.Generator().manual_seed(seed),

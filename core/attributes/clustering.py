@@ -88,7 +88,7 @@ def cluster_attributes(
     embeddings: torch.Tensor,
     labels: torch.Tensor,
     *,
-    max_clusters: int,
+    max_clusters: int | None = None,
     min_size: int,
     iters: int = 20,
     generator: torch.Generator | None = None,
@@ -98,9 +98,13 @@ def cluster_attributes(
     embeddings: ``(N, A, d)`` unit-norm (one embedding per attribute, or the
     same one repeated). labels: ``(N, A)`` bool. Each class gets
     :func:`cluster_count` clusters; centroids are L2-normalised so they live
-    on the same sphere as the embeddings.
+    on the same sphere as the embeddings. ``max_clusters=None``: classes are
+    split by ``min_size`` alone (the bound is then ``N // min_size``, which no
+    class reaches, and it sizes the centroid table).
     """
     n, num_attr, dim = embeddings.shape
+    if max_clusters is None:
+        max_clusters = max(1, n // max(1, min_size))
     slots = 2 * max_clusters
     centroids = torch.zeros(num_attr, slots, dim)
     centroid_label = torch.full((num_attr, slots), -1, dtype=torch.int8)

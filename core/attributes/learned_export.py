@@ -64,8 +64,6 @@ def learned_model_from_run(
     layout = cluster_attributes(
         embeddings,
         torch.from_numpy(task.train_split.labels),
-        # never binding (no class has more faces than the set), and it sizes the centroid table
-        max_clusters=max(1, len(task.train_split.names) // cluster_size),
         min_size=cluster_size,
         iters=cfg.kmeans_iters,
         generator=torch.Generator().manual_seed(CLUSTER_SEED),
