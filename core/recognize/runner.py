@@ -9,6 +9,7 @@ image as one batch (in chunks of :attr:`FaceModelRunner.max_batch`).
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from collections.abc import Hashable, Iterator, Sequence
@@ -20,7 +21,7 @@ from torch import nn
 
 from core.device import default_device
 from core.recognize.crops import CropRect, crop_image, normalize, to_batch_tensor
-from core.zoo.cache import builder_name, load_network
+from core.zoo.cache import NETWORKS, load_network, network_key
 from core.zoo.fusion import fuse_for_cpu
 
 log = logging.getLogger(__name__)
@@ -118,13 +119,13 @@ class FaceModelRunner:
         if self._fuse_from is None:
             return self.model
         if self._fused is None:
-            # keyed by the subclass's own builder too: several runners build different nets from one file
-            variant = ("fused", builder_name(self.build), self.network_variant())
-            self._fused = load_network(self._fuse_from, self._build_fused, self.device, variant=variant)
+            # the eager network's own cache key, marked fused: traced from a copy of that network (the
+            # shared one stays untouched), not from a second read of its weights file
+            key = network_key(self._fuse_from, self.build, self.device, ("fused", self.network_variant()))
+            self._fused = NETWORKS.get(
+                key, lambda: fuse_for_cpu(copy.deepcopy(self.model), example_side=self.input_size)
+            )
         return self._fused
-
-    def _build_fused(self, tensors: dict[str, torch.Tensor]) -> nn.Module:
-        return fuse_for_cpu(self.build(tensors), example_side=self.input_size)
 
     def network_variant(self) -> Hashable:
         """What, besides the weights file and :meth:`build`, decides the network (none by default)."""
