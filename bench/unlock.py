@@ -49,9 +49,10 @@ from core.paths import SHARED_DIR  # noqa: E402
 from core.recognize.stems import STEMS, UNLOCK_STEM  # noqa: E402
 from core.unlock.calibrate import load_calibration  # noqa: E402
 from core.unlock.decision import DecisionRule, UnlockState  # noqa: E402
+from core.unlock.latency import latency_summary  # noqa: E402
 from core.unlock.pipeline import UnlockPipeline  # noqa: E402
 from core.unlock.quality import VERIFY_GATES  # noqa: E402
-from core.unlock.session import STAGES, Enroller, UnlockSession, latency_summary  # noqa: E402
+from core.unlock.session import STAGES, Enroller, UnlockSession  # noqa: E402
 from tests.core.unlock.unlock_videos import frames as sample_frames  # noqa: E402
 from tests.core.unlock.unlock_videos import jitter, webcam_frame  # noqa: E402
 
@@ -89,7 +90,7 @@ def bench_latency(
     stem: str,
     threads: int,
     side: int,
-    tracking: bool,
+    tracking: str,
     n_frames: int,
     warmup: int,
     trials: int,
@@ -103,12 +104,13 @@ def bench_latency(
     assert template is not None, "the sample face failed enrolment"
     op = cal.at_far(far, pipeline.mode)
     clip = sample_frames("ann", n_frames + warmup, seed=11, brightness=0.9)
-    session = UnlockSession(pipeline, [template], op, DecisionRule(k=k), tracking=tracking)
+    session_args = {"tracking": tracking != "off", "follow": tracking == "on"}
+    session = UnlockSession(pipeline, [template], op, DecisionRule(k=k), **session_args)
     outs = [session.process(img, i / LIVE_FPS) for i, img in enumerate(clip)]
     summary = latency_summary([o.ms for o in outs], warmup)
     decisions, lives = [], []
     for t in range(trials):
-        session = UnlockSession(pipeline, [template], op, DecisionRule(k=k), tracking=tracking)
+        session = UnlockSession(pipeline, [template], op, DecisionRule(k=k), **session_args)
         clip = sample_frames("ann", 8, seed=100 + t)
         per_frame, start = [], time.perf_counter()
         for i, img in enumerate(clip):
@@ -128,6 +130,7 @@ def bench_latency(
         "p50": {k: round(summary.p50[k], 1) for k in STAGES},
         "p95": {k: round(summary.p95[k], 1) for k in STAGES},
         "accepted": int(sum(o.accepted for o in outs[warmup:])),
+        "followed": int(sum(o.followed for o in outs[warmup:])),
         "decision_ms": round(float(np.median(decisions)), 1) if decisions else None,
         "decision_live30_ms": round(float(np.median(lives)), 1) if lives else None,
         "unlocked_trials": f"{len(decisions)}/{trials}",
@@ -298,7 +301,14 @@ def main() -> int:
     parser.add_argument("--stems", nargs="+", choices=list(STEMS), default=[UNLOCK_STEM])
     parser.add_argument("--threads", nargs="+", type=int, default=[2])
     parser.add_argument("--sides", nargs="+", type=int, default=[256])
-    parser.add_argument("--tracking", nargs="+", choices=["on", "off"], default=["on", "off"])
+    parser.add_argument(
+        "--tracking",
+        nargs="+",
+        choices=["on", "near", "off"],
+        default=["on", "off"],
+        help="on: the session's default (follow the landmarks, detect near the last face when that "
+        "fails); near: detect near the last face on every frame; off: detect the whole frame",
+    )
     parser.add_argument(
         "--k", nargs="+", type=int, default=[3], help="accepts needed for the decision timing"
     )
@@ -327,7 +337,7 @@ def main() -> int:
                             stem,
                             threads,
                             side,
-                            tracking == "on",
+                            tracking,
                             args.frames,
                             args.warmup,
                             args.trials,
@@ -341,7 +351,7 @@ def main() -> int:
                         print(
                             f"{stem:>7} {threads:>7} {side:>4} {tracking:>5} {k:>2} | {cells} | {row['decision_ms']!s:>7}  "
                             f"{row['decision_live30_ms']!s:>7}  (unlocked {row['unlocked_trials']}, "
-                            f"{row['accepted']}/{row['frames']} frames accepted)",
+                            f"{row['accepted']}/{row['frames']} frames accepted, {row['followed']} followed)",
                             flush=True,
                         )
     if not args.no_identities:

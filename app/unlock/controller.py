@@ -44,8 +44,9 @@ from core.unlock.refusals import RefusalTally, stopped_source_message
 from core.unlock.templates import TemplateError, TemplateStore, check_name
 
 if TYPE_CHECKING:  # the engine imports torch: loaded by the preparing jobs, never by the window
+    from core.unlock.latency import RollingLatency
     from core.unlock.pipeline import UnlockPipeline
-    from core.unlock.session import Enroller, EnrolOutcome, FrameOutcome, RollingLatency, UnlockSession
+    from core.unlock.session import Enroller, EnrolOutcome, FrameOutcome, UnlockSession
 
 log = logging.getLogger(__name__)
 
@@ -375,7 +376,7 @@ class UnlockController(FrameLoop):
         """The HUD's rolling window (created with the first result, when the engine is loaded)."""
         if self._latency is None:
             # lazy: the engine (torch) loads in the first job, not at start-up
-            from core.unlock.session import RollingLatency
+            from core.unlock.latency import RollingLatency
 
             self._latency = RollingLatency(LATENCY_WINDOW)
         return self._latency

@@ -35,6 +35,7 @@ import torch
 
 from core.detect.protocol import Detector
 from core.detect.registry import DEFAULT_DETECTOR, as_detector, detector_spec
+from core.recognize.align import landmarks68_to_5
 from core.recognize.dream import DreamMapper, l2_normalize, shared_mapper
 from core.recognize.faceres_embedder import FaceResEmbedder, alignment_points
 from core.recognize.faces import FaceRecord
@@ -42,7 +43,9 @@ from core.recognize.pose import estimate_yaw
 from core.recognize.stem_calibration import NoDreamError
 from core.recognize.stems import UNLOCK_STEM, stem_spec
 from core.recognize.yaw import NO_ESTIMATE, YawEstimate
+from core.scale_ranges import scale_range_of
 from core.types import Detection
+from core.unlock.follow import LandmarkTrack, track_from_detection
 from core.unlock.quality import FrameQuality, QualityGates, assess, count_and_size
 from core.unlock.templates import ModelInfo, current_model_info
 
@@ -88,6 +91,8 @@ class FrameAnalysis:
     embedding: np.ndarray | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     tracked: bool = False  # the face was found in the region around the previous one (not the whole frame)
+    followed: bool = False  # found from the previous frame's landmarks, without the detector
+    track: LandmarkTrack | None = None  # what the next frame needs to follow this face
 
     @property
     def box(self) -> tuple[float, float, float, float] | None:
@@ -262,50 +267,82 @@ class UnlockPipeline:
         gates: QualityGates,
         embed_always: bool = False,
         near: tuple[float, float, float, float] | None = None,
+        follow: LandmarkTrack | None = None,
     ) -> FrameAnalysis:
         """Run the stages on an RGB uint8 ``(H, W, 3)`` frame, stopping at the first failed gate group.
 
         near: the previous frame's face box: detect only around it (tracking); when no face is
         found there, the whole frame is detected in the same call.
+        follow: the previous frame's :attr:`FrameAnalysis.track`: take the box from its landmarks
+        and run no detector (:mod:`core.unlock.follow`); when the new landmarks do not follow,
+        the whole frame is detected (``near`` is then ignored).
         """
         with self._threads():
-            return self._analyze(image, gates, embed_always, near)
+            return self._analyze(image, gates, embed_always, near, follow)
 
-    def _analyze(self, image, gates, embed_always, near) -> FrameAnalysis:
+    def _follow(self, image: np.ndarray, landmarker, track: LandmarkTrack):
+        """``(face, points68)`` found from ``track`` without the detector, or ``None``."""
+        h, w = image.shape[:2]
+        predicted = track.box()
+        if predicted[0] < 0 or predicted[1] < 0 or predicted[2] > w or predicted[3] > h:
+            return None  # at the frame's edge the detector judges what is left of the face
+        points68 = landmarker.landmarks(image, np.array([predicted], dtype=np.float64))[0]
+        if not track.follows(predicted, points68):
+            return None
+        box = tuple(float(v) for v in track.box(points68))
+        return Detection(box, track.score, scale_range_of(box[3] - box[1]), None), points68
+
+    def _analyze(self, image, gates, embed_always, near, follow) -> FrameAnalysis:
         detector, landmarker, embedder = self._models()
         size = (int(image.shape[1]), int(image.shape[0]))
         times = {"detect": 0.0, "landmarks": 0.0, "embed": 0.0}
         t0 = time.perf_counter()
-        tracked = False
+        tracked = followed = False
         faces: list[Detection] = []
-        if near is not None:
+        points68 = None
+        if follow is not None:
+            found = self._follow(image, landmarker, follow)
+            if found is not None:
+                faces, points68 = [found[0]], found[1]
+                tracked = followed = True
+            else:
+                near = None  # the face moved beyond what the landmarks follow: a region may cut it too
+        if not faces and near is not None:
             faces = self.detect_near(image, near)
             tracked = bool(faces)
         if not faces:
             faces = list(detector.detect(image, min_score=self.min_score).faces)
         t1 = time.perf_counter()
-        times["detect"] = (t1 - t0) * 1e3
+        # a followed frame ran the landmark net instead of the detector: that time is the landmarks'
+        times["detect"] = 0.0 if followed else (t1 - t0) * 1e3
         pre = count_and_size(faces, gates)
         if pre.box is None or (not pre.ok and not embed_always):
             return FrameAnalysis(size, faces, pre, timings_ms=times, tracked=tracked)
         main = next(f for f in faces if tuple(float(v) for v in f.box) == pre.box)
-        points68 = landmarker.landmarks(image, np.array([main.box], dtype=np.float64))[0]
+        if points68 is None:
+            points68 = landmarker.landmarks(image, np.array([main.box], dtype=np.float64))[0]
+            track = track_from_detection(pre.box, points68, main.score)
+        else:
+            track = follow.moved_to(points68)
+        # the detector's 5 points when it ran; on a followed frame the same five read off the landmarks
         p5 = (
             np.asarray(main.landmarks, dtype=np.float64).reshape(5, 2)
             if main.landmarks is not None and len(main.landmarks) == 5
+            else landmarks68_to_5(points68)
+            if followed
             else np.full((5, 2), np.nan)
         )
         yaw = estimate_yaw(points68, p5)
         quality = assess(image, faces, yaw.yaw, gates, pre=pre)
         t2 = time.perf_counter()
-        times["landmarks"] = (t2 - t1) * 1e3
+        times["landmarks"] = (t2 - (t0 if followed else t1)) * 1e3
         if not quality.ok and not embed_always:
-            return FrameAnalysis(size, faces, quality, None, yaw, None, times, tracked)
+            return FrameAnalysis(size, faces, quality, None, yaw, None, times, tracked, followed, track)
         raw = self._embed(embedder, image, p5, points68)
         embedding = self.describe(raw, yaw.yaw)
         times["embed"] = (time.perf_counter() - t2) * 1e3
         record = FaceRecord(tuple(float(v) for v in main.box), float(main.score), p5, points68, raw)
-        return FrameAnalysis(size, faces, quality, record, yaw, embedding, times, tracked)
+        return FrameAnalysis(size, faces, quality, record, yaw, embedding, times, tracked, followed, track)
 
     def _embed(self, embedder, image: np.ndarray, points5: np.ndarray, points68: np.ndarray) -> np.ndarray:
         """The stem's raw ``(dim,)`` embedding of one face."""

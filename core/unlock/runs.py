@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 
 from core.io.video.reader import FrameReader, open_reader
 from core.unlock.decision import DecisionEvent, UnlockState
+from core.unlock.latency import latency_summary
 from core.unlock.refusals import RefusalTally, shortfall_message
-from core.unlock.session import STAGES, Enroller, EnrolOutcome, FrameOutcome, UnlockSession, latency_summary
+from core.unlock.session import STAGES, Enroller, EnrolOutcome, FrameOutcome, UnlockSession
 from core.unlock.templates import TemplateExists, TemplateStore
 
 log = logging.getLogger(__name__)

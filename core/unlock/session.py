@@ -26,13 +26,11 @@ whole call), plus ``liveness`` when a liveness check is attached.
 
 from __future__ import annotations
 
-import collections
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,6 +39,8 @@ from core.recognize.calibration import OperatingPoint
 from core.unlock.calibrate import load_calibration
 from core.unlock.decision import DecisionEvent, DecisionMachine, DecisionRule, UnlockState, Vote
 from core.unlock.enrol import Enroller, EnrolOutcome
+from core.unlock.follow import LandmarkTrack
+from core.unlock.latency import LatencySummary, RollingLatency, latency_summary
 from core.unlock.lockout import LockoutKeeper
 from core.unlock.pipeline import STAGES, FrameAnalysis, UnlockPipeline
 from core.unlock.quality import VERIFY_GATES, FrameQuality, QualityGates
@@ -86,6 +86,7 @@ class FrameOutcome:
     reasons: why the frame was not scored or not accepted (sentences).
     quality: the gates' verdict; yaw: degrees (NaN unknown); liveness: the checker's result or ``None``.
     tracked: the face was detected near the previous one only (see ``tracking``).
+    followed: ... found from the previous frame's landmarks, with no detector run (see ``follow``).
     """
 
     time_s: float
@@ -111,6 +112,7 @@ class FrameOutcome:
     yaw: float = math.nan
     liveness: Any = None
     tracked: bool = False
+    followed: bool = False
 
     def to_json(self) -> dict:
         """The per-frame record of ``main.py unlock --verify --json`` (``score``, ``accepted``, ``ms`` ...)."""
@@ -125,6 +127,7 @@ class FrameOutcome:
             "event": None if self.event is None else self.event.value,
             "reasons": list(self.reasons),
             "tracked": self.tracked,
+            "followed": self.followed,
             "ms": {k: round(float(self.ms.get(k, 0.0)), 2) for k in STAGES},
         }
 
@@ -140,6 +143,9 @@ class UnlockSession:
     tracking: detect only around the previous frame's face (:meth:`UnlockPipeline.analyze`'s
         ``near``) and the whole frame when that finds nothing, or every ``full_every`` frames
         (so a larger face that walks in is seen within about a second at 30 fps).
+    follow: while tracking, take the box from the previous frame's landmarks and run no
+        detector at all (:mod:`core.unlock.follow`), falling back to the detector when the face
+        moved too far; the whole-frame pass every ``full_every`` frames stays.
     clock: monotonic seconds the decision runs on (tests inject a fake one).
     lockout_store: where failed attempts and the lockout are persisted (``from_store`` passes its
         store); ``None`` keeps them in memory only (benches, tests of the pipeline).
@@ -156,6 +162,7 @@ class UnlockSession:
         liveness: Callable[[np.ndarray, tuple], Any] | None = None,
         tracking: bool = True,
         full_every: int = 30,
+        follow: bool = True,
         clock: Callable[[], float] = time.monotonic,
         lockout_store: TemplateStore | None = None,
         wall_clock: Callable[[], float] = time.time,
@@ -169,7 +176,9 @@ class UnlockSession:
         self.liveness = liveness
         self.tracking = tracking
         self.full_every = int(full_every)
+        self.follow = bool(follow)
         self._last_box: tuple[float, float, float, float] | None = None
+        self._last_track: LandmarkTrack | None = None
         self._tracked_frames = 0
         self.machine = DecisionMachine(rule)
         self.clock = clock
@@ -229,6 +238,7 @@ class UnlockSession:
         """Back to LOCKED with no votes (a new source, a seek); failed attempts and a lockout stay."""
         self.machine.lock()
         self._last_box = None
+        self._last_track = None
 
     def set_operating_point(self, op: OperatingPoint) -> None:
         """Change the FAR mid-session (the vote history is cleared)."""
@@ -253,11 +263,13 @@ class UnlockSession:
             times = {k: 0.0 for k in STAGES}
             times["total"] = (time.perf_counter() - t0) * 1e3
             return self._outcome(now, None, {}, False, False, times, status, (reason,), None, math.nan, None)
-        near = None
+        near = follow = None
         if self.tracking and self._last_box is not None and self._tracked_frames < self.full_every:
             near = self._last_box
-        analysis: FrameAnalysis = self.pipeline.analyze(image, self.gates, near=near)
+            follow = self._last_track if self.follow else None
+        analysis: FrameAnalysis = self.pipeline.analyze(image, self.gates, near=near, follow=follow)
         self._last_box = analysis.box
+        self._last_track = analysis.track
         self._tracked_frames = self._tracked_frames + 1 if analysis.tracked else 0
         times = dict(analysis.timings_ms)
         reasons = list(analysis.quality.reasons)
@@ -338,50 +350,5 @@ class UnlockSession:
             yaw=yaw,
             liveness=live,
             tracked=tracked,
+            followed=analysis is not None and analysis.followed,
         )
-
-
-@dataclass
-class LatencySummary:
-    """p50 / p95 per stage over a run (ms)."""
-
-    p50: dict[str, float] = field(default_factory=dict)
-    p95: dict[str, float] = field(default_factory=dict)
-    frames: int = 0
-
-
-def latency_summary(ms_rows: list[dict[str, float]], skip: int = 0) -> LatencySummary:
-    """Percentiles per stage of per-frame ``ms`` dicts, after the first ``skip`` (warm-up) rows."""
-    rows = ms_rows[skip:]
-    out = LatencySummary(frames=len(rows))
-    keys = sorted({k for r in rows for k in r})
-    for k in keys:
-        vals = np.array([r.get(k, 0.0) for r in rows], dtype=np.float64)
-        if len(vals):
-            out.p50[k] = float(np.percentile(vals, 50))
-            out.p95[k] = float(np.percentile(vals, 95))
-    return out
-
-
-class RollingLatency:
-    """Rolling p50 / p95 per stage over the last ``window`` frames (the GUI's latency HUD; thread-safe).
-
-    ``add(outcome.ms)`` per frame, ``summary()`` whenever the HUD redraws.
-    """
-
-    def __init__(self, window: int = 100) -> None:
-        self._rows: collections.deque[dict[str, float]] = collections.deque(maxlen=int(window))
-        self._lock = threading.Lock()
-
-    def add(self, ms: dict[str, float]) -> None:
-        with self._lock:
-            self._rows.append(dict(ms))
-
-    def summary(self) -> LatencySummary:
-        with self._lock:
-            rows = list(self._rows)
-        return latency_summary(rows)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._rows.clear()

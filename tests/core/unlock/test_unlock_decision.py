@@ -124,7 +124,7 @@ def test_invalid_rules(kwargs):
 
 
 def test_rolling_latency_percentiles():
-    from core.unlock.session import RollingLatency
+    from core.unlock.latency import RollingLatency
 
     rolling = RollingLatency(window=10)
     for i in range(30):

@@ -41,7 +41,7 @@ class ImpostorPipeline:
     def __init__(self, clocks: FakeClocks, frame_cost_s: float) -> None:
         self.clocks, self.frame_cost_s, self.calls = clocks, frame_cost_s, 0
 
-    def analyze(self, image, gates, near=None) -> FrameAnalysis:
+    def analyze(self, image, gates, near=None, follow=None) -> FrameAnalysis:
         self.calls += 1
         self.clocks.advance(self.frame_cost_s)  # processing a frame takes real time
         embedding = np.zeros(128, np.float32)

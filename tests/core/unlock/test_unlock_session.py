@@ -9,6 +9,7 @@ import pytest
 
 from core.unlock.calibrate import load_calibration
 from core.unlock.decision import DecisionEvent, DecisionRule, UnlockState
+from core.unlock.follow import box_iou
 from core.unlock.pipeline import UnlockPipeline
 from core.unlock.quality import ENROL_GATES
 from core.unlock.session import STAGES, Enroller, NoTemplates, UnlockSession
@@ -59,8 +60,11 @@ def test_a_is_accepted_b_is_rejected(pipeline, ann_template, calibration):
     assert [o.state for o in outs[:3]] == [UnlockState.LOCKED, UnlockState.LOCKED, UnlockState.UNLOCKED]
     assert outs[2].event == DecisionEvent.UNLOCKED and outs[2].unlocked_user == "ann"
     for o in outs:
-        assert set(STAGES) <= set(o.ms) and o.ms["total"] >= o.ms["detect"] > 0 and o.ms["embed"] > 0
+        assert set(STAGES) <= set(o.ms) and o.ms["total"] >= o.ms["detect"] and o.ms["embed"] > 0
+        # a followed frame runs no detector, every other one does
+        assert (o.ms["detect"] == 0) == o.followed and o.ms["landmarks"] > 0
         assert o.box is not None and o.box[3] - o.box[1] > 100
+    assert not outs[0].followed and any(o.followed for o in outs)
     # B, C, D never unlock as A: every frame below the threshold
     for person in ("bea", "cat", "dee"):
         session = UnlockSession(pipeline, [ann_template], op)
@@ -143,6 +147,22 @@ def test_tracking_detects_near_the_last_face_and_falls_back_to_the_whole_frame(
     assert o.scored and not o.tracked and o.box[2] < 330
     untracked = UnlockSession(pipeline, [ann_template], calibration.at_far(1e-3), tracking=False)
     assert not any(untracked.process(img, i / FPS).tracked for i, img in enumerate(clip[:3]))
+
+
+def test_following_the_landmarks_scores_as_detecting_does(pipeline, ann_template, calibration):
+    """Followed frames skip the detector; their boxes and scores stay those of detected frames."""
+    op = calibration.at_far(1e-3)
+    clip = frames("ann", 12, seed=7)
+    followed = UnlockSession(pipeline, [ann_template], op)
+    detected = UnlockSession(pipeline, [ann_template], op, follow=False)
+    a = [followed.process(img, i / FPS) for i, img in enumerate(clip)]
+    b = [detected.process(img, i / FPS) for i, img in enumerate(clip)]
+    assert [o.followed for o in a] == [False] + [True] * 11
+    assert not any(o.followed for o in b) and all(o.tracked for o in b[1:])
+    for x, y in zip(a, b, strict=True):
+        assert x.accepted and y.accepted
+        assert abs(x.score - y.score) < 0.02
+        assert box_iou(x.box, y.box) > 0.75 and abs(x.yaw - y.yaw) < 5
 
 
 def test_enrolment_refuses_a_different_person_midway(pipeline, calibration):
