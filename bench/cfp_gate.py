@@ -6,8 +6,10 @@
 Reads the cached CFP features (CenterFace boxes and 5 points, face-api's 68
 landmarks, the fused yaw) of every protocol image and prints, per yaw
 estimate, how often frontals come out below 20°, profiles above 50°, and how
-well the 35° cut separates them. Estimates: the fused one verification uses
-(:func:`core.recognize.pose.estimate_yaw`), its two PnP fits, and a 5-point
+well the 35° cut separates them. Estimates: the one verification uses
+(:func:`core.recognize.pose.estimate_yaw`, the cue model of
+:mod:`core.recognize.yaw_cues`; also on its held-out fold 9 alone), the fused
+PnP estimate it starts from, that estimate's two PnP fits, and a 5-point
 *foreshortening* estimate measured here only (not used): the eye distance
 over the eye-to-mouth height, ``acos(ratio / median frontal ratio)``, taken
 instead of the fused yaw when it is larger and the nose sits off the
@@ -32,7 +34,7 @@ from core.cfp.features import load_features  # noqa: E402
 from core.cfp.protocol import CfpProtocol  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
 from core.recognize.dream import gate_value  # noqa: E402
-from core.recognize.pose import yaw_from_inner68  # noqa: E402
+from core.recognize.pose import fused_yaw, yaw_from_inner68  # noqa: E402
 from core.recognize.yaw import yaw_from_points5  # noqa: E402
 
 #: Nose offset from the eye-mouth line (face heights) above which the foreshortening estimate may
@@ -120,12 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     cfp = CfpProtocol.open(args.root)
     table = load_features(cfp.root, fold_keys(cfp, ("FP", "FF"), cfp.folds("FP")), args.cache)
     profile = np.array(["/profile/" in k for k in table.keys])
+    fused = np.array([fused_yaw(lm, p5).yaw for lm, p5 in zip(table.landmarks68, table.points5, strict=True)])
     estimates = {
-        "fused (used)": table.yaw,
+        "cue model (used)": table.yaw,
+        "fused PnP": fused,
         "inner 51 landmarks": np.array([yaw_from_inner68(p).yaw for p in table.landmarks68]),
         "CenterFace 5 points (PnP)": np.array([yaw_from_points5(p).yaw for p in table.points5]),
-        "fused + 5-point foreshortening": foreshortening_yaw(table.points5, table.yaw, ~profile),
+        "fused + 5-point foreshortening": foreshortening_yaw(table.points5, fused, ~profile),
     }
+    fold9 = np.array([(int(Path(k).parts[2]) - 1) // 50 + 1 == 9 for k in table.keys])
     print(f"CFP dev: {len(table)} images, {int(profile.sum())} profiles")
     print("estimate                         frontal<20  profile>50  cut 35   median profile")
     for name, yaw in estimates.items():
@@ -134,9 +139,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:32s} {100 * s['frontal_below_20']:8.1f} %  {100 * s['profile_above_50']:8.1f} %  "
             f"{100 * s['accuracy_at_35']:6.2f} %  {s['profile_median']:6.1f}°"
         )
+    for name in ("cue model (used)", "fused PnP"):
+        s = yaw_statistics(estimates[name][fold9], profile[fold9])
+        print(
+            f"{name + ', fold 9':32s} {100 * s['frontal_below_20']:8.1f} %  {100 * s['profile_above_50']:8.1f} %  "
+            f"{100 * s['accuracy_at_35']:6.2f} %  {s['profile_median']:6.1f}°  (the cue model's held-out fold)"
+        )
     gate = gate_value(np.abs(np.nan_to_num(table.yaw, nan=0.0)))
     print(
-        f"gate Y (fused): frontal median {np.median(gate[~profile]):.4f}, profile median "
+        f"gate Y (used): frontal median {np.median(gate[~profile]):.4f}, profile median "
         f"{np.median(gate[profile]):.3f}, profiles with Y > 0.5: {100 * (gate[profile] > 0.5).mean():.1f} %"
     )
     if args.plot is not None:

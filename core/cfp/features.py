@@ -28,6 +28,7 @@ from core.paths import user_data_dir
 from core.progress import Progress, drain
 from core.recognize.faces import FacePipeline, FaceRecord
 from core.recognize.pose import estimate_yaws
+from core.recognize.yaw_cues import WEIGHTS_NAME as YAW_CUES_WEIGHTS
 from core.zoo.weights import read_sidecar, resolve
 
 log = logging.getLogger(__name__)
@@ -285,13 +286,17 @@ def extract_features(
     return attach_yaw(table, folder)
 
 
-YAW_FILE = "yaw_v1.npz"
+def yaw_file() -> str:
+    """The yaw memo's name: it depends on the shipped yaw cue model, so a new model means a new file."""
+    digest = str(read_sidecar(resolve(YAW_CUES_WEIGHTS)).get("sha256", "none"))[:12]
+    return f"yaw_v2_{digest}.npz"
 
 
 def attach_yaw(table: FeatureTable, folder: Path | None = None) -> FeatureTable:
-    """Fill ``table.yaw`` / ``yaw_confidence`` (fused PnP, ~2 ms a face), memoised in ``folder/YAW_FILE``."""
+    """Fill ``table.yaw`` / ``yaw_confidence`` (:func:`~core.recognize.pose.estimate_yaw`, ~2 ms a face),
+    memoised in ``folder/`` :func:`yaw_file`."""
     known: dict[str, tuple[float, float]] = {}
-    path = Path(folder) / YAW_FILE if folder is not None else None
+    path = Path(folder) / yaw_file() if folder is not None else None
     if path is not None and path.exists():
         try:
             with np.load(path, allow_pickle=False) as z:

@@ -10,7 +10,7 @@ import pytest
 from core.cfp.dream_task import DreamTask
 from core.cfp.evaluate import evaluate_protocol
 from core.cfp.export import export_dream
-from core.cfp.features import attach_yaw, load_features
+from core.cfp.features import attach_yaw, load_features, yaw_file
 from core.cfp.protocol import CfpProtocol
 from core.cfp.stitching import build_stitching, dream_center, identities_of_folds
 from core.recognize.dream import DreamMapper
@@ -68,7 +68,7 @@ def test_yaw_and_stitching_set(synthetic):
 def test_attach_yaw_is_memoised(synthetic, tmp_path):
     _, _, _, table = synthetic
     first = attach_yaw(table.subset(table.keys[:5]), tmp_path)
-    assert (tmp_path / "yaw_v1.npz").exists()
+    assert (tmp_path / yaw_file()).exists() and yaw_file().startswith("yaw_v2_")
     again = attach_yaw(table.subset(table.keys[:5]), tmp_path)
     np.testing.assert_array_equal(first.yaw, again.yaw)
 
