@@ -169,6 +169,13 @@ class AttributesPanel(Panel):
         self.on_image_changed(self.workbench.current)
 
     # --- faces ------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        # an image opened while another workspace was in front was not analysed: with "on every
+        # image" checked, arriving here must show its faces, not an empty tab
+        if self.shown is None and self.auto_box.isChecked():
+            self.on_image_changed(self.workbench.current)
+
     def on_image_changed(self, loaded: LoadedImage | None) -> None:
         self.shown = None
         if loaded is None or loaded.image is None:

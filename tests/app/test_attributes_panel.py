@@ -168,3 +168,15 @@ def test_embedding_plot_shows_tens_of_clusters_per_class(qtbot, window, tmp_path
     assert view.centroid_item.opts["size"] == 11.0  # smaller stars than the 18 px of a two-cluster model
     # every face is outlined by its nearest drawn cluster
     assert view.projection.cluster.max() < 2 * per_class - 5
+
+
+def test_on_every_image_analyses_an_image_opened_in_another_workspace(qtbot, window):
+    panel = window.panel("attributes")
+    panel.auto_box.setChecked(True)
+    window.show_panel("detection")
+    window.open_paths([SAMPLES_DIR / "faceapi_demo_2.jpg"])
+    qtbot.waitUntil(lambda: window.workbench.current is not None, timeout=5000)
+    assert not panel.isVisible() and panel.shown is None  # not analysed behind another workspace
+    window.show_panel("attributes")
+    qtbot.waitUntil(lambda: panel.shown is not None, timeout=60000)
+    assert len(panel.shown) >= 1 and panel.faces.face_list.count() == len(panel.shown)
