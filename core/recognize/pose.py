@@ -18,8 +18,8 @@ profiles come out above 50° (the rest mostly 35–50°: still frontalised).
 
 What :func:`estimate_yaw` returns is therefore one step further: the fused
 estimate's sign with a magnitude from :mod:`core.recognize.yaw_cues`, a
-linear model of the two fits and three 2-D cues that keeps growing on full
-profiles (:func:`fused_yaw` is the step before it).
+small net over the two fits and three 2-D cues that reads clean turns as PnP
+does and keeps growing on full profiles (:func:`fused_yaw` is the step before it).
 """
 
 from __future__ import annotations

@@ -280,7 +280,9 @@ class UnlockPipeline:
         with self._threads():
             return self._analyze(image, gates, embed_always, near, follow)
 
-    def _follow(self, image: np.ndarray, landmarker, track: LandmarkTrack):
+    def _follow(
+        self, image: np.ndarray, landmarker, track: LandmarkTrack
+    ) -> tuple[Detection, np.ndarray] | None:
         """``(face, points68)`` found from ``track`` without the detector, or ``None``."""
         h, w = image.shape[:2]
         predicted = track.box()
@@ -324,14 +326,7 @@ class UnlockPipeline:
             track = track_from_detection(pre.box, points68, main.score)
         else:
             track = follow.moved_to(points68)
-        # the detector's 5 points when it ran; on a followed frame the same five read off the landmarks
-        p5 = (
-            np.asarray(main.landmarks, dtype=np.float64).reshape(5, 2)
-            if main.landmarks is not None and len(main.landmarks) == 5
-            else landmarks68_to_5(points68)
-            if followed
-            else np.full((5, 2), np.nan)
-        )
+        p5 = _points5(main, points68, followed)
         yaw = estimate_yaw(points68, p5)
         quality = assess(image, faces, yaw.yaw, gates, pre=pre)
         t2 = time.perf_counter()
@@ -359,3 +354,13 @@ class UnlockPipeline:
             yaw = np.array([yaw_deg if math.isfinite(yaw_deg) else math.nan])
             return self.mapper.map(raw, yaw)[0]
         return l2_normalize(raw)[0]
+
+
+def _points5(face: Detection, points68: np.ndarray, followed: bool) -> np.ndarray:
+    """``(5, 2)`` points of the main face: the detector's when it gave them; on a followed frame (no
+    detector ran) the same five read off the landmarks; otherwise NaN (the yaw then uses the 68 alone)."""
+    if face.landmarks is not None and len(face.landmarks) == 5:
+        return np.asarray(face.landmarks, dtype=np.float64).reshape(5, 2)
+    if followed:
+        return landmarks68_to_5(points68)
+    return np.full((5, 2), np.nan)
