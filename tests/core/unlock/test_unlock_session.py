@@ -184,3 +184,15 @@ def test_pipeline_threads_apply_during_the_call_only(pipeline, monkeypatch):
     before = torch.get_num_threads()
     pipeline.analyze(frames("ann", 1)[0], ENROL_GATES)
     assert seen == [pipeline.threads] == [1] and torch.get_num_threads() == before
+
+
+def test_a_followed_face_that_leaves_reads_no_face_not_a_low_score(pipeline, ann_template, calibration):
+    session = UnlockSession(pipeline, [ann_template], calibration.at_far(1e-3))
+    clip = frames("ann", 3, seed=9)
+    outs = [session.process(img, i / FPS) for i, img in enumerate(clip)]
+    assert outs[-1].followed
+    empty = np.full_like(clip[0], 110)
+    o = session.process(empty, 0.2)
+    assert not o.followed and not o.scored and o.reasons == ("No face found: look at the camera.",)
+    back = session.process(clip[0], 0.3)
+    assert back.scored and back.accepted and not back.followed  # found again by the detector
