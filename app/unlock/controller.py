@@ -40,11 +40,11 @@ from core.io.video.reader import Frame
 from core.io.video.source import SourceEvent, SourceState
 from core.unlock.calibrate import DEFAULT_FAR, CalibrationError, UnlockCalibration, load_calibration
 from core.unlock.decision import DecisionRule
+from core.unlock.latency import RollingLatency
 from core.unlock.refusals import RefusalTally, stopped_source_message
 from core.unlock.templates import TemplateError, TemplateStore, check_name
 
 if TYPE_CHECKING:  # the engine imports torch: loaded by the preparing jobs, never by the window
-    from core.unlock.latency import RollingLatency
     from core.unlock.pipeline import UnlockPipeline
     from core.unlock.session import Enroller, EnrolOutcome, FrameOutcome, UnlockSession
 
@@ -375,9 +375,6 @@ class UnlockController(FrameLoop):
     def latency(self) -> RollingLatency:
         """The HUD's rolling window (created with the first result, when the engine is loaded)."""
         if self._latency is None:
-            # lazy: the engine (torch) loads in the first job, not at start-up
-            from core.unlock.latency import RollingLatency
-
             self._latency = RollingLatency(LATENCY_WINDOW)
         return self._latency
 
