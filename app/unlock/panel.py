@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
-    QListWidgetItem,
     QMessageBox,
     QPushButton,
     QSpinBox,
@@ -44,7 +43,14 @@ from app.context import Workbench
 from app.panel_base import Panel, wrapping_column
 from app.settings import Keys
 from app.unlock.controller import UnlockController
-from app.unlock.widgets import StateBanner, latency_text
+from app.unlock.widgets import (
+    NO_LIVENESS,
+    WEAK_LIVENESS,
+    StateBanner,
+    fill_user_list,
+    latency_text,
+    operating_point_text,
+)
 from app.video.source_picker import SourcePicker
 from core.io.video.reader import SourceSpec
 from core.unlock.calibrate import FARS, CalibrationError
@@ -55,15 +61,6 @@ if TYPE_CHECKING:  # the engine imports torch; the window must not wait for it
 
 HUD_INTERVAL_MS = 250
 ACCEPT, REJECT, UNSCORED = QColor(60, 200, 90), QColor(230, 70, 70), QColor(170, 170, 170)
-NO_LIVENESS = (
-    "No liveness check: a printed photo or a phone screen showing an enrolled face is NOT detected "
-    "and would unlock."
-)
-WEAK_LIVENESS = (
-    "Liveness scores (human's antispoof + liveness nets) are shown, not used: on our tests they refused "
-    "43 % of real faces, passed a blank frame and did not tell simulated prints or screens from real "
-    "faces (ADR 0014). A printed photo or a screen is NOT detected."
-)
 
 
 class UnlockPanel(Panel):
@@ -241,18 +238,7 @@ class UnlockPanel(Panel):
 
     # --- users -----------------------------------------------------------------------------------
     def refresh_users(self) -> None:
-        self.user_list.clear()
-        for entry in self.store.entries():
-            if entry.summary is not None:
-                s = entry.summary
-                extra = ", DREAM" if s.dream else ""
-                item = QListWidgetItem(f"{s.name}  ({s.frames} frames{extra})")
-                item.setData(Qt.ItemDataRole.UserRole, s.name)
-            else:
-                item = QListWidgetItem(f"⚠ {entry.path.name}: {entry.error}")
-                item.setForeground(REJECT)
-                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsSelectable)
-            self.user_list.addItem(item)
+        fill_user_list(self.user_list, self.store)
 
     def selected_user(self) -> str | None:
         item = self.user_list.currentItem()
@@ -339,25 +325,13 @@ class UnlockPanel(Panel):
         self.liveness_note.setText(WEAK_LIVENESS if on else NO_LIVENESS)
 
     def _show_operating_point(self) -> None:
-        far = float(self.far_box.currentData())
-        mode = "dream" if self.dream_box.isChecked() else "stem"
+        far, mode = float(self.far_box.currentData()), "dream" if self.dream_box.isChecked() else "stem"
         try:
-            calibration = self.controller.calibration()
-            op = calibration.at_far(far, mode)
+            text, color = operating_point_text(self.controller.calibration(), far, mode)
         except CalibrationError as exc:
-            self.operating_point.setText(str(exc))
-            self.operating_point.setStyleSheet("color: #d04040;")
-            return
-        source = calibration.provenance.get("data", calibration.provenance.get("dataset", ""))
-        text = (
-            f"threshold {op.threshold:.4f} on cosine; backed by {op.impostors:,} impostor pairs"
-            f"{f' ({source})' if source else ''}; measured FAR {op.measured_far:.2g}"
-        )
-        if not math.isnan(op.tar):
-            text += f", TAR {100 * op.tar:.1f} % on {op.genuines:,} genuine pairs"
-        warning = calibration.warning(far, mode)
-        self.operating_point.setText(text + (f"\n⚠ {warning}" if warning else ""))
-        self.operating_point.setStyleSheet("color: #c07000;" if warning else "")
+            text, color = str(exc), "#d04040"
+        self.operating_point.setText(text)
+        self.operating_point.setStyleSheet(f"color: {color};" if color else "")
 
     # --- per frame ---------------------------------------------------------------------------------
     def _draw_box(self, box, color: QColor) -> None:

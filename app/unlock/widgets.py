@@ -1,11 +1,16 @@
-"""Widgets of the Unlock panel: the big LOCKED / UNLOCKED banner and the latency HUD text."""
+"""Widgets of the Unlock panel: the big LOCKED / UNLOCKED banner, the latency HUD text, the
+enrolled-user list and the operating point's line."""
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QWidget
 
 from core.unlock.decision import UnlockState
+from core.unlock.templates import TemplateStore
 
 STAGES = ("detect", "landmarks", "embed", "match", "total")
 STATE_STYLE = {
@@ -14,6 +19,16 @@ STATE_STYLE = {
     UnlockState.LOCKED_OUT: ("LOCKED OUT", "#8a5a00"),
 }
 IDLE_STYLE = ("—", "#505050")
+
+NO_LIVENESS = (
+    "No liveness check: a printed photo or a phone screen showing an enrolled face is NOT detected "
+    "and would unlock."
+)
+WEAK_LIVENESS = (
+    "Liveness scores (human's antispoof + liveness nets) are shown, not used: on our tests they refused "
+    "43 % of real faces, passed a blank frame and did not tell simulated prints or screens from real "
+    "faces (ADR 0014). A printed photo or a screen is NOT detected."
+)
 
 
 class StateBanner(QLabel):
@@ -54,3 +69,37 @@ def latency_text(p50: dict[str, float], p95: dict[str, float], frames: int) -> s
     for stage in stages:
         lines.append(f"{stage:10s} {p50[stage]:6.1f} {p95.get(stage, float('nan')):6.1f}")
     return "\n".join(lines)
+
+
+def fill_user_list(user_list: QListWidget, store: TemplateStore) -> None:
+    """One row per template file: ``name (N frames, DREAM)`` (the name as item data), or a red,
+    unselectable row naming a file that cannot be read and why."""
+    user_list.clear()
+    for entry in store.entries():
+        if entry.summary is not None:
+            s = entry.summary
+            extra = ", DREAM" if s.dream else ""
+            item = QListWidgetItem(f"{s.name}  ({s.frames} frames{extra})")
+            item.setData(Qt.ItemDataRole.UserRole, s.name)
+        else:
+            item = QListWidgetItem(f"⚠ {entry.path.name}: {entry.error}")
+            item.setForeground(QColor(230, 70, 70))
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsSelectable)
+        user_list.addItem(item)
+
+
+def operating_point_text(calibration, far: float, mode: str) -> tuple[str, str]:
+    """The line under the FAR choice and its colour (amber with a warning, else ``""``): the threshold,
+    how many impostor pairs back it, where they come from, the measured FAR and TAR.
+
+    Raises :class:`~core.unlock.calibrate.CalibrationError` for a FAR the calibration lacks."""
+    op = calibration.at_far(far, mode)
+    source = calibration.provenance.get("data", calibration.provenance.get("dataset", ""))
+    text = (
+        f"threshold {op.threshold:.4f} on cosine; backed by {op.impostors:,} impostor pairs"
+        f"{f' ({source})' if source else ''}; measured FAR {op.measured_far:.2g}"
+    )
+    if not math.isnan(op.tar):
+        text += f", TAR {100 * op.tar:.1f} % on {op.genuines:,} genuine pairs"
+    warning = calibration.warning(far, mode)
+    return text + (f"\n⚠ {warning}" if warning else ""), "#c07000" if warning else ""
