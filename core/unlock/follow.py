@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.detect.tracking import iou_matrix
+
 Box = tuple[float, float, float, float]
 
 #: Least IoU between the box a followed frame was analysed in and the box its landmarks give: below
@@ -37,17 +39,6 @@ def _frame(points68: np.ndarray) -> tuple[np.ndarray, float]:
     pts = np.asarray(points68, dtype=np.float64).reshape(68, 2)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     return (lo + hi) / 2, float(max(hi[0] - lo[0], hi[1] - lo[1]))
-
-
-def box_iou(a: Box, b: Box) -> float:
-    """Intersection over union of two ``(x1, y1, x2, y2)`` boxes (0 when either is empty)."""
-    iw = min(a[2], b[2]) - max(a[0], b[0])
-    ih = min(a[3], b[3]) - max(a[1], b[1])
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -80,7 +71,7 @@ class LandmarkTrack:
         _, now = _frame(pts)
         if before <= 0 or now <= 0 or not 1 / MAX_SCALE_CHANGE <= now / before <= MAX_SCALE_CHANGE:
             return False
-        return box_iou(predicted, self.box(pts)) >= MIN_IOU
+        return float(iou_matrix([predicted], [self.box(pts)])[0, 0]) >= MIN_IOU
 
     def moved_to(self, points68: np.ndarray) -> LandmarkTrack:
         """The same track one frame later."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.unlock.follow import MAX_SCALE_CHANGE, box_iou, track_from_detection
+from core.detect.tracking import iou_matrix
+from core.unlock.follow import MAX_SCALE_CHANGE, track_from_detection
 
 
 def _face(cx: float, cy: float, size: float) -> np.ndarray:
@@ -13,6 +14,10 @@ def _face(cx: float, cy: float, size: float) -> np.ndarray:
     unit = np.random.default_rng(3).uniform(-0.5, 0.5, (68, 2))
     unit[0], unit[1] = (-0.5, -0.5), (0.5, 0.5)  # the extent is exactly ``size``
     return np.array([cx, cy]) + unit * size
+
+
+def box_iou(a, b) -> float:
+    return float(iou_matrix([a], [b])[0, 0])
 
 
 def test_box_iou():

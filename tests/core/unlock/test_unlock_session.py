@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
+from core.detect.tracking import iou_matrix
 from core.unlock.calibrate import load_calibration
 from core.unlock.decision import DecisionEvent, DecisionRule, UnlockState
-from core.unlock.follow import box_iou
 from core.unlock.pipeline import UnlockPipeline
 from core.unlock.quality import ENROL_GATES
 from core.unlock.session import STAGES, Enroller, NoTemplates, UnlockSession
@@ -162,7 +162,7 @@ def test_following_the_landmarks_scores_as_detecting_does(pipeline, ann_template
     for x, y in zip(a, b, strict=True):
         assert x.accepted and y.accepted
         assert abs(x.score - y.score) < 0.02
-        assert box_iou(x.box, y.box) > 0.75 and abs(x.yaw - y.yaw) < 5
+        assert iou_matrix([x.box], [y.box])[0, 0] > 0.75 and abs(x.yaw - y.yaw) < 5
 
 
 def test_enrolment_refuses_a_different_person_midway(pipeline, calibration):
