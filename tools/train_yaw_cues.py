@@ -28,12 +28,13 @@ sys.path.insert(0, str(ROOT))
 
 from core.cfp.evaluate import fold_keys  # noqa: E402
 from core.cfp.features import load_features  # noqa: E402
-from core.cfp.protocol import CfpProtocol  # noqa: E402
+from core.cfp.protocol import CfpProtocol, identity_of, is_profile_key  # noqa: E402
+from core.cfp.stitching import identities_of_folds  # noqa: E402
 from core.paths import MODELS_DIR, SHARED_DIR  # noqa: E402
 from core.recognize.face_model3d import MEAN_FACE_5, MEAN_FACE_68  # noqa: E402
-from core.recognize.pose import fused_yaw, yaw_from_inner68  # noqa: E402
-from core.recognize.yaw import project, rotation_from_angles, yaw_from_points5  # noqa: E402
-from core.recognize.yaw_cues import CUE_NAMES, CueYawModel, cue_vector  # noqa: E402
+from core.recognize.pose import cues_and_fused  # noqa: E402
+from core.recognize.yaw import project, rotation_from_angles  # noqa: E402
+from core.recognize.yaw_cues import CUE_NAMES, CueYawModel  # noqa: E402
 from core.zoo.weights import save_weights  # noqa: E402
 
 TRAIN_FOLDS, VAL_FOLD, TEST_FOLD = range(1, 8), 8, 9
@@ -48,28 +49,30 @@ log = logging.getLogger("train_yaw_cues")
 
 
 def cfp_cues(root: Path, cache: str | None):
-    """Cues ``(N, 6)``, fused ``|yaw|`` ``(N,)``, profile flags and folds of every protocol image with cues."""
+    """Cues ``(N, 6)``, fused ``|yaw|`` ``(N,)``, profile flags and identities of every protocol image with cues."""
     cfp = CfpProtocol.open(root)
     table = load_features(cfp.root, fold_keys(cfp, ("FP", "FF"), cfp.folds("FP")), cache)
-    rows, fused, profile, folds = [], [], [], []
+    rows, fused, profile, identities = [], [], [], []
     for key, lm, p5 in zip(table.keys, table.landmarks68, table.points5, strict=True):
         cues, fused_abs = cues_of(lm, p5)
         if cues is None:
             continue
         rows.append(cues)
         fused.append(fused_abs)
-        profile.append("/profile/" in key)
-        folds.append((int(Path(key).parts[2]) - 1) // 50 + 1)  # Data/Images/NNN/...
-    return np.array(rows), np.array(fused), np.array(profile), np.array(folds)
+        profile.append(is_profile_key(key))
+        identities.append(identity_of(key))
+    return np.array(rows), np.array(fused), np.array(profile), np.array(identities)
+
+
+def in_folds(identities: np.ndarray, folds: list[int]) -> np.ndarray:
+    """Which of ``identities`` belong to the official CFP ``folds``."""
+    return np.isin(identities, sorted(identities_of_folds(folds)))
 
 
 def cues_of(landmarks68: np.ndarray, points5: np.ndarray) -> tuple[np.ndarray | None, float]:
     """The cues of one face and its fused ``|yaw|``."""
-    base = fused_yaw(landmarks68, points5)
-    cues = cue_vector(
-        landmarks68, points5, base.yaw, yaw_from_inner68(landmarks68).yaw, yaw_from_points5(points5).yaw
-    )
-    return cues, abs(base.yaw)
+    cues, fused = cues_and_fused(landmarks68, points5)
+    return cues, abs(fused.yaw)
 
 
 def synthetic_turns(n: int = SYNTHETIC, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -135,9 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", default=None, help="CFP feature cache folder")
     parser.add_argument("--out", type=Path, default=MODELS_DIR / "yaw_cues.pt")
     args = parser.parse_args(argv)
-    cues, fused, profile, folds = cfp_cues(args.root, args.cache)
-    train = np.isin(folds, list(TRAIN_FOLDS))
-    val = folds == VAL_FOLD
+    cues, fused, profile, identities = cfp_cues(args.root, args.cache)
+    train = in_folds(identities, list(TRAIN_FOLDS))
+    val = in_folds(identities, [VAL_FOLD])
     syn_cues, syn_yaw = synthetic_turns()
     x = np.concatenate([cues[train], syn_cues])
     target = np.concatenate([fused[train], syn_yaw])
@@ -154,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("no floor keeps %.1f %% of fold %d's frontals below 20°", 100 * MIN_FRONTAL_KEPT, VAL_FOLD)
         return 1
     _, model, val_rates = best
-    test = folds == TEST_FOLD
+    test = in_folds(identities, [TEST_FOLD])
     test_rates = rates(model, cues[test], profile[test])
     meta = {
         **model.meta,

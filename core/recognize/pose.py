@@ -66,19 +66,25 @@ def fuse(a: YawEstimate, b: YawEstimate) -> YawEstimate:
 
 def fused_yaw(landmarks68: np.ndarray | None, points5: np.ndarray | None = None) -> YawEstimate:
     """The larger of the two PnP fits (see :func:`fuse`); no cue model."""
-    e68 = yaw_from_inner68(landmarks68) if landmarks68 is not None else NO_ESTIMATE
-    e5 = yaw_from_points5(points5) if points5 is not None else NO_ESTIMATE
-    return fuse(e68, e5)
+    return cues_and_fused(landmarks68, points5)[1]
 
 
-def estimate_yaw(landmarks68: np.ndarray | None, points5: np.ndarray | None = None) -> YawEstimate:
-    """The yaw of one face from its 68 landmarks and 5 detector points (the fused fit without them)."""
+def cues_and_fused(
+    landmarks68: np.ndarray | None, points5: np.ndarray | None
+) -> tuple[np.ndarray | None, YawEstimate]:
+    """The cue model's ``(6,)`` input (``None`` without both point sets or a fused yaw) and the fused
+    estimate it refines, from one run of each PnP fit."""
     e68 = yaw_from_inner68(landmarks68) if landmarks68 is not None else NO_ESTIMATE
     e5 = yaw_from_points5(points5) if points5 is not None else NO_ESTIMATE
     fused = fuse(e68, e5)
     if landmarks68 is None or points5 is None or not math.isfinite(fused.yaw):
-        return fused
-    cues = cue_vector(landmarks68, points5, fused.yaw, e68.yaw, e5.yaw)
+        return None, fused
+    return cue_vector(landmarks68, points5, fused.yaw, e68.yaw, e5.yaw), fused
+
+
+def estimate_yaw(landmarks68: np.ndarray | None, points5: np.ndarray | None = None) -> YawEstimate:
+    """The yaw of one face from its 68 landmarks and 5 detector points (the fused fit without them)."""
+    cues, fused = cues_and_fused(landmarks68, points5)
     if cues is None:
         return fused
     magnitude = float(shared_model().abs_yaw(cues))
