@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core.cfp.evaluate import fold_keys  # noqa: E402
 from core.cfp.features import load_features  # noqa: E402
 from core.cfp.protocol import CfpProtocol  # noqa: E402
+from core.cfp.stitching import identities_of_folds, table_identities  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
 from core.recognize.dream import gate_value  # noqa: E402
 from core.recognize.pose import fused_yaw, yaw_from_inner68  # noqa: E402
@@ -41,6 +42,7 @@ from core.recognize.yaw import yaw_from_points5  # noqa: E402
 #: apply: above 99.9 % of CFP frontals (0.15), below 99 % of profiles (0.19).
 NOSE_OFFSET = 0.15
 FRONTAL_MAX, PROFILE_MIN, CUT = 20.0, 50.0, 35.0
+HELD_OUT_FOLD = 9  # never read by tools/train_yaw_cues.py until its last line
 FRONTAL_BGR, PROFILE_BGR = (200, 110, 40), (30, 140, 240)
 
 
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         "CenterFace 5 points (PnP)": np.array([yaw_from_points5(p).yaw for p in table.points5]),
         "fused + 5-point foreshortening": foreshortening_yaw(table.points5, fused, ~profile),
     }
-    fold9 = np.array([(int(Path(k).parts[2]) - 1) // 50 + 1 == 9 for k in table.keys])
+    fold9 = np.isin(table_identities(table), sorted(identities_of_folds([HELD_OUT_FOLD])))
     print(f"CFP dev: {len(table)} images, {int(profile.sum())} profiles")
     print("estimate                         frontal<20  profile>50  cut 35   median profile")
     for name, yaw in estimates.items():
@@ -142,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("cue model (used)", "fused PnP"):
         s = yaw_statistics(estimates[name][fold9], profile[fold9])
         print(
-            f"{name + ', fold 9':32s} {100 * s['frontal_below_20']:8.1f} %  {100 * s['profile_above_50']:8.1f} %  "
+            f"{name + f', fold {HELD_OUT_FOLD}':32s} {100 * s['frontal_below_20']:8.1f} %  {100 * s['profile_above_50']:8.1f} %  "
             f"{100 * s['accuracy_at_35']:6.2f} %  {s['profile_median']:6.1f}°  (the cue model's held-out fold)"
         )
     gate = gate_value(np.abs(np.nan_to_num(table.yaw, nan=0.0)))
