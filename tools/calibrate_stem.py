@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         "stem": spec.name,
         "weights": spec.weights,
         "weights_sha256": str(read_sidecar(resolve(spec.weights)).get("sha256", "")),
+        "views": spec.views,
         "train_folds": TRAIN_FOLDS,
         "data": "CFP dev (../shared/data/cfp_dev), identities of the train folds; fold 9 never read",
         "regenerate": f"OMP_NUM_THREADS=1 python tools/calibrate_stem.py --stem {spec.name}",

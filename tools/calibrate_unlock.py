@@ -3,7 +3,7 @@
     python tools/calibrate_unlock.py [--cfp ../shared/data/cfp_dev] [--enrol 5] [--max-yaw 35] [--out PATH]
 
 Protocol (core/unlock/calibrate.py): CFP dev *frontal* images (the ten per
-identity of image_list_F) whose fused yaw is below ``--max-yaw`` (the unlock
+identity of image_list_F) whose estimated yaw is below ``--max-yaw`` (the unlock
 verification gate); per identity a template = normalised mean of ``--enrol``
 random images, genuine = its remaining images, impostor = every template
 against every image of every other identity. Descriptors are face-api's
@@ -90,14 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     }
     provenance = {
         "data": "CFP dev (../shared/data/cfp_dev), frontal images of identities 001-450 (image_list_F)",
-        "filter": f"face detected, fused |yaw| < {args.max_yaw:g} deg",
+        "filter": f"face detected, |yaw| < {args.max_yaw:g} deg (core.recognize.pose.estimate_yaw)",
         "protocol": (
             f"template = normalised mean of {args.enrol} random images per identity (seed {args.seed}); "
             "genuine = the identity's other images; impostor = every template vs every image of other identities"
         ),
-        "pipeline": "CenterFace (max side 320) -> face-api 68 landmarks -> face-api descriptor (+ DREAM by fused yaw)",
-        "pipeline_faceres": "CenterFace (max side 320) 5 points -> ArcFace-template chip 224 px -> faceres "
-        "(mode faceres; + its DREAM block by fused yaw: mode faceres_dream)",
+        "pipeline": "CenterFace (max side 320) -> face-api 68 landmarks -> face-api descriptor (+ DREAM by yaw)",
+        "pipeline_faceres": "CenterFace (max side 320) 5 points -> ArcFace-template chips 224 px, views "
+        f"{stem_spec('faceres').views} (looseness, m = mirrored; unit embeddings averaged) -> faceres "
+        "(mode faceres; + its DREAM block by yaw: mode faceres_dream)",
         **counts,
         "identities": int(len(np.unique(ids))),
         "weights_sha256": sidecars,

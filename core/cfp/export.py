@@ -133,6 +133,7 @@ def export_stem_dream(
         if form == "raw"
         else "centred: f_c = (f - center)/|f - center|; mapped f_c renormalised; f' = center + |f - center| f_c'",
         "stem": spec.weights,
+        "views": spec.views,
         "train_folds": TRAIN_FOLDS,
         "val_folds": str(VAL_FOLD),
         "calibration_folds": f"1-{VAL_FOLD}",

@@ -24,7 +24,7 @@ from core.atomic import atomic_write
 from core.cfp.features import FeatureTable, default_cache_dir
 from core.io.imageio import ImageLoadError, load_image
 from core.progress import Progress, drain
-from core.recognize.faceres_embedder import FaceResEmbedder, alignment_points
+from core.recognize.faceres_embedder import FaceResEmbedder, alignment_points, views_name
 from core.recognize.stems import stem_spec
 from core.zoo.weights import read_sidecar, resolve
 
@@ -37,16 +37,18 @@ BATCH = 16
 
 def stem_cache_path(root: Path, embedder: FaceResEmbedder, point_source: str, cache_dir: Path) -> Path:
     weights = embedder.weights_file
-    blob = json.dumps(
-        {
-            "root": str(Path(root).resolve()),
-            "weights": read_sidecar(resolve(weights)).get("sha256", weights),
-            "preprocessing": embedder.preprocessing,
-            "looseness": embedder.looseness,
-            "points": point_source,
-        },
-        sort_keys=True,
-    )
+    settings = {
+        "root": str(Path(root).resolve()),
+        "weights": read_sidecar(resolve(weights)).get("sha256", weights),
+        "preprocessing": embedder.preprocessing,
+        "points": point_source,
+    }
+    views = embedder.views
+    if len(views) == 1 and not views[0].mirrored:
+        settings["looseness"] = views[0].looseness  # the key of single-chip caches made before views
+    else:
+        settings["views"] = views_name(views)
+    blob = json.dumps(settings, sort_keys=True)
     return Path(cache_dir) / "stems" / f"{hashlib.sha1(blob.encode()).hexdigest()[:16]}.npz"
 
 
@@ -86,15 +88,15 @@ def stem_embeddings(
     unsaved = 0
     for start in range(0, len(todo), BATCH):
         rows = todo[start : start + BATCH]
-        chips = []
+        stacks = []
         for i in rows:
             try:
                 image = load_image(root / table.keys[i])
             except ImageLoadError as exc:
                 raise ImageLoadError(f"CFP image {table.keys[i]}: {exc}") from exc
             points = alignment_points(table.points5[i], table.landmarks68[i], point_source)
-            chips.append(embedder.chips(image, points[None])[0].chip)
-        for i, row in zip(rows, embedder.embed_chips(np.stack(chips)), strict=True):
+            stacks.append(embedder.view_chips(image, points[None])[0])
+        for i, row in zip(rows, embedder.embed_views(np.stack(stacks)), strict=True):
             known[table.keys[i]] = row
         done, unsaved = done + len(rows), unsaved + len(rows)
         if unsaved >= SAVE_EVERY:

@@ -4,17 +4,25 @@
 points (eye centres, nose tip, mouth corners) land on the ArcFace template
 scaled to the net's 224 px input (:func:`faceres_chip`), converts the chip to
 the net's input (:data:`PREPROCESSING`) and returns ``(N, 1024)`` float32
-embeddings, not L2-normalised; compare them by cosine.
+embeddings; compare them by cosine.
 
-The defaults (:data:`DEFAULT_LOOSENESS`, :data:`DEFAULT_PREPROCESSING`) were
-chosen on CFP dev folds 1–8 (ADR 0025): BGR with the VGGFace2 channel means
-subtracted, the input HSE's training used, beats human's own RGB 0..255 input.
+Each face is seen through several *views* (:class:`ChipView`): the chip at a
+template looseness, as it is or mirrored. With more than one view the
+embedding is the mean of the views' unit embeddings (test-time augmentation);
+a single view returns the network's output as it is.
+
+The defaults (:data:`DEFAULT_VIEWS`, :data:`DEFAULT_PREPROCESSING`) were
+chosen on CFP dev folds 1–8 (ADR 0025, ADR 0031): BGR with the VGGFace2
+channel means subtracted, the input HSE's training used, beats human's own
+RGB 0..255 input; the ArcFace chip and a 1.3× looser one, each with its
+mirror, beat any single chip on frontal-to-profile pairs.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -23,6 +31,7 @@ from torch import nn
 from core.models.faceres import FaceResNet
 from core.recognize.align import ARCFACE_112, AlignedFace, align_5pt, landmarks68_to_5
 from core.recognize.runner import FaceModelRunner, as_image
+from core.recognize.stems import stem_spec
 
 #: VGGFace2 channel means in BGR order (keras-vggface ``preprocess_input(version=2)``).
 VGGFACE2_MEAN_BGR = (91.4953, 103.8827, 131.0912)
@@ -49,6 +58,44 @@ DEFAULT_PREPROCESSING = "bgr_vggface2"
 DEFAULT_LOOSENESS = 1.0
 
 
+@dataclass(frozen=True)
+class ChipView:
+    """One way of looking at a face: the chip at ``looseness`` (:func:`faceres_template`), mirrored or not."""
+
+    looseness: float = DEFAULT_LOOSENESS
+    mirrored: bool = False
+
+    @property
+    def name(self) -> str:
+        """``"1.3"`` or ``"1.3m"`` (mirrored): the form :func:`parse_views` reads."""
+        return f"{self.looseness:g}{'m' if self.mirrored else ''}"
+
+
+def parse_views(text: str) -> tuple[ChipView, ...]:
+    """``"1.0+1.0m+1.3"`` -> views (``m``: mirrored); a clear ``ValueError`` for anything else."""
+    views = []
+    for part in (p.strip() for p in text.split("+")):
+        mirrored = part.endswith("m")
+        try:
+            looseness = float(part[:-1] if mirrored else part)
+        except ValueError:
+            raise ValueError(f"a view is a looseness with an optional 'm' (mirrored), got {part!r}") from None
+        if not looseness > 0:
+            raise ValueError(f"a view's looseness must be positive, got {part!r}")
+        views.append(ChipView(looseness, mirrored))
+    return tuple(views)
+
+
+def views_name(views: Sequence[ChipView]) -> str:
+    """The ``+``-joined view names (the inverse of :func:`parse_views`)."""
+    return "+".join(v.name for v in views)
+
+
+#: The faceres stem's views (its :class:`~core.recognize.stems.StemSpec` row): the ArcFace chip and a
+#: 1.3x looser one, each as it is and mirrored.
+DEFAULT_VIEWS = parse_views(stem_spec("faceres").views)
+
+
 def faceres_template(looseness: float = DEFAULT_LOOSENESS) -> np.ndarray:
     """The ArcFace 112 template shrunk ``looseness`` times around its centre (112 units; the warp scales it)."""
     if looseness <= 0:
@@ -70,6 +117,8 @@ class FaceResEmbedder(FaceModelRunner):
     """human's ``faceres`` behind a batch API (see the module docstring).
 
     weights: ``"faceres"`` (bundled) or another converted file of the same graph.
+    views: the chips each face is embedded through (default :data:`DEFAULT_VIEWS`); ``looseness``
+    alone means the one unmirrored view at that looseness.
     """
 
     weights_name = "faceres"
@@ -83,13 +132,21 @@ class FaceResEmbedder(FaceModelRunner):
         device: torch.device | str | None = None,
         weights: str | os.PathLike | None = None,
         preprocessing: str = DEFAULT_PREPROCESSING,
-        looseness: float = DEFAULT_LOOSENESS,
+        looseness: float | None = None,
         fused: bool = True,
+        views: Sequence[ChipView] | None = None,
     ):
         if preprocessing not in PREPROCESSING:
             raise ValueError(f"preprocessing must be one of {sorted(PREPROCESSING)}, got {preprocessing!r}")
+        if looseness is not None and views is not None:
+            raise ValueError("give looseness or views, not both")
         self.preprocessing = preprocessing
-        self.looseness = float(looseness)
+        if looseness is not None:
+            views = (ChipView(float(looseness)),)
+        self.views: tuple[ChipView, ...] = tuple(views) if views is not None else DEFAULT_VIEWS
+        if not self.views:
+            raise ValueError("an embedder needs at least one view")
+        faceres_template(min(v.looseness for v in self.views))  # a clear error for a bad looseness
         #: the weights file's name or path (what caches of these embeddings are keyed by)
         self.weights_file = str(weights if weights is not None else self.weights_name)
         super().__init__(model, device, weights, fused)
@@ -103,11 +160,50 @@ class FaceResEmbedder(FaceModelRunner):
     def prepare(self, batch: torch.Tensor) -> torch.Tensor:
         return PREPROCESSING[self.preprocessing](batch)
 
+    @property
+    def looseness(self) -> float:
+        """The first view's looseness: the chip :meth:`chips` returns (and a panel shows)."""
+        return self.views[0].looseness
+
     def chips(self, image: np.ndarray, points5: np.ndarray) -> list[AlignedFace | None]:
-        """One aligned chip per ``(5, 2)`` point set; ``None`` where a point is missing (NaN)."""
+        """The first view's aligned chip per ``(5, 2)`` point set; ``None`` where a point is missing (NaN)."""
         image = as_image(image)
         pts = np.asarray(points5, dtype=np.float64).reshape(-1, 5, 2)
         return [faceres_chip(image, p, self.looseness) if np.isfinite(p).all() else None for p in pts]
+
+    def view_chips(self, image: np.ndarray, points5: np.ndarray) -> list[np.ndarray | None]:
+        """Per ``(5, 2)`` point set a ``(V, S, S, 3)`` uint8 stack of its views; ``None`` where a point is NaN."""
+        image = as_image(image)
+        pts = np.asarray(points5, dtype=np.float64).reshape(-1, 5, 2)
+        looseness = sorted({v.looseness for v in self.views})
+        stacks: list[np.ndarray | None] = []
+        for p in pts:
+            if not np.isfinite(p).all():
+                stacks.append(None)
+                continue
+            plain = {loose: faceres_chip(image, p, loose).chip for loose in looseness}
+            stacks.append(
+                np.stack(
+                    [plain[v.looseness][:, ::-1] if v.mirrored else plain[v.looseness] for v in self.views]
+                )
+            )
+        return stacks
+
+    def embed_views(self, stacks: np.ndarray) -> np.ndarray:
+        """``(N, V, S, S, 3)`` view stacks (:meth:`view_chips`) -> ``(N, 1024)`` float32.
+
+        One view: the network's output. Several: the mean of the views' unit embeddings, so
+        each view weighs the same whatever its norm.
+        """
+        stacks = np.asarray(stacks)
+        if stacks.ndim != 5 or stacks.shape[1] != len(self.views):
+            raise ValueError(f"expected (N, {len(self.views)}, S, S, 3) view stacks, got {stacks.shape}")
+        n, v = stacks.shape[:2]
+        flat = self.embed_chips(stacks.reshape(n * v, *stacks.shape[2:]))
+        if v == 1:
+            return flat
+        flat = flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-12)
+        return flat.reshape(n, v, -1).mean(axis=1).astype(np.float32)
 
     def embed_chips(self, chips: np.ndarray) -> np.ndarray:
         """``(N, S, S, 3)`` uint8 RGB aligned chips -> ``(N, 1024)`` float32."""
@@ -123,11 +219,11 @@ class FaceResEmbedder(FaceModelRunner):
 
     def embed(self, image: np.ndarray, points5: np.ndarray) -> np.ndarray:
         """``(N, 1024)`` float32 embeddings for ``(N, 5, 2)`` points (NaN rows where points are missing)."""
-        chips = self.chips(image, points5)
-        out = np.full((len(chips), self.dim), np.nan, dtype=np.float32)
-        valid = [i for i, c in enumerate(chips) if c is not None]
+        stacks = self.view_chips(image, points5)
+        out = np.full((len(stacks), self.dim), np.nan, dtype=np.float32)
+        valid = [i for i, c in enumerate(stacks) if c is not None]
         if valid:
-            out[valid] = self.embed_chips(np.stack([chips[i].chip for i in valid]))
+            out[valid] = self.embed_views(np.stack([stacks[i] for i in valid]))
         return out
 
 

@@ -8,8 +8,9 @@ meta. A stem without one has a calibration file instead,
 ``tools/calibrate_stem.py`` from CFP dev folds 1–8), and a
 :class:`StemOnlyMapper` that only normalises; faceres keeps its file from
 before its block shipped (the same stem-mode numbers as the block's). The
-file names the sha256 of the weights it was measured on; another weights
-file is refused.
+file names the sha256 of the weights it was measured on, and both kinds of
+file name the chip views of the embeddings (:attr:`StemSpec.views`): another
+weights file, or views other than the stem's, is refused.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from core.recognize.dream import (
     l2_normalize,
     shared_mapper,
 )
-from core.recognize.stems import stem_spec
+from core.recognize.stems import StemSpec, stem_spec
 from core.zoo.weights import WeightsError, read_sidecar, resolve
 
 
@@ -58,6 +59,7 @@ class StemOnlyMapper:
             raise WeightsError(
                 weights, f"{path.name} was calibrated on other weights: run tools/calibrate_stem.py"
             )
+        check_views(spec, data, path, f"python tools/calibrate_stem.py --stem {spec.name}")
         self.stem = spec.name
         self.meta: dict = {k: v for k, v in data.items() if k != "calibration"}
         self.calibration: Calibration = calibration_from_json(data["calibration"])
@@ -79,11 +81,32 @@ _SHARED: dict[str, StemOnlyMapper] = {}
 _LOCK = threading.Lock()
 
 
+def check_views(spec: StemSpec, meta: dict, path, regenerate: str) -> None:
+    """Refuse a block or calibration made on other chip views than ``spec``'s (a different embedding)."""
+    made_on = str(meta.get("views", ""))
+    if made_on != spec.views:
+        raise WeightsError(
+            path,
+            f"made on the {spec.name} stem seen through views {made_on or 'one chip'}, "
+            f"but the stem now uses {spec.views or 'one chip'}",
+            regenerate,
+        )
+
+
 def mapper_for_stem(stem: str):
-    """The mapper verification uses for ``stem``: the DREAM block (face-api) or the stem's calibration."""
+    """The mapper verification uses for ``stem``: its DREAM block, or the stem's calibration."""
     spec = stem_spec(stem)
     if spec.has_dream:
-        return shared_mapper(spec.dream_weights)
+        mapper = shared_mapper(spec.dream_weights)
+        check_views(
+            spec,
+            mapper.meta,
+            resolve(spec.dream_weights),
+            f"python tools/export_dream.py --stem {spec.name}"
+            if spec.views
+            else "python tools/export_dream.py RUN_DIR",
+        )
+        return mapper
     with _LOCK:
         if stem not in _SHARED:
             _SHARED[stem] = StemOnlyMapper(stem)

@@ -17,14 +17,17 @@ from core.errors import UserError
 
 @dataclass(frozen=True)
 class StemSpec:
-    """One stem: its name (CLI ``--stem``, settings), menu label, weights file, embedding size and
-    its own DREAM block's weights (``""``: none shipped; verification then runs without DREAM)."""
+    """One stem: its name (CLI ``--stem``, settings), menu label, weights file, embedding size,
+    its own DREAM block's weights (``""``: none shipped; verification then runs without DREAM) and
+    the chip views it averages (``"1+1m+1.3+1.3m"``: looseness, ``m`` mirrored; ``""``: its one
+    chip). Views change the embedding as weights do, so templates and thresholds name them."""
 
     name: str
     label: str
     weights: str
     dim: int
     dream_weights: str = ""
+    views: str = ""
 
     @property
     def has_dream(self) -> bool:
@@ -34,7 +37,10 @@ class StemSpec:
 STEMS: dict[str, StemSpec] = {
     spec.name: spec
     for spec in (
-        StemSpec("faceres", "HSE FaceRec MobileNet (1024-d)", "faceres", 1024, "dream_faceres"),
+        # two chips (the ArcFace one and 1.3x looser), each also mirrored: chosen on folds 1–8 (ADR 0031)
+        StemSpec(
+            "faceres", "HSE FaceRec MobileNet (1024-d)", "faceres", 1024, "dream_faceres", "1+1m+1.3+1.3m"
+        ),
         StemSpec("faceapi", "face-api dlib ResNet (128-d)", "faceapi_face_recognition", 128, "dream_faceapi"),
     )
 }

@@ -36,11 +36,11 @@ import torch
 from core.detect.protocol import Detector
 from core.detect.registry import DEFAULT_DETECTOR, as_detector, detector_spec
 from core.recognize.align import landmarks68_to_5
-from core.recognize.dream import DreamMapper, l2_normalize, shared_mapper
+from core.recognize.dream import DreamMapper, l2_normalize
 from core.recognize.faceres_embedder import FaceResEmbedder, alignment_points
 from core.recognize.faces import FaceRecord
 from core.recognize.pose import estimate_yaw
-from core.recognize.stem_calibration import NoDreamError
+from core.recognize.stem_calibration import NoDreamError, mapper_for_stem
 from core.recognize.stems import UNLOCK_STEM, stem_spec
 from core.recognize.yaw import NO_ESTIMATE, YawEstimate
 from core.scale_ranges import scale_range_of
@@ -181,7 +181,7 @@ class UnlockPipeline:
     @property
     def mapper(self) -> DreamMapper:
         if self._mapper is None:
-            self._mapper = shared_mapper(stem_spec(self.stem).dream_weights)
+            self._mapper = mapper_for_stem(self.stem)  # a block made on the stem's own views
         return self._mapper
 
     @property

@@ -91,9 +91,10 @@ class InvalidUserName(TemplateError):
 class ModelInfo:
     """What produced a template's descriptors.
 
-    model_id: ``"<stem weights>@<sha256[:16]>"``, e.g. ``"faceres@…"`` or ``"faceapi_face_recognition@…"``
-    (+ ``"+dream_faceapi@<sha256[:16]>"`` when DREAM is on); two templates are comparable only with
-    equal ids, so a store enrolled with one stem refuses to match another.
+    model_id: ``"<stem weights>[<views>]@<sha256[:16]>"``, e.g. ``"faceres[1+1m+1.3+1.3m]@…"`` or
+    ``"faceapi_face_recognition@…"`` (a stem of one chip names no views), + ``"+dream_faceapi@<sha256[:16]>"``
+    when DREAM is on; two templates are comparable only with equal ids, so a store enrolled with one
+    stem, or with the same weights seen through other views, refuses to match another.
     descriptor_sha256 / dream_sha256: full hashes from the weight sidecars (``""`` when DREAM is off).
     """
 
@@ -120,7 +121,8 @@ def current_model_info(use_dream: bool = True, stem: str = "faceapi") -> ModelIn
 
     spec = stem_spec(stem)
     desc = str(read_sidecar(resolve(spec.weights)).get("sha256", ""))
-    model_id = f"{spec.weights}@{desc[:16]}"
+    views = f"[{spec.views}]" if spec.views else ""
+    model_id = f"{spec.weights}{views}@{desc[:16]}"
     dream = ""
     if use_dream and spec.has_dream:
         dream = str(read_sidecar(resolve(spec.dream_weights)).get("sha256", ""))

@@ -18,7 +18,14 @@ import torch
 
 from core.io.imageio import load_image
 from core.paths import REPO_ROOT, SAMPLES_DIR
-from core.recognize.faceres_embedder import PREPROCESSING, FaceResEmbedder, faceres_chip
+from core.recognize.faceres_embedder import (
+    DEFAULT_VIEWS,
+    PREPROCESSING,
+    FaceResEmbedder,
+    faceres_chip,
+    parse_views,
+    views_name,
+)
 
 REF = np.load(REPO_ROOT / "tests" / "data" / "faceres_ref.npz")
 EMBEDDING_TOL = 2e-5
@@ -92,3 +99,29 @@ def test_depthwise_batch_norm_is_folded_into_the_kernel(embedder: FaceResEmbedde
     torch.testing.assert_close(block.dw.weight.detach(), kernel * scale)
     torch.testing.assert_close(block.dw.bias.detach(), tensors["dw1/offset"].float())
     assert not any("scale" in name or "offset" in name for name, _ in embedder.model.named_buffers())
+
+
+def test_views_average_the_unit_embeddings_of_each_chip(embedder: FaceResEmbedder) -> None:
+    # the embedding of several views is the mean of their unit embeddings: checked against chips made by hand
+    ref_names, ref_points = REF["sample_names"], REF["sample_points5"]
+    image, points = load_image(SAMPLES_DIR / str(ref_names[0])), ref_points[0]
+    views = FaceResEmbedder(device="cpu", views=parse_views("1+1.3m"))
+    plain, loose = faceres_chip(image, points).chip, faceres_chip(image, points, 1.3).chip
+    by_hand = embedder.embed_chips(np.stack([plain, loose[:, ::-1].copy()]))
+    by_hand /= np.linalg.norm(by_hand, axis=1, keepdims=True)
+    np.testing.assert_allclose(views.embed(image, points[None])[0], by_hand.mean(axis=0), atol=1e-6)
+    # one unmirrored view is the network's own output, and a face without points is NaN, not an error
+    single = FaceResEmbedder(device="cpu", looseness=1.0)
+    np.testing.assert_allclose(
+        single.embed(image, points[None])[0], embedder.embed_chips(plain[None])[0], atol=1e-6
+    )
+    assert np.isnan(views.embed(image, np.full((1, 5, 2), np.nan))).all()
+    assert views.chips(image, points[None])[0].chip.shape == (224, 224, 3)
+
+
+@pytest.mark.parametrize("bad", ["", "1+", "x", "1.3mm", "0", "-1m"])
+def test_a_malformed_view_is_a_clear_error(bad: str) -> None:
+    with pytest.raises(ValueError, match="view"):
+        parse_views(bad)
+    assert views_name(parse_views("1.0+1.0m+1.30")) == "1+1m+1.3"
+    assert views_name(DEFAULT_VIEWS) == "1+1m+1.3+1.3m"

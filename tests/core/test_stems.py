@@ -12,7 +12,7 @@ from core.errors import UserError
 from core.models.faceres import FaceResNet
 from core.recognize.align import ARCFACE_112, landmarks68_to_5, transform_points
 from core.recognize.faceres_embedder import alignment_points, faceres_chip, faceres_template
-from core.recognize.stem_calibration import NoDreamError, StemOnlyMapper, calibration_path
+from core.recognize.stem_calibration import NoDreamError, StemOnlyMapper, calibration_path, mapper_for_stem
 from core.recognize.stems import DEFAULT_STEM, STEMS, stem_spec
 from core.unlock.template_data import current_model_info
 from core.unlock.templates import TemplateModelMismatch, TemplateStore, UserTemplate
@@ -77,10 +77,36 @@ def test_calibration_of_other_weights_is_refused(tmp_path, monkeypatch) -> None:
         StemOnlyMapper("faceres")
 
 
+def test_calibration_or_block_of_other_views_is_refused(tmp_path, monkeypatch) -> None:
+    data = json.loads(calibration_path("faceres").read_text())
+    assert data["views"] == stem_spec("faceres").views
+    data["views"] = ""  # made on the single ArcFace chip
+    (tmp_path / "faceres_calibration.json").write_text(json.dumps(data))
+    monkeypatch.setattr("core.recognize.stem_calibration.MODELS_DIR", tmp_path)
+    with pytest.raises(WeightsError, match="views one chip.*tools/calibrate_stem.py --stem faceres"):
+        StemOnlyMapper("faceres")
+    # the shipped block names the stem's views; a stem seen through others refuses it
+    assert mapper_for_stem("faceres").meta["views"] == stem_spec("faceres").views
+    monkeypatch.setitem(STEMS, "faceres", dataclasses.replace(STEMS["faceres"], views="1"))
+    with pytest.raises(WeightsError, match=r"views 1\+1m\+1.3\+1.3m.*export_dream.py --stem faceres"):
+        mapper_for_stem("faceres")
+
+
+def test_a_store_enrolled_with_other_views_is_refused(tmp_path, monkeypatch) -> None:
+    four = current_model_info(False, "faceres")
+    monkeypatch.setitem(STEMS, "faceres", dataclasses.replace(STEMS["faceres"], views=""))
+    one = current_model_info(False, "faceres")
+    assert one.model_id.startswith("faceres@") and one.descriptor_sha256 == four.descriptor_sha256
+    store = TemplateStore(tmp_path)
+    store.save(UserTemplate(name="Ann", embeddings=np.ones((3, 1024)), model=one, dream=False))
+    good, bad = store.load_all(four)
+    assert not good and isinstance(bad[0], TemplateModelMismatch) and "enrol 'Ann' again" in str(bad[0])
+
+
 def test_a_store_enrolled_with_one_stem_refuses_another(tmp_path) -> None:
     faceapi, faceres = current_model_info(True, "faceapi"), current_model_info(False, "faceres")
     assert faceapi.model_id.startswith("faceapi_face_recognition@") and "+dream_faceapi@" in faceapi.model_id
-    assert faceres.model_id.startswith("faceres@") and "dream" not in faceres.model_id
+    assert faceres.model_id.startswith("faceres[1+1m+1.3+1.3m]@") and "dream" not in faceres.model_id
     assert "+dream_faceres@" in current_model_info(True, "faceres").model_id
     store = TemplateStore(tmp_path)
     rng = np.random.default_rng(1)

@@ -71,7 +71,7 @@ def test_verify_json_schema_and_decisions(capsys, videos, store):
 def test_a_store_enrolled_with_another_stem_is_refused(caplog, videos, store):
     args = ["unlock", "--video", str(videos["ann"]), "--verify", "--store", str(store), "--stem", "faceres"]
     assert run_cli(args) == 2
-    assert "was enrolled with faceapi_face_recognition@" in caplog.text and "faceres@" in caplog.text
+    assert "was enrolled with faceapi_face_recognition@" in caplog.text and "faceres[" in caplog.text
     assert "enrol 'Ann' again" in caplog.text and "Traceback" not in caplog.text
 
 
@@ -84,7 +84,7 @@ def test_faceres_enrols_and_verifies_with_its_own_thresholds(capsys, caplog, vid
     assert verify(capsys, videos["bea"], folder, "--stem", "faceres")["decision"] == "locked"
     # the default stem (face-api) refuses the faceres template
     assert run_cli(["unlock", "--video", str(videos["ann"]), "--verify", "--store", str(folder)]) == 2
-    assert "was enrolled with faceres@" in caplog.text
+    assert "was enrolled with faceres[1+1m+1.3+1.3m]@" in caplog.text
 
 
 def test_list_rename_delete(capsys, videos, tmp_path):
