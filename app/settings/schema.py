@@ -17,7 +17,7 @@ from PySide6.QtCore import QByteArray
 from app.settings.shortcuts import SHORTCUT_BY_KEY
 from core.detect.registry import DEFAULT_DETECTOR
 from core.paths import user_data_dir
-from core.recognize.stems import DEFAULT_STEM
+from core.recognize.stems import DEFAULT_STEM, UNLOCK_STEM
 from core.unlock.calibrate import DEFAULT_FAR
 
 T = TypeVar("T")
@@ -174,6 +174,7 @@ class Keys:
 
     # --- unlock --------------------------------------------------------------------------
     UNLOCK_FAR = Setting("unlock/far", float, DEFAULT_FAR, "false-accept rate of the operating point")
+    UNLOCK_STEM = Setting("unlock/stem", str, UNLOCK_STEM, "recognition stem of enrolment and verification")
     UNLOCK_LAST_DIR = Setting("unlock/last_dir", str, "", "folder of the last video or sequence opened")
     UNLOCK_STORE = Setting("unlock/store", str, "", "template store folder (file only; empty: default)")
 

@@ -27,18 +27,25 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.context import Workbench
+from app.unlock.liveness_scores import LivenessScores
 from app.video.frame_loop import FrameLoop
 from core.errors import UserError
 from core.io.video.reader import Frame
 from core.io.video.source import SourceEvent, SourceState
-from core.unlock.calibrate import DEFAULT_FAR, CalibrationError, UnlockCalibration, load_calibration
+from core.recognize.stems import UNLOCK_STEM
+from core.unlock.calibrate import (
+    DEFAULT_FAR,
+    CalibrationError,
+    UnlockCalibration,
+    calibration_mode,
+    load_calibration,
+)
 from core.unlock.decision import DecisionRule
 from core.unlock.latency import RollingLatency
 from core.unlock.refusals import RefusalTally, stopped_source_message
@@ -46,7 +53,7 @@ from core.unlock.templates import TemplateError, TemplateStore, check_name
 
 if TYPE_CHECKING:  # the engine imports torch: loaded by the preparing jobs, never by the window
     from core.unlock.pipeline import UnlockPipeline
-    from core.unlock.session import Enroller, EnrolOutcome, FrameOutcome, UnlockSession
+    from core.unlock.session import Enroller, EnrolOutcome, UnlockSession
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +99,8 @@ class UnlockController(FrameLoop):
         self.mode = "idle"
         self.far = DEFAULT_FAR
         self.use_dream = True
+        #: the embedding network (:data:`core.recognize.stems.STEMS`); templates name theirs
+        self.stem = UNLOCK_STEM
         self.liveness_on = False
         #: the multi-frame rule (``None``: the engine's default, 3 of 5 within 1.5 s)
         self.rule: DecisionRule | None = None
@@ -99,8 +108,8 @@ class UnlockController(FrameLoop):
         self.session: UnlockSession | None = None
         self._latency: RollingLatency | None = None  # made with the first session (the engine is loaded then)
         self._pipelines_lock = threading.Lock()
-        self._pipelines: dict[bool, UnlockPipeline] = {}
-        self._checker = None
+        self._pipelines: dict[tuple[str, bool], UnlockPipeline] = {}
+        self._liveness = LivenessScores()
         self._calibration: UnlockCalibration | None = None
         self._mode_frames = 0
         self._pending_name = ""
@@ -111,18 +120,21 @@ class UnlockController(FrameLoop):
     # --- configuration -----------------------------------------------------------------
     @property
     def mode_name(self) -> str:
-        """``"dream"`` or ``"stem"``: which calibration the current DREAM choice uses."""
-        return "dream" if self.use_dream else "stem"
+        """Which calibration the current stem and DREAM choice use (``"dream"``, ``"faceres"`` …)."""
+        return calibration_mode(self.stem, self.use_dream)
 
-    def pipeline(self, use_dream: bool) -> UnlockPipeline:
-        """The pipeline with or without DREAM (call from a job: importing it loads torch)."""
+    def pipeline(self, use_dream: bool, stem: str | None = None) -> UnlockPipeline:
+        """``stem``'s (default: the current one) pipeline with or without DREAM (call from a job:
+        importing it loads torch)."""
+        stem = stem or self.stem
+        key = (stem, use_dream)
         with self._pipelines_lock:
-            if use_dream not in self._pipelines:
+            if key not in self._pipelines:
                 # lazy: the engine (torch) loads in the first job, not at start-up
                 from core.unlock.pipeline import UnlockPipeline
 
-                self._pipelines[use_dream] = UnlockPipeline(use_dream=use_dream)
-            return self._pipelines[use_dream]
+                self._pipelines[key] = UnlockPipeline(use_dream=use_dream, stem=stem)
+            return self._pipelines[key]
 
     def calibration(self) -> UnlockCalibration:
         if self._calibration is None:
@@ -166,7 +178,7 @@ class UnlockController(FrameLoop):
             raise TemplateError(f"A user named {name!r} is already enrolled: delete or rename it first.")
         self.stop()
         self._pending_name = name
-        use_dream, request = self.use_dream, self._request
+        use_dream, stem, request = self.use_dream, self.stem, self._request
         self._hold_source()
 
         def prepare() -> Enroller | Exception:
@@ -174,7 +186,7 @@ class UnlockController(FrameLoop):
             from core.unlock.session import Enroller
 
             try:
-                pipeline = self.pipeline(use_dream).load()
+                pipeline = self.pipeline(use_dream, stem).load()
                 return Enroller.calibrated(
                     pipeline, self.calibration(), n_frames=frames, keep_images=keep_images
                 )
@@ -226,7 +238,7 @@ class UnlockController(FrameLoop):
     def start_verify(self) -> None:
         """Load the enrolled templates and the calibration in the runner, then verify every newest frame."""
         self.stop()
-        use_dream, far, store = self.use_dream, self.far, self.store
+        use_dream, stem, far, store = self.use_dream, self.stem, self.far, self.store
         rule, want_liveness, request = self.rule, self.liveness_on, self._request
 
         def prepare() -> UnlockSession | Exception:
@@ -234,9 +246,9 @@ class UnlockController(FrameLoop):
             from core.unlock.session import UnlockSession
 
             try:
-                pipeline = self.pipeline(use_dream).load()
+                pipeline = self.pipeline(use_dream, stem).load()
                 if want_liveness:
-                    self._liveness_checker()  # load now, not on the first frame
+                    self._liveness.load()  # now, not on the first frame
                 return UnlockSession.from_store(
                     store, far=far, pipeline=pipeline, calibration=self.calibration(), rule=rule
                 )
@@ -247,15 +259,6 @@ class UnlockController(FrameLoop):
         self.workbench.runner.submit(
             prepare, name="prepare verification", on_result=lambda value: self._on_session(value, request)
         )
-
-    def _liveness_checker(self):
-        """human's antispoof + liveness nets, loaded on first use (in a job)."""
-        if self._checker is None:
-            # lazy: the engine (torch) loads in the first job, not at start-up
-            from core.recognize.liveness import LivenessChecker
-
-            self._checker = LivenessChecker()
-        return self._checker
 
     def _on_session(self, value: UnlockSession | Exception, request: int) -> None:
         if request != self._request:
@@ -282,24 +285,11 @@ class UnlockController(FrameLoop):
             if mode == "verify" and session is not None:
                 outcome = session.process(image, now)
                 if liveness and outcome.box is not None:
-                    outcome = self._with_liveness(image, outcome)
+                    outcome = self._liveness.attach(image, outcome)
                 return "verify", outcome
             return "idle", None
 
         return job
-
-    def _with_liveness(self, image: np.ndarray, outcome: FrameOutcome) -> FrameOutcome:
-        """Attach liveness scores for display only.
-
-        They never gate the decision: on our tests human's nets refused 43 % of
-        real faces, passed a blank frame and did not separate simulated prints
-        or screens (ADR 0014), so gating would lock owners out and stop nobody.
-        """
-        start = time.perf_counter()
-        result = self._liveness_checker().score(image, outcome.box)
-        ms = dict(outcome.ms)
-        ms["liveness"] = (time.perf_counter() - start) * 1e3
-        return replace(outcome, liveness=result, ms=ms)
 
     def accept_result(self, result: tuple[str, Any]) -> None:
         kind, outcome = result
@@ -381,7 +371,8 @@ class UnlockController(FrameLoop):
     def release(self) -> None:
         """Stop, close the source, drop the session, face pipelines and liveness nets (templates stay)."""
         self.shutdown()
-        self.last_frame = self.last_result = self.session = self._latency = self._checker = None
+        self.last_frame = self.last_result = self.session = self._latency = None
+        self._liveness.release()
         self._pipelines = {}  # a new dict: a job still building a pipeline fills the old one
 
     def shutdown(self) -> None:

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
-    QListWidget,
     QMessageBox,
     QPushButton,
     QSpinBox,
@@ -47,12 +46,14 @@ from app.unlock.widgets import (
     NO_LIVENESS,
     WEAK_LIVENESS,
     StateBanner,
+    UsersBox,
     fill_user_list,
     latency_text,
     operating_point_text,
 )
 from app.video.source_picker import SourcePicker
 from core.io.video.reader import SourceSpec
+from core.recognize.stems import STEMS, UNLOCK_STEM
 from core.unlock.calibrate import FARS, CalibrationError
 from core.unlock.templates import TemplateError, TemplateStore
 
@@ -78,6 +79,8 @@ class UnlockPanel(Panel):
             self.store, store_problem = self.store
         self.view = ImageView()
         self.controller = UnlockController(workbench, self.view.set_image, self.store, self)
+        saved_stem = workbench.settings.get(Keys.UNLOCK_STEM)
+        self.controller.stem = saved_stem if saved_stem in STEMS else UNLOCK_STEM
         self.hud = QLabel("latency: waiting for frames")
         self.hud.setObjectName("unlock_hud")
         self.hud.setStyleSheet("QLabel#unlock_hud { font-family: monospace; }")
@@ -126,7 +129,12 @@ class UnlockPanel(Panel):
         self.picker.open_requested.connect(self.open_source)
         self.picker.close_requested.connect(self.controller.close)
         form.addWidget(self.picker)
-        form.addWidget(self._build_users())
+        users = UsersBox(self.store.root, self.controller.stem)
+        self.user_list, self.stem_box = users.user_list, users.stem_box
+        users.rename_button.clicked.connect(self.rename_selected)
+        users.delete_button.clicked.connect(self.delete_selected)
+        self.stem_box.currentIndexChanged.connect(self._on_stem)
+        form.addWidget(users)
         form.addWidget(self._build_enrol())
         form.addWidget(self._build_verify())
         self.message = QLabel("Open a camera or a video, enrol a user, then Verify.")
@@ -140,26 +148,6 @@ class UnlockPanel(Panel):
         splitter.setSizes([560, 340])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
-
-    def _build_users(self) -> QGroupBox:
-        box = QGroupBox("Enrolled users")
-        layout = QVBoxLayout(box)
-        self.user_list = QListWidget()
-        self.user_list.setMaximumHeight(110)
-        layout.addWidget(self.user_list)
-        row = QHBoxLayout()
-        rename = QPushButton("Rename…")
-        rename.clicked.connect(self.rename_selected)
-        delete = QPushButton("Delete")
-        delete.clicked.connect(self.delete_selected)
-        row.addWidget(rename)
-        row.addWidget(delete)
-        layout.addLayout(row)
-        self.store_label = QLabel(f"Templates in {self.store.root} (0600, HMAC-checked)")
-        self.store_label.setWordWrap(True)
-        self.store_label.setStyleSheet("color: gray;")
-        layout.addWidget(self.store_label)
-        return box
 
     def _build_enrol(self) -> QGroupBox:
         box = QGroupBox("Enrol")
@@ -315,9 +303,17 @@ class UnlockPanel(Panel):
 
     def _on_dream(self, on: bool) -> None:
         self.controller.use_dream = on
+        self._models_changed("DREAM changed")
+
+    def _on_stem(self) -> None:
+        self.controller.stem = self.stem_box.currentData()
+        self.workbench.settings.set(Keys.UNLOCK_STEM, self.controller.stem)
+        self._models_changed("Stem changed")
+
+    def _models_changed(self, what: str) -> None:
         if self.controller.mode != "idle":
             self.controller.stop()
-            self.message.setText("DREAM changed: press Verify or Enrol again.")
+            self.message.setText(f"{what}: press Verify or Enrol again.")
         self._show_operating_point()
 
     def _on_liveness(self, on: bool) -> None:
@@ -325,9 +321,9 @@ class UnlockPanel(Panel):
         self.liveness_note.setText(WEAK_LIVENESS if on else NO_LIVENESS)
 
     def _show_operating_point(self) -> None:
-        far, mode = float(self.far_box.currentData()), "dream" if self.dream_box.isChecked() else "stem"
+        far = float(self.far_box.currentData())
         try:
-            text, color = operating_point_text(self.controller.calibration(), far, mode)
+            text, color = operating_point_text(self.controller.calibration(), far, self.controller.mode_name)
         except CalibrationError as exc:
             text, color = str(exc), "#d04040"
         self.operating_point.setText(text)

@@ -1,5 +1,5 @@
 """Widgets of the Unlock panel: the big LOCKED / UNLOCKED banner, the latency HUD text, the
-enrolled-user list and the operating point's line."""
+enrolled users' box (stem choice and user list) and the operating point's line."""
 
 from __future__ import annotations
 
@@ -7,8 +7,19 @@ import math
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from core.recognize.stems import STEMS
 from core.unlock.decision import UnlockState
 from core.unlock.templates import TemplateStore
 
@@ -71,15 +82,58 @@ def latency_text(p50: dict[str, float], p95: dict[str, float], frames: int) -> s
     return "\n".join(lines)
 
 
+STEM_TIP = (
+    "The network that embeds each face. face-api: the fastest per frame. HSE FaceRec (faceres): "
+    "the more accurate (four chips a face), about 3x slower per frame. Users are enrolled with one "
+    "stem and must be enrolled again to verify with another."
+)
+
+
+class UsersBox(QGroupBox):
+    """Enrolled users: the stem choice, the user list, Rename / Delete and the store's folder."""
+
+    def __init__(self, store_root, stem: str, parent: QWidget | None = None) -> None:
+        super().__init__("Enrolled users", parent)
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Stem"))
+        self.stem_box = QComboBox()
+        for spec in STEMS.values():
+            self.stem_box.addItem(spec.label, spec.name)
+        self.stem_box.setCurrentIndex(max(0, self.stem_box.findData(stem)))
+        self.stem_box.setToolTip(STEM_TIP)
+        row.addWidget(self.stem_box, 1)
+        layout.addLayout(row)
+        self.user_list = QListWidget()
+        self.user_list.setMaximumHeight(110)
+        layout.addWidget(self.user_list)
+        row = QHBoxLayout()
+        self.rename_button = QPushButton("Rename…")
+        self.delete_button = QPushButton("Delete")
+        row.addWidget(self.rename_button)
+        row.addWidget(self.delete_button)
+        layout.addLayout(row)
+        self.store_label = QLabel(f"Templates in {store_root} (0600, HMAC-checked)")
+        self.store_label.setWordWrap(True)
+        self.store_label.setStyleSheet("color: gray;")
+        layout.addWidget(self.store_label)
+
+
+def _stem_name(model_id: str) -> str:
+    """The stem whose weights a template's model id names (``"?"`` for none known)."""
+    weights = model_id.split("@")[0].split("[")[0]
+    return next((spec.name for spec in STEMS.values() if spec.weights == weights), "?")
+
+
 def fill_user_list(user_list: QListWidget, store: TemplateStore) -> None:
-    """One row per template file: ``name (N frames, DREAM)`` (the name as item data), or a red,
+    """One row per template file: ``name (N frames, stem, DREAM)`` (the name as item data), or a red,
     unselectable row naming a file that cannot be read and why."""
     user_list.clear()
     for entry in store.entries():
         if entry.summary is not None:
             s = entry.summary
             extra = ", DREAM" if s.dream else ""
-            item = QListWidgetItem(f"{s.name}  ({s.frames} frames{extra})")
+            item = QListWidgetItem(f"{s.name}  ({s.frames} frames, {_stem_name(s.model_id)}{extra})")
             item.setData(Qt.ItemDataRole.UserRole, s.name)
         else:
             item = QListWidgetItem(f"⚠ {entry.path.name}: {entry.error}")

@@ -42,6 +42,16 @@ CALIBRATION_FILE = MODELS_DIR / "unlock_calibration.json"
 #: The FARs the UI offers.
 FARS = (1e-2, 1e-3, 1e-4)
 DEFAULT_FAR = 1e-3
+
+
+def calibration_mode(stem: str, use_dream: bool) -> str:
+    """The calibration an unlock pipeline reads: ``"dream"`` or ``"stem"`` for face-api's stem, else
+    the stem's name (``"faceres"``) with ``"_dream"`` when DREAM is on (``"faceres_dream"``)."""
+    if stem != "faceapi":
+        return f"{stem}_dream" if use_dream else stem
+    return "dream" if use_dream else "stem"
+
+
 #: Enrolment frames per template in the calibration protocol (the enrolment default).
 ENROL_FRAMES = 5
 FORMAT = "facescope-unlock-calibration"

@@ -45,6 +45,7 @@ from core.recognize.stems import UNLOCK_STEM, stem_spec
 from core.recognize.yaw import NO_ESTIMATE, YawEstimate
 from core.scale_ranges import scale_range_of
 from core.types import Detection
+from core.unlock.calibrate import calibration_mode
 from core.unlock.follow import LandmarkTrack, track_from_detection
 from core.unlock.quality import FrameQuality, QualityGates, assess, count_and_size
 from core.unlock.templates import ModelInfo, current_model_info
@@ -193,11 +194,8 @@ class UnlockPipeline:
 
     @property
     def mode(self) -> str:
-        """Which calibration applies: ``"dream"`` or ``"stem"`` (face-api), else the stem's name
-        (``"faceres"``), with ``"_dream"`` when DREAM is on (``"faceres_dream"``)."""
-        if self.stem != "faceapi":
-            return f"{self.stem}_dream" if self.use_dream else self.stem
-        return "dream" if self.use_dream else "stem"
+        """Which calibration applies (:func:`core.unlock.calibrate.calibration_mode`)."""
+        return calibration_mode(self.stem, self.use_dream)
 
     def warmup(self, size: tuple[int, int] = (640, 480), runs: int = 2) -> None:
         """Run every stage on a synthetic frame (first calls allocate and pick kernels)."""

@@ -96,12 +96,12 @@ def test_closing_the_live_panel_closes_its_source_and_drops_frames(qtbot, window
 def test_closing_the_unlock_panel_drops_its_session_pipelines_and_liveness_nets(qtbot, window):
     window.show_panel("unlock")
     controller = window.panel("unlock").controller
-    controller.session, controller._checker = _Held(), _Held()
-    controller._pipelines[True] = _Held()
+    controller.session, controller._liveness._checker = _Held(), _Held()
+    controller._pipelines[("faceapi", True)] = _Held()
     refs = [
         weakref.ref(controller.session),
-        weakref.ref(controller._checker),
-        weakref.ref(controller._pipelines[True]),
+        weakref.ref(controller._liveness._checker),
+        weakref.ref(controller._pipelines[("faceapi", True)]),
     ]
     window.close_panel("unlock")
     gc.collect()

@@ -116,3 +116,30 @@ def test_rename_delete_and_tampered(qtbot, panel, videos):
     panel.user_list.setCurrentRow(0)
     panel.delete_selected(confirm=False)
     assert panel.store.names() == [] and panel.user_list.count() == 0
+
+
+def test_the_stem_is_chosen_remembered_and_templates_name_theirs(qtbot, panel, videos, window):
+    from app.settings import Keys
+
+    assert panel.stem_box.currentData() == "faceapi" and panel.controller.mode_name == "dream"
+    _enrol(qtbot, panel, videos["ann"], "ann", frames=1)
+    assert "faceapi, DREAM" in panel.user_list.item(0).text()
+
+    panel.stem_box.setCurrentIndex(panel.stem_box.findData("faceres"))
+    assert window.settings.get(Keys.UNLOCK_STEM) == "faceres"
+    assert panel.controller.mode_name == "faceres_dream"
+    threshold = panel.controller.calibration().at_far(panel.controller.far, "faceres_dream").threshold
+    assert f"threshold {threshold:.4f}" in panel.operating_point.text()
+    # a user enrolled with face-api cannot be verified with faceres: enrol again, said plainly
+    panel.verify_button.click()
+    qtbot.waitUntil(lambda: "Cannot verify" in panel.message.text(), timeout=60000)
+    assert "enrol 'ann' again" in panel.message.text() and panel.controller.mode == "idle"
+
+    # a new window opens with the stem chosen last
+    from app.main_window import MainWindow
+
+    again = MainWindow(window.settings)
+    qtbot.addWidget(again)
+    unlock = again.panel(UnlockPanel.object_name)
+    assert unlock.stem_box.currentData() == "faceres" and unlock.controller.stem == "faceres"
+    again.close()

@@ -141,3 +141,15 @@ def test_verify_command_takes_the_stem(capsys, caplog) -> None:
     assert run_cli(["verify", sample, sample, "--stem", "faceres", "--dream", "off", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["dream"] is False
     assert "Traceback" not in caplog.text
+
+
+def test_stem_caches_are_keyed_by_the_views(tmp_path) -> None:
+    from core.cfp.stem_features import stem_cache_path
+    from core.recognize.faceres_embedder import FaceResEmbedder, parse_views
+
+    def key(**kwargs) -> str:
+        return stem_cache_path(tmp_path, FaceResEmbedder(**kwargs), "detector", tmp_path).name
+
+    # one plain chip keeps the key single-chip caches always had; any other set of views gets its own
+    assert key(looseness=1.0) == key(views=parse_views("1")) != key(looseness=1.3)
+    assert len({key(), key(views=parse_views("1+1m")), key(looseness=1.0)}) == 3
