@@ -372,8 +372,9 @@ class UnlockController(FrameLoop):
         """Stop, close the source, drop the session, face pipelines and liveness nets (templates stay)."""
         self.shutdown()
         self.last_frame = self.last_result = self.session = self._latency = None
-        self._liveness.release()
-        self._pipelines = {}  # a new dict: a job still building a pipeline fills the old one
+        # new holders: a job still loading a pipeline or the liveness nets fills the old ones
+        self._liveness = LivenessScores()
+        self._pipelines = {}
 
     def shutdown(self) -> None:
         self.stop()

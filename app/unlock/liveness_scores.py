@@ -40,7 +40,3 @@ class LivenessScores:
         ms = dict(outcome.ms)
         ms["liveness"] = (time.perf_counter() - start) * 1e3
         return replace(outcome, liveness=result, ms=ms)
-
-    def release(self) -> None:
-        """Drop the nets (they load again on the next use)."""
-        self._checker = None

@@ -42,6 +42,13 @@ CALIBRATION_FILE = MODELS_DIR / "unlock_calibration.json"
 #: The FARs the UI offers.
 FARS = (1e-2, 1e-3, 1e-4)
 DEFAULT_FAR = 1e-3
+#: Enrolment frames per template in the calibration protocol (the enrolment default).
+ENROL_FRAMES = 5
+FORMAT = "facescope-unlock-calibration"
+
+
+class CalibrationError(UserError, ValueError):
+    """A missing or malformed calibration, or a FAR it does not hold; ``str()`` is for the user."""
 
 
 def calibration_mode(stem: str, use_dream: bool) -> str:
@@ -50,15 +57,6 @@ def calibration_mode(stem: str, use_dream: bool) -> str:
     if stem != "faceapi":
         return f"{stem}_dream" if use_dream else stem
     return "dream" if use_dream else "stem"
-
-
-#: Enrolment frames per template in the calibration protocol (the enrolment default).
-ENROL_FRAMES = 5
-FORMAT = "facescope-unlock-calibration"
-
-
-class CalibrationError(UserError, ValueError):
-    """A missing or malformed calibration, or a FAR it does not hold; ``str()`` is for the user."""
 
 
 @dataclass
