@@ -34,7 +34,7 @@ from core.cfp.stem_features import with_stem  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
 from core.recognize.calibration import calibrate_many  # noqa: E402
 from core.recognize.dream import l2_normalize, shared_mapper  # noqa: E402
-from core.recognize.stems import stem_spec  # noqa: E402
+from core.recognize.stems import STEMS, stem_spec  # noqa: E402
 from core.unlock.calibrate import CALIBRATION_FILE, FARS, UnlockCalibration, template_protocol_scores  # noqa: E402
 from core.zoo.weights import read_sidecar, resolve  # noqa: E402
 
@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         **counts,
         "identities": int(len(np.unique(ids))),
         "weights_sha256": sidecars,
+        "views": {name: spec.views for name, spec in STEMS.items() if spec.views},
         "tool": "python tools/calibrate_unlock.py",
         "created": time.strftime("%Y-%m-%d"),
         "note": "FAR is per frame and per enrolled user; only derived numbers are stored here",

@@ -34,7 +34,8 @@ from core.atomic import write_text_atomic
 from core.errors import UserError
 from core.paths import MODELS_DIR
 from core.recognize.calibration import MIN_FALSE_ACCEPTS, OperatingPoint, calibrate_many
-from core.unlock.template_data import mean_template
+from core.recognize.stems import stem_spec
+from core.unlock.template_data import ModelInfo, mean_template
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,28 @@ class UnlockCalibration:
             f"No unlock threshold calibrated at FAR {far:g} for {mode!r}; available: "
             f"{', '.join(f'{f:g}' for f in self.fars(mode)) or 'none'}."
         )
+
+    def check_made_for(self, stem: str, model: ModelInfo) -> None:
+        """Refuse thresholds calibrated on other weights or chip views than ``model``'s (a different
+        embedding), with the command that recalibrates. A calibration that names no weights (made by
+        hand, or by a caller) is not checked."""
+        spec = stem_spec(stem)
+        recorded = self.provenance.get("weights_sha256")
+        if not isinstance(recorded, dict) or spec.weights not in recorded:
+            return
+        fix = "run `python tools/calibrate_unlock.py`."
+        for name, sha in ((spec.weights, model.descriptor_sha256), (spec.dream_weights, model.dream_sha256)):
+            if name and sha and recorded.get(name, sha) != sha:
+                raise CalibrationError(
+                    f"The unlock thresholds were calibrated on other {name} weights: {fix}"
+                )
+        views = self.provenance.get("views")
+        made_on = str(views.get(spec.name, "")) if isinstance(views, dict) else ""
+        if made_on != spec.views:
+            raise CalibrationError(
+                f"The unlock thresholds were calibrated on {spec.name} seen through views "
+                f"{made_on or 'one chip'}, but it now uses {spec.views or 'one chip'}: {fix}"
+            )
 
     def warning(self, far: float, mode: str = "dream") -> str | None:
         """A sentence for the UI when too few impostor pairs back ``far``, else ``None``."""

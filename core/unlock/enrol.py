@@ -95,6 +95,7 @@ class Enroller:
     def calibrated(cls, pipeline: UnlockPipeline, calibration=None, **kwargs) -> Enroller:
         """An enroller whose consistency check is the shipped (or given) FAR 1e-2 threshold."""
         cal = calibration or load_calibration()
+        cal.check_made_for(pipeline.stem, pipeline.model_info)
         return cls(pipeline, consistency=cal.at_far(1e-2, pipeline.mode).threshold, **kwargs)
 
     def reset(self) -> None:

@@ -204,7 +204,8 @@ class UnlockSession:
         """Every template of ``store`` made with this pipeline's model, at the shipped (or given) calibration.
 
         Raises :class:`NoTemplates` (with the refusals in its message) when none is usable, and
-        :class:`~core.unlock.calibrate.CalibrationError` for a FAR without a threshold.
+        :class:`~core.unlock.calibrate.CalibrationError` for a FAR without a threshold or thresholds made
+        for another model.
         """
         pipeline = pipeline or UnlockPipeline()
         templates, refused = store.load_all(pipeline.model_info)
@@ -212,6 +213,7 @@ class UnlockSession:
             detail = " ".join(str(e) for e in refused)
             raise NoTemplates(f"No usable enrolled user in {store.root}. {detail}".strip())
         cal = calibration or load_calibration()
+        cal.check_made_for(pipeline.stem, pipeline.model_info)
         op = cal.at_far(far, pipeline.mode)
         return cls(
             pipeline, templates, op, rule, liveness=liveness, tracking=tracking,

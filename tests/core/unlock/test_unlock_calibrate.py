@@ -86,3 +86,27 @@ def test_shipped_calibration_is_derived_numbers_with_provenance():
             assert op.supported and op.impostors > 1_000_000 and 0.5 < op.threshold < 1.0
             assert op.false_accepts <= far * op.impostors
     assert "CFP" in cal.provenance["data"] and cal.provenance["tool"].startswith("python tools/")
+
+
+def test_thresholds_made_for_another_model_are_refused():
+    import dataclasses
+
+    from core.recognize.stems import STEMS
+    from core.unlock.template_data import current_model_info
+
+    cal = load_calibration()
+    for stem, dream in (("faceapi", True), ("faceapi", False), ("faceres", True), ("faceres", False)):
+        cal.check_made_for(stem, current_model_info(dream, stem))  # the shipped file fits the shipped models
+    faceres = current_model_info(True, "faceres")
+    # faceres's block retrained without recalibrating unlock
+    with pytest.raises(CalibrationError, match="other dream_faceres weights.*calibrate_unlock.py"):
+        cal.check_made_for("faceres", dataclasses.replace(faceres, dream_sha256="0" * 64))
+    # a file from before the views (it names faceres's weights but no views)
+    old = dataclasses.replace(cal, provenance={k: v for k, v in cal.provenance.items() if k != "views"})
+    with pytest.raises(CalibrationError, match="views one chip, but it now uses 1\\+1m"):
+        old.check_made_for("faceres", faceres)
+    old.check_made_for("faceapi", current_model_info(True, "faceapi"))  # face-api's modes are unaffected
+    # thresholds made by hand (no weights named) are the caller's business
+    hand = dataclasses.replace(cal, provenance={})
+    hand.check_made_for("faceres", dataclasses.replace(faceres, descriptor_sha256="1" * 64))
+    assert STEMS["faceres"].views and cal.provenance["views"] == {"faceres": STEMS["faceres"].views}
