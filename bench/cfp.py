@@ -5,10 +5,10 @@
 
 For each protocol and stem: accuracy (threshold chosen on the other folds),
 EER and AUC per fold, the mean over the tuning folds and the mean over the
-held-out folds. face-api's DREAM block was trained, faceres's block trained on
-folds 1–7 and chosen on fold 8, and faceres's alignment and input chosen, on
-folds 1–8 (face-api's block's ``train_folds`` meta), so only the
-held-out folds (default: every fold not in ``train_folds``) measure
+held-out folds. Both DREAM blocks were trained on folds 1–7 and chosen on fold
+8, and faceres's alignment, input and views chosen, on folds 1–8 (face-api's
+block's ``train_folds`` and ``val_folds`` meta), so only the held-out folds
+(default: every fold in neither) measure
 generalisation (the held-out EER difference of every two rows comes with a
 paired bootstrap 95 % interval over the held-out pairs); rows of tuning folds are marked ``tuning`` and are
 *in-sample* for DREAM and for the faceres settings. ``--yaw`` adds the yaw check
@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--root", default=str(SHARED_DIR / "data" / "cfp_dev"))
     parser.add_argument(
-        "--held-out", default=None, help="held-out folds (default: those not in the block's train_folds)"
+        "--held-out",
+        default=None,
+        help="held-out folds (default: those that neither trained nor chose the block)",
     )
     parser.add_argument("--stems", default=",".join(STEMS), help="stems to measure (default: all)")
     parser.add_argument("--cache", default=None, help="CFP feature cache folder")
@@ -100,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     cfp = CfpProtocol.open(args.root)
     mapper = shared_mapper()
     folds = sorted(set(cfp.folds("FP")) & set(cfp.folds("FF")))
-    train_folds = parse_folds(mapper.meta.get("train_folds", "1-8"))
+    # folds that trained or chose the block (train + validation) are tuning folds, never held out
+    chose = [mapper.meta.get("train_folds", "1-8"), mapper.meta.get("val_folds") or ""]
+    train_folds = parse_folds(",".join(chose))
     held = parse_folds(args.held_out) if args.held_out else [k for k in folds if k not in train_folds]
     t0 = time.perf_counter()
     keys = fold_keys(cfp, ("FP", "FF"), folds)

@@ -1,14 +1,15 @@
 """Ship a DREAM block (+ sidecar) into resources/models.
 
-    python tools/export_dream.py RUN_DIR [--data CFP_ROOT] [--out PATH]          # face-api: a `train dream` run
-    OMP_NUM_THREADS=1 python tools/export_dream.py --stem faceres [--root CFP_ROOT] [--cache DIR] [--out PATH]
+    OMP_NUM_THREADS=1 python tools/export_dream.py --stem faceres|faceapi [--root CFP_ROOT] [--cache DIR] [--out PATH]
+    python tools/export_dream.py RUN_DIR [--data CFP_ROOT] [--out PATH]          # a `train dream` run (face-api)
     python tools/make_notice.py
 
-face-api's block comes from a training run (core/cfp/export.py:export_dream).
-faceres's block is trained here in the paper's raw form on CFP dev folds
-1-7, chosen on fold 8 and calibrated on folds 1-8 (export_stem_dream); fold 9
-is never read. Both calibrate thresholds for the stem alone and the stem +
-DREAM, FF and FP buckets.
+``--stem``: the shipped blocks. Trained here on CFP dev folds 1-7 in both
+feature forms (the paper's raw one and ADR 0010's centred one), learning rate,
+steps and form chosen on fold 8, thresholds calibrated on folds 1-8
+(export_stem_dream); fold 9 is never read. RUN_DIR: a block from the Train
+workspace or `main.py train dream` (core/cfp/export.py:export_dream). Both
+calibrate thresholds for the stem alone and the stem + DREAM, FF and FP buckets.
 """
 
 from __future__ import annotations
@@ -49,8 +50,10 @@ def _export_stem(args: argparse.Namespace) -> dict:
     table = with_stem(cfp.root, table, args.stem, args.cache)
     meta, chosen = export_stem_dream(cfp, table, args.stem, out_path=args.out)
     for lr, steps, eer in chosen.candidates:
-        print(f"lr {lr:g}, {steps:3d} steps: fold {VAL_FOLD} FP EER {100 * eer:.2f} %")
-    print(f"chosen: {meta['chosen']}; {meta['training_pairs']} training pairs")
+        print(f"{chosen.form}: lr {lr:g}, {steps:3d} steps: fold {VAL_FOLD} FP EER {100 * eer:.2f} %")
+    print(
+        f"forms: {meta['form_choice']}; chosen: {chosen.form}, {meta['chosen']}; {meta['training_pairs']} pairs"
+    )
     return meta
 
 
@@ -60,9 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("run_dir", nargs="?", help="the --out folder of `main.py train dream` (face-api)")
     parser.add_argument("--data", default=None, help="CFP root (when the run used --data)")
-    parser.add_argument(
-        "--stem", default=None, help="train and ship the block of this 5-point stem (faceres)"
-    )
+    parser.add_argument("--stem", default=None, help="train and ship this stem's block (faceres, faceapi)")
     parser.add_argument("--root", default=str(SHARED_DIR / "data" / "cfp_dev"), help="CFP root (--stem)")
     parser.add_argument("--cache", default=None, help="CFP feature cache folder (--stem)")
     parser.add_argument("--out", default=None, help="output .pt (default resources/models/dream_<stem>.pt)")

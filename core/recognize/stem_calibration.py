@@ -102,9 +102,7 @@ def mapper_for_stem(stem: str):
             spec,
             mapper.meta,
             resolve(spec.dream_weights),
-            f"python tools/export_dream.py --stem {spec.name}"
-            if spec.views
-            else "python tools/export_dream.py RUN_DIR",
+            f"python tools/export_dream.py --stem {spec.name}",
         )
         return mapper
     with _LOCK:
