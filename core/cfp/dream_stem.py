@@ -26,6 +26,8 @@ from core.recognize.dream import FORMS, DreamMapper
 log = logging.getLogger(__name__)
 
 TRAIN_FOLDS, VAL_FOLD, TEST_FOLD = "1-7", 8, 9
+#: Validation EERs closer than this are a tie (one pair of fold 8's 350 moves the EER by 0.0029).
+EER_TIE = 1e-6
 RATES = (1e-4, 1e-3)
 CHECKPOINTS = (25, 50, 100, 200)
 
@@ -120,3 +122,17 @@ def _checkpoints(pairs: StitchingSet, lr: float, checkpoints: tuple[int, ...]):
         optimiser.step()
         if step in checkpoints:
             yield step, block.eval()
+
+
+def choose_form(blocks: list[ChosenBlock]) -> ChosenBlock:
+    """The block with the lowest validation EER; a tie keeps the earlier one (the paper's raw form first).
+
+    EERs of different scores can differ by float rounding alone, so EERs within :data:`EER_TIE` tie.
+    """
+    if not blocks:
+        raise ValueError("no block to choose from")
+    chosen = blocks[0]
+    for block in blocks[1:]:
+        if block.val_eer < chosen.val_eer - EER_TIE:
+            chosen = block
+    return chosen

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from core.cfp.calibrate import DEFAULT_FARS, calibrate_buckets
-from core.cfp.dream_stem import TEST_FOLD, TRAIN_FOLDS, VAL_FOLD, ChosenBlock, train_and_choose
+from core.cfp.dream_stem import TEST_FOLD, TRAIN_FOLDS, VAL_FOLD, ChosenBlock, choose_form, train_and_choose
 from core.cfp.dream_task import DreamConfig, load_cfp_table
 from core.cfp.evaluate import table_features
 from core.cfp.features import FeatureTable
@@ -36,9 +36,6 @@ from core.train.config import from_dict
 from core.zoo.weights import save_weights
 
 log = logging.getLogger(__name__)
-
-#: Validation EERs closer than this are a tie (one pair of fold 8's 350 moves the EER by 0.0029).
-EER_TIE = 1e-6
 
 REGENERATE = (
     "python main.py train dream --cfp-root ../shared/data/cfp_dev --train-folds 1-8 --val-folds 9 --out runs/dream "
@@ -121,11 +118,7 @@ def export_stem_dream(
     if identities_of_folds([TEST_FOLD]) & set(table_identities(table).tolist()):
         raise ValueError(f"the table holds fold {TEST_FOLD} (the test fold): load folds 1-{VAL_FOLD} only")
     blocks = [train_and_choose(cfp, table, form) for form in forms]
-    chosen = blocks[0]
-    for block in blocks[1:]:
-        # EERs of different scores can differ by float rounding alone; a tie keeps the first form
-        if block.val_eer < chosen.val_eer - EER_TIE:
-            chosen = block
+    chosen = choose_form(blocks)
     form = chosen.form
     calib_folds = list(range(1, VAL_FOLD + 1))
     calib_ids = identities_of_folds(calib_folds)

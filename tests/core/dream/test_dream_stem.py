@@ -44,3 +44,21 @@ def test_export_refuses_a_table_that_holds_the_test_fold(synthetic, tmp_path):
     with pytest.raises(ValueError, match="fold 9"):
         export_stem_dream(cfp, dataclasses.replace(table, keys=moved), "faceres", out_path=tmp_path / "x.pt")
     assert not (tmp_path / "x.pt").exists() and np.isfinite(table.embeddings).all()
+
+
+def test_the_form_with_the_lower_validation_eer_ships_and_a_tie_keeps_the_first():
+    from types import SimpleNamespace
+
+    from core.cfp.dream_stem import choose_form
+
+    raw, centred = (
+        SimpleNamespace(form="raw", val_eer=0.0571428),
+        SimpleNamespace(form="centred", val_eer=0.2314),
+    )
+    assert choose_form([raw, centred]) is raw
+    centred.val_eer = 0.05
+    assert choose_form([raw, centred]) is centred
+    centred.val_eer = raw.val_eer - 1e-9  # the same EER up to float rounding: the paper's raw form stays
+    assert choose_form([raw, centred]) is raw
+    with pytest.raises(ValueError):
+        choose_form([])
