@@ -60,9 +60,9 @@ def _press_enrol(panel, name: str, needed: int) -> list:
 def test_enrol_pressed_while_playing_counts_from_the_press(qtbot, panel, videos, monkeypatch):
     real_pipeline = panel.controller.pipeline
 
-    def slow_pipeline(use_dream):  # a first start on a busy CPU: the models take seconds to load
+    def slow_pipeline(*args):  # a first start on a busy CPU: the models take seconds to load
         time.sleep(LOADING_S)
-        return real_pipeline(use_dream)
+        return real_pipeline(*args)
 
     monkeypatch.setattr(panel.controller, "pipeline", slow_pipeline)
     _open(qtbot, panel, videos["ann"])
