@@ -10,8 +10,8 @@ CFP-FP EER of fold 8, and fold 9 is reported once: EER and AUC with and
 without the block, and the EER difference with a paired bootstrap 95 %
 interval. *Raw* works on the unit embedding (centre 0); *centred* subtracts
 the mean frontal embedding of the training identities first. The shipped
-block (``tools/export_dream.py --stem faceres``) is the raw one, chosen by
-fold 8; nothing is written here.
+block (``tools/export_dream.py --stem faceres``) is the form with the lower
+fold-8 EER (a tie keeps the raw one); nothing is written here.
 """
 
 from __future__ import annotations

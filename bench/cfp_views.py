@@ -33,7 +33,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.cfp.dream_stem import TEST_FOLD, VAL_FOLD, _checkpoints, evaluate_fold, train_and_choose  # noqa: E402
+from core.cfp.dream_stem import TEST_FOLD, VAL_FOLD, evaluate_fold, train_and_choose, training_checkpoints  # noqa: E402
 from core.cfp.evaluate import evaluate_protocol, fold_keys  # noqa: E402
 from core.cfp.features import FeatureTable, load_features  # noqa: E402
 from core.cfp.protocol import CfpProtocol  # noqa: E402
@@ -57,7 +57,7 @@ def _cv_eer(cfp: CfpProtocol, table: FeatureTable) -> dict[int, float]:
         pairs = build_stitching(
             table, identities_of_folds(train), np.zeros(table.embeddings.shape[1], np.float32)
         )
-        for steps, block in _checkpoints(pairs, 1e-3, (50, 100, 200)):
+        for steps, block in training_checkpoints(pairs, 1e-3, (50, 100, 200)):
             mapper = DreamMapper(
                 block=block, center=np.zeros(table.embeddings.shape[1], np.float32), form="raw"
             )

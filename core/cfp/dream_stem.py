@@ -93,7 +93,7 @@ def train_and_choose(
     candidates: list[tuple[float, int, float]] = []
     best: tuple[float, float, int, dict[str, torch.Tensor]] | None = None
     for lr in rates:
-        for steps, block in _checkpoints(pairs, lr, checkpoints):
+        for steps, block in training_checkpoints(pairs, lr, checkpoints):
             mapper = DreamMapper(block=block, center=center, form=form)
             eer = evaluate_fold(cfp, table, mapper, "FP", val_fold)[1].eer_mean
             candidates.append((lr, steps, eer))
@@ -108,7 +108,7 @@ def train_and_choose(
     return ChosenBlock(form, chosen.eval(), center, best[1], best[2], best[0], len(pairs), candidates)
 
 
-def _checkpoints(pairs: StitchingSet, lr: float, checkpoints: tuple[int, ...]):
+def training_checkpoints(pairs: StitchingSet, lr: float, checkpoints: tuple[int, ...]):
     """Yields ``(steps, block in eval mode)`` at each checkpoint of one full-batch Adam run."""
     x, yaw, target = (torch.from_numpy(a) for a in (pairs.inputs, pairs.yaw, pairs.targets))
     torch.manual_seed(0)
