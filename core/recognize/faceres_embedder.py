@@ -160,17 +160,6 @@ class FaceResEmbedder(FaceModelRunner):
     def prepare(self, batch: torch.Tensor) -> torch.Tensor:
         return PREPROCESSING[self.preprocessing](batch)
 
-    @property
-    def looseness(self) -> float:
-        """The first view's looseness: the chip :meth:`chips` returns (and a panel shows)."""
-        return self.views[0].looseness
-
-    def chips(self, image: np.ndarray, points5: np.ndarray) -> list[AlignedFace | None]:
-        """The first view's aligned chip per ``(5, 2)`` point set; ``None`` where a point is missing (NaN)."""
-        image = as_image(image)
-        pts = np.asarray(points5, dtype=np.float64).reshape(-1, 5, 2)
-        return [faceres_chip(image, p, self.looseness) if np.isfinite(p).all() else None for p in pts]
-
     def view_chips(self, image: np.ndarray, points5: np.ndarray) -> list[np.ndarray | None]:
         """Per ``(5, 2)`` point set a ``(V, S, S, 3)`` uint8 stack of its views; ``None`` where a point is NaN."""
         image = as_image(image)

@@ -116,7 +116,7 @@ def test_views_average_the_unit_embeddings_of_each_chip(embedder: FaceResEmbedde
         single.embed(image, points[None])[0], embedder.embed_chips(plain[None])[0], atol=1e-6
     )
     assert np.isnan(views.embed(image, np.full((1, 5, 2), np.nan))).all()
-    assert views.chips(image, points[None])[0].chip.shape == (224, 224, 3)
+    assert views.view_chips(image, points[None])[0].shape == (2, 224, 224, 3)
 
 
 @pytest.mark.parametrize("bad", ["", "1+", "x", "1.3mm", "0", "-1m"])
