@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.cfp.evaluate import fold_keys  # noqa: E402
 from core.cfp.features import load_features  # noqa: E402
-from core.cfp.protocol import CfpProtocol  # noqa: E402
+from core.cfp.protocol import CfpProtocol, is_profile_key  # noqa: E402
 from core.cfp.stitching import identities_of_folds, table_identities  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
 from core.recognize.dream import gate_value  # noqa: E402
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cfp = CfpProtocol.open(args.root)
     table = load_features(cfp.root, fold_keys(cfp, ("FP", "FF"), cfp.folds("FP")), args.cache)
-    profile = np.array(["/profile/" in k for k in table.keys])
+    profile = np.array([is_profile_key(k) for k in table.keys])
     fused = np.array([fused_yaw(lm, p5).yaw for lm, p5 in zip(table.landmarks68, table.points5, strict=True)])
     estimates = {
         "cue model (used)": table.yaw,

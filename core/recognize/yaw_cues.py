@@ -1,11 +1,12 @@
-"""A yaw that holds on full profiles: the two PnP fits and three 2-D cues of the points, combined linearly.
+"""A yaw that holds on full profiles: the PnP fits and three 2-D cues of the points, combined by a small net.
 
 Landmark nets trained on near-frontal faces *frontalise* a profile: they
 still place both eyes and a symmetric mouth, so every PnP fit on their points
 reads a CFP profile at 35–60° (:mod:`core.recognize.pose`). The points still
 move the right way as the head turns, only too little. Six cues, each
-scale-free and each growing with ``|yaw|``, are combined by a linear model
-trained on CFP's frontal / profile labels (``tools/train_yaw_cues.py``):
+scale-free and each growing with ``|yaw|``, are combined by a one-hidden-layer
+net trained on CFP's frontal / profile labels and on synthetic turns
+(``tools/train_yaw_cues.py``):
 
 * ``fused``, ``inner68``, ``points5``: ``|yaw|`` of the fused estimate and of
   its two PnP fits, over 90°;
