@@ -1,9 +1,10 @@
-"""Small widgets the panels share: a persisted path field, progress display."""
+"""Small widgets the panels share: a persisted path field, a stem choice, progress display."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
 from app.settings import Setting, Settings
 from core.io.imageio import IMAGE_SUFFIXES
 from core.progress import Progress
+from core.recognize.stems import STEMS
 
 #: QFileDialog filter for every image format the loader reads.
 IMAGE_FILTER = "Images ({});;All files (*)".format(" ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)))
@@ -51,6 +53,16 @@ def path_row(
     layout.addWidget(edit, 1)
     layout.addWidget(browse)
     return row, edit
+
+
+def stem_combo(current: str, tooltip: str) -> QComboBox:
+    """A choice of recognition stem (labels shown, names as item data), ``current`` selected."""
+    box = QComboBox()
+    for spec in STEMS.values():
+        box.addItem(spec.label, spec.name)
+    box.setCurrentIndex(max(0, box.findData(current)))
+    box.setToolTip(tooltip)
+    return box
 
 
 def score_slider_row(

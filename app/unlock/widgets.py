@@ -8,7 +8,6 @@ import math
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QComboBox,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -19,8 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.recognize.stems import STEMS
+from app.widgets import stem_combo
 from core.unlock.decision import UnlockState
+from core.unlock.template_data import stem_of_model_id
 from core.unlock.templates import TemplateStore
 
 STAGES = ("detect", "landmarks", "embed", "match", "total")
@@ -97,11 +97,7 @@ class UsersBox(QGroupBox):
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         row.addWidget(QLabel("Stem"))
-        self.stem_box = QComboBox()
-        for spec in STEMS.values():
-            self.stem_box.addItem(spec.label, spec.name)
-        self.stem_box.setCurrentIndex(max(0, self.stem_box.findData(stem)))
-        self.stem_box.setToolTip(STEM_TIP)
+        self.stem_box = stem_combo(stem, STEM_TIP)
         row.addWidget(self.stem_box, 1)
         layout.addLayout(row)
         self.user_list = QListWidget()
@@ -119,12 +115,6 @@ class UsersBox(QGroupBox):
         layout.addWidget(self.store_label)
 
 
-def _stem_name(model_id: str) -> str:
-    """The stem whose weights a template's model id names (``"?"`` for none known)."""
-    weights = model_id.split("@")[0].split("[")[0]
-    return next((spec.name for spec in STEMS.values() if spec.weights == weights), "?")
-
-
 def fill_user_list(user_list: QListWidget, store: TemplateStore) -> None:
     """One row per template file: ``name (N frames, stem, DREAM)`` (the name as item data), or a red,
     unselectable row naming a file that cannot be read and why."""
@@ -133,7 +123,7 @@ def fill_user_list(user_list: QListWidget, store: TemplateStore) -> None:
         if entry.summary is not None:
             s = entry.summary
             extra = ", DREAM" if s.dream else ""
-            item = QListWidgetItem(f"{s.name}  ({s.frames} frames, {_stem_name(s.model_id)}{extra})")
+            item = QListWidgetItem(f"{s.name}  ({s.frames} frames, {stem_of_model_id(s.model_id)}{extra})")
             item.setData(Qt.ItemDataRole.UserRole, s.name)
         else:
             item = QListWidgetItem(f"⚠ {entry.path.name}: {entry.error}")

@@ -51,7 +51,7 @@ from app.verification.jobs import (
     rethreshold,
 )
 from app.verification.score_bar import BORDERLINE, ScoreBar
-from app.widgets import IMAGE_FILTER, path_row
+from app.widgets import IMAGE_FILTER, path_row, stem_combo
 from app.worker import Job
 from core.recognize.evidence import WEAK_ERROR_RATE, percent
 from core.recognize.stems import DEFAULT_STEM, STEMS
@@ -128,11 +128,9 @@ class VerificationPanel(Panel):
         faces_row.addWidget(self.face_b, 1)
         faces_row.addWidget(self.find_faces)
         form.addRow(faces_row)
-        self.stem_box = QComboBox()
-        for spec in STEMS.values():
-            self.stem_box.addItem(spec.label, spec.name)
-        self.stem_box.setCurrentIndex(self.stem_box.findData(self.verifier.stem))
-        self.stem_box.setToolTip("the network that embeds each face; scores of two stems are not comparable")
+        self.stem_box = stem_combo(
+            self.verifier.stem, "the network that embeds each face; scores of two stems are not comparable"
+        )
         self.stem_box.currentIndexChanged.connect(self._on_stem)
         form.addRow("Stem", self.stem_box)
         options = QHBoxLayout()

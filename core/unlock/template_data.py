@@ -130,6 +130,12 @@ def current_model_info(use_dream: bool = True, stem: str = "faceapi") -> ModelIn
     return ModelInfo(model_id, desc, dream)
 
 
+def stem_of_model_id(model_id: str) -> str:
+    """The stem whose weights a :attr:`ModelInfo.model_id` names (``"?"`` for none known)."""
+    weights = model_id.split("@")[0].split("[")[0]
+    return next((spec.name for spec in STEMS.values() if spec.weights == weights), "?")
+
+
 @dataclass
 class UserTemplate:
     """One enrolled user.

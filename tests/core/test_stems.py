@@ -14,7 +14,7 @@ from core.recognize.align import ARCFACE_112, landmarks68_to_5, transform_points
 from core.recognize.faceres_embedder import alignment_points, faceres_chip, faceres_template
 from core.recognize.stem_calibration import NoDreamError, StemOnlyMapper, calibration_path, mapper_for_stem
 from core.recognize.stems import DEFAULT_STEM, STEMS, stem_spec
-from core.unlock.template_data import current_model_info
+from core.unlock.template_data import current_model_info, stem_of_model_id
 from core.unlock.templates import TemplateModelMismatch, TemplateStore, UserTemplate
 from core.zoo.weights import WeightsError
 
@@ -108,6 +108,8 @@ def test_a_store_enrolled_with_one_stem_refuses_another(tmp_path) -> None:
     assert faceapi.model_id.startswith("faceapi_face_recognition@") and "+dream_faceapi@" in faceapi.model_id
     assert faceres.model_id.startswith("faceres[1+1m+1.3+1.3m]@") and "dream" not in faceres.model_id
     assert "+dream_faceres@" in current_model_info(True, "faceres").model_id
+    assert stem_of_model_id(faceres.model_id) == "faceres" and stem_of_model_id(faceapi.model_id) == "faceapi"
+    assert stem_of_model_id("someone_elses_net@0123") == "?"
     store = TemplateStore(tmp_path)
     rng = np.random.default_rng(1)
     store.save(UserTemplate(name="Ann", embeddings=rng.normal(size=(3, 128)), model=faceapi, dream=True))
