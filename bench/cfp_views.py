@@ -33,7 +33,14 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.cfp.dream_stem import TEST_FOLD, VAL_FOLD, evaluate_fold, train_and_choose, training_checkpoints  # noqa: E402
+from core.cfp.dream_stem import (  # noqa: E402
+    TEST_FOLD,
+    VAL_FOLD,
+    evaluate_fold,
+    form_center,
+    train_and_choose,
+    training_checkpoints,
+)
 from core.cfp.evaluate import evaluate_protocol, fold_keys  # noqa: E402
 from core.cfp.features import FeatureTable, load_features  # noqa: E402
 from core.cfp.protocol import CfpProtocol  # noqa: E402
@@ -52,15 +59,12 @@ DEFAULT_SETS = "1,1+1m,1.3,1.3+1.3m,1+1.3,1+1m+1.3+1.3m"
 def _cv_eer(cfp: CfpProtocol, table: FeatureTable) -> dict[int, float]:
     """Mean FP EER over folds 1–8 of blocks trained on the other seven, per step count (lr 1e-3)."""
     by_steps: dict[int, list[float]] = {}
+    center = form_center(table, "raw")  # the raw form's centre: zeros, whatever the folds
     for held in TUNING:
         train = ",".join(str(f) for f in TUNING if f != held)
-        pairs = build_stitching(
-            table, identities_of_folds(train), np.zeros(table.embeddings.shape[1], np.float32)
-        )
+        pairs = build_stitching(table, identities_of_folds(train), center)
         for steps, block in training_checkpoints(pairs, 1e-3, (50, 100, 200)):
-            mapper = DreamMapper(
-                block=block, center=np.zeros(table.embeddings.shape[1], np.float32), form="raw"
-            )
+            mapper = DreamMapper(block=block, center=center, form="raw")
             by_steps.setdefault(steps, []).append(evaluate_fold(cfp, table, mapper, "FP", held)[1].eer_mean)
     return {steps: float(np.mean(eers)) for steps, eers in by_steps.items()}
 

@@ -33,7 +33,8 @@ from core.cfp.protocol import CfpProtocol, identity_of  # noqa: E402
 from core.cfp.stem_features import with_stem  # noqa: E402
 from core.paths import SHARED_DIR  # noqa: E402
 from core.recognize.calibration import calibrate_many  # noqa: E402
-from core.recognize.dream import l2_normalize, shared_mapper  # noqa: E402
+from core.recognize.dream import l2_normalize  # noqa: E402
+from core.recognize.stem_calibration import mapper_for_stem  # noqa: E402
 from core.recognize.stems import STEMS, stem_spec  # noqa: E402
 from core.unlock.calibrate import CALIBRATION_FILE, FARS, UnlockCalibration, template_protocol_scores  # noqa: E402
 from core.zoo.weights import read_sidecar, resolve  # noqa: E402
@@ -59,13 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     raw = table.embeddings[keep]
     yaw = table.yaw[keep]
     ids = ids[keep]
-    mapper = shared_mapper()
+    mapper = mapper_for_stem("faceapi")
     faceres = with_stem(cfp.root, table, "faceres", args.cache).embeddings[keep]
     features = {
         "stem": l2_normalize(raw),
         "dream": mapper.map(raw, yaw),
         "faceres": l2_normalize(faceres),
-        "faceres_dream": shared_mapper(stem_spec("faceres").dream_weights).map(faceres, yaw),
+        "faceres_dream": mapper_for_stem("faceres").map(faceres, yaw),
     }
     points = {}
     counts = {}
